@@ -1,0 +1,68 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/cli/cli.h"
+
+int cli_fail(ds_error *err) {
+  fprintf(stderr, "dsengine: error: %s\n", err->msg[0] ? err->msg : ds_status_name(err->code));
+  if (err->detail) {
+    fputs(err->detail, stderr);
+    size_t n = strlen(err->detail);
+    if (n && err->detail[n - 1] != '\n') fputc('\n', stderr);
+  }
+  int code;
+  switch (err->code) {
+  case DS_OK: code = DS_EXIT_OK; break;
+  case DS_ERR_INVALID:
+  case DS_ERR_NOT_FOUND: code = DS_EXIT_USAGE; break;
+  case DS_ERR_INTERRUPTED: code = DS_EXIT_INTERRUPTED; break;
+  default: code = DS_EXIT_FAILURE; break;
+  }
+  ds_error_clear(err);
+  return code;
+}
+
+int cli_usage_error(const char *command, const char *fmt, ...) {
+  va_list ap;
+  fprintf(stderr, "%s: ", command);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "; see '%s --help'\n", command);
+  return DS_EXIT_USAGE;
+}
+
+int cli_option_value(int argc, char **argv, int *i, const char *name, const char **value) {
+  const char *arg = argv[*i];
+  size_t n = strlen(name);
+  if (strncmp(arg, name, n) != 0) return 0;
+  if (arg[n] == '=') {
+    *value = arg + n + 1;
+    return 1;
+  }
+  if (arg[n] != '\0') return 0;
+  if (*i + 1 >= argc) {
+    *value = NULL;
+    return -1;
+  }
+  *value = argv[++*i];
+  return 1;
+}
+
+int cli_is_help(const char *arg) { return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0; }
+
+const char *cli_device_spec(const char *flag_value, const char **origin) {
+  if (flag_value) {
+    *origin = "--device";
+    return flag_value;
+  }
+  const char *env = getenv("DSENGINE_DEVICE");
+  if (env && *env) {
+    *origin = "DSENGINE_DEVICE";
+    return env;
+  }
+  *origin = "--device";
+  return "auto";
+}

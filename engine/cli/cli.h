@@ -1,0 +1,35 @@
+/* The dsengine command line: shared helpers for the command files. Only code
+ * under engine/cli prints to the terminal and chooses exit codes. */
+#ifndef DS_ENGINE_CLI_H
+#define DS_ENGINE_CLI_H
+
+#include "host/error.h"
+
+enum {
+  DS_EXIT_OK = 0,
+  DS_EXIT_FAILURE = 1, /* the work failed: device, I/O, corrupt data */
+  DS_EXIT_USAGE = 2,   /* the request was wrong: option, missing device, bad input */
+  DS_EXIT_INTERRUPTED = 130,
+};
+
+/* Prints "dsengine: error: <msg>" and any detail to stderr and returns the
+ * exit code for err->code; clears err. */
+int cli_fail(ds_error *err);
+/* Prints a usage error ("dsengine devices: unknown option --x; see
+ * 'dsengine devices --help'") and returns DS_EXIT_USAGE. */
+int cli_usage_error(const char *command, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Matches argv[*i] against --name VALUE or --name=VALUE. On a match stores
+ * the value, advances *i past it and returns 1; a missing value stores NULL
+ * and returns -1. Returns 0 when argv[*i] is another option. */
+int cli_option_value(int argc, char **argv, int *i, const char *name, const char **value);
+int cli_is_help(const char *arg);
+
+/* The device spec: --device when given, else $DSENGINE_DEVICE, else "auto";
+ * *origin names which ("--device" / "DSENGINE_DEVICE") for messages. */
+const char *cli_device_spec(const char *flag_value, const char **origin);
+
+int cmd_devices(int argc, char **argv);
+
+#endif

@@ -1,0 +1,61 @@
+#include "host/buffer.h"
+
+#include "host/cl_status.h"
+
+static ds_status no_memory(ds_runtime *rt, size_t bytes, const char *what, const char *why,
+                           ds_error *err) {
+  char want[32], most[32], total[32];
+  ds_format_bytes(bytes, want, sizeof want);
+  ds_format_bytes(rt->device.max_alloc_bytes, most, sizeof most);
+  ds_format_bytes(rt->device.global_mem_bytes, total, sizeof total);
+  return ds_error_set(err, DS_ERR_NO_MEMORY,
+                      "out of device memory: %s needs %s (%zu bytes) on %s, %s (largest buffer "
+                      "%s, %s in all)",
+                      what, want, bytes, rt->device.name, why, most, total);
+}
+
+ds_status ds_buffer_create(ds_runtime *rt, size_t bytes, cl_mem_flags flags, const char *what,
+                           cl_mem *out, ds_error *err) {
+  *out = NULL;
+  if (rt->device.max_alloc_bytes && bytes > rt->device.max_alloc_bytes)
+    return no_memory(rt, bytes, what, "more than the device allows in one buffer", err);
+  cl_int rc;
+  cl_mem m = clCreateBuffer(rt->context, flags, bytes ? bytes : 1, NULL, &rc);
+  if (rc == CL_MEM_OBJECT_ALLOCATION_FAILURE || rc == CL_OUT_OF_RESOURCES ||
+      rc == CL_OUT_OF_HOST_MEMORY || rc == CL_INVALID_BUFFER_SIZE)
+    return no_memory(rt, bytes, what, ds_cl_status_name(rc), err);
+  if (rc != CL_SUCCESS)
+    return ds_error_set(err, DS_ERR_OPENCL, "cannot create buffer %s (%zu bytes) on %s: %s", what,
+                        bytes, rt->device.name, ds_cl_status_name(rc));
+  *out = m;
+  return DS_OK;
+}
+
+ds_status ds_buffer_write(ds_runtime *rt, cl_mem buf, size_t offset, size_t bytes, const void *src,
+                          ds_error *err) {
+  if (!bytes) return DS_OK;
+  cl_int rc = clEnqueueWriteBuffer(rt->queue, buf, CL_TRUE, offset, bytes, src, 0, NULL, NULL);
+  if (rc == CL_MEM_OBJECT_ALLOCATION_FAILURE || rc == CL_OUT_OF_RESOURCES)
+    return no_memory(rt, bytes, "an upload", ds_cl_status_name(rc), err);
+  if (rc != CL_SUCCESS)
+    return ds_error_set(err, DS_ERR_OPENCL, "cannot upload %zu bytes to %s: %s", bytes,
+                        rt->device.name, ds_cl_status_name(rc));
+  return DS_OK;
+}
+
+ds_status ds_buffer_read(ds_runtime *rt, cl_mem buf, size_t offset, size_t bytes, void *dst,
+                         ds_error *err) {
+  if (!bytes) return DS_OK;
+  cl_int rc = clEnqueueReadBuffer(rt->queue, buf, CL_TRUE, offset, bytes, dst, 0, NULL, NULL);
+  if (rc != CL_SUCCESS)
+    return ds_error_set(err, DS_ERR_OPENCL, "cannot download %zu bytes from %s: %s", bytes,
+                        rt->device.name, ds_cl_status_name(rc));
+  return DS_OK;
+}
+
+void ds_buffer_release(cl_mem *buf) {
+  if (buf && *buf) {
+    clReleaseMemObject(*buf);
+    *buf = NULL;
+  }
+}

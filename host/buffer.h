@@ -1,0 +1,28 @@
+/* Device buffers whose failures name the buffer, its size and the device. */
+#ifndef DS_HOST_BUFFER_H
+#define DS_HOST_BUFFER_H
+
+#include <CL/cl.h>
+#include <stddef.h>
+
+#include "host/runtime.h"
+
+/* Allocates bytes of device memory. what names the buffer in errors
+ * ("encoder weights"). A request larger than the device's largest single
+ * allocation, or one the driver refuses, is DS_ERR_NO_MEMORY with a message
+ * that gives the bytes asked for and what the device offers; callers append
+ * a hint of their own (a smaller batch, another model). Zero bytes allocate
+ * one so every buffer is a valid object. */
+ds_status ds_buffer_create(ds_runtime *rt, size_t bytes, cl_mem_flags flags, const char *what,
+                           cl_mem *out, ds_error *err);
+
+/* Blocking transfers. */
+ds_status ds_buffer_write(ds_runtime *rt, cl_mem buf, size_t offset, size_t bytes, const void *src,
+                          ds_error *err);
+ds_status ds_buffer_read(ds_runtime *rt, cl_mem buf, size_t offset, size_t bytes, void *dst,
+                         ds_error *err);
+
+/* Releases *buf and sets it to NULL; NULL is fine. */
+void ds_buffer_release(cl_mem *buf);
+
+#endif

@@ -1,0 +1,141 @@
+#include "host/program_cache.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "host/hash.h"
+
+static const char magic[8] = {'D', 'S', 'C', 'L', 'B', 'I', 'N', '\0'};
+enum { FORMAT_VERSION = 1, HEADER_BYTES = 8 + 4 + 4 + 8 + 4 };
+
+void ds_program_cache_default_dir(char *dir, size_t cap) {
+  const char *env = getenv("DSENGINE_CACHE_DIR");
+  dir[0] = '\0';
+  if (env && *env) {
+    if (strcmp(env, "off") != 0) snprintf(dir, cap, "%s", env);
+    return;
+  }
+  const char *xdg = getenv("XDG_CACHE_HOME");
+  const char *home = getenv("HOME");
+  if (xdg && *xdg)
+    snprintf(dir, cap, "%s/dsengine", xdg);
+  else if (home && *home)
+    snprintf(dir, cap, "%s/.cache/dsengine", home);
+}
+
+void ds_program_cache_path(const char *dir, const char *key, char *path, size_t cap) {
+  uint64_t h = ds_fnv64(DS_FNV64_INIT, key, strlen(key));
+  snprintf(path, cap, "%s/%016llx.clbin", dir, (unsigned long long)h);
+}
+
+static void put_u32(unsigned char *p, uint32_t v) {
+  for (int i = 0; i < 4; i++)
+    p[i] = (unsigned char)(v >> (8 * i));
+}
+static void put_u64(unsigned char *p, uint64_t v) {
+  for (int i = 0; i < 8; i++)
+    p[i] = (unsigned char)(v >> (8 * i));
+}
+static uint32_t get_u32(const unsigned char *p) {
+  uint32_t v = 0;
+  for (int i = 3; i >= 0; i--)
+    v = (v << 8) | p[i];
+  return v;
+}
+static uint64_t get_u64(const unsigned char *p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; i--)
+    v = (v << 8) | p[i];
+  return v;
+}
+
+ds_status ds_program_cache_load(const char *dir, const char *key, unsigned char **bin, size_t *len,
+                                ds_error *err) {
+  *bin = NULL;
+  *len = 0;
+  char path[1280];
+  ds_program_cache_path(dir, key, path, sizeof path);
+  FILE *f = fopen(path, "rb");
+  if (!f) return ds_error_set(err, DS_ERR_NOT_FOUND, "no cached program at %s", path);
+
+  ds_status st = DS_ERR_CORRUPT;
+  unsigned char hdr[HEADER_BYTES];
+  unsigned char *keybuf = NULL, *data = NULL;
+  size_t keylen = strlen(key);
+  if (fread(hdr, 1, sizeof hdr, f) != sizeof hdr || memcmp(hdr, magic, 8) != 0) goto bad;
+  if (get_u32(hdr + 8) != FORMAT_VERSION || get_u32(hdr + 12) != keylen) goto bad;
+  uint64_t binlen = get_u64(hdr + 16);
+  struct stat sb;
+  if (fstat(fileno(f), &sb) != 0 || (uint64_t)sb.st_size != HEADER_BYTES + keylen + binlen)
+    goto bad;
+  keybuf = malloc(keylen + 1);
+  data = malloc(binlen ? binlen : 1);
+  if (!keybuf || !data) {
+    st = ds_error_set(err, DS_ERR_NO_MEMORY, "out of host memory reading %s", path);
+    goto out;
+  }
+  if (fread(keybuf, 1, keylen, f) != keylen || fread(data, 1, binlen, f) != binlen) goto bad;
+  if (memcmp(keybuf, key, keylen) != 0) goto bad;
+  uint32_t crc = ds_crc32(ds_crc32(0, keybuf, keylen), data, binlen);
+  if (crc != get_u32(hdr + 24)) goto bad;
+  *bin = data;
+  *len = binlen;
+  data = NULL;
+  st = DS_OK;
+  goto out;
+bad:
+  st = ds_error_set(err, DS_ERR_CORRUPT, "cached program %s is truncated or corrupt", path);
+out:
+  free(keybuf);
+  free(data);
+  fclose(f);
+  return st;
+}
+
+/* mkdir -p */
+static int make_dirs(const char *dir) {
+  char tmp[1280];
+  snprintf(tmp, sizeof tmp, "%s", dir);
+  for (char *p = tmp + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = '\0';
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return -1;
+    *p = '/';
+  }
+  return (mkdir(tmp, 0755) != 0 && errno != EEXIST) ? -1 : 0;
+}
+
+ds_status ds_program_cache_store(const char *dir, const char *key, const unsigned char *bin,
+                                 size_t len, ds_error *err) {
+  if (make_dirs(dir) != 0)
+    return ds_error_set(err, DS_ERR_IO, "cannot create the program cache folder %s: %s", dir,
+                        strerror(errno));
+  char path[1280], tmp[1300];
+  ds_program_cache_path(dir, key, path, sizeof path);
+  snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
+  size_t keylen = strlen(key);
+  unsigned char hdr[HEADER_BYTES];
+  memcpy(hdr, magic, 8);
+  put_u32(hdr + 8, FORMAT_VERSION);
+  put_u32(hdr + 12, (uint32_t)keylen);
+  put_u64(hdr + 16, len);
+  put_u32(hdr + 24, ds_crc32(ds_crc32(0, key, keylen), bin, len));
+
+  FILE *f = fopen(tmp, "wb");
+  if (!f) return ds_error_set(err, DS_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
+  int ok = fwrite(hdr, 1, sizeof hdr, f) == sizeof hdr && fwrite(key, 1, keylen, f) == keylen &&
+           fwrite(bin, 1, len, f) == len && fflush(f) == 0 && fsync(fileno(f)) == 0;
+  int saved = errno;
+  if (fclose(f) != 0) ok = 0;
+  if (!ok || rename(tmp, path) != 0) {
+    if (ok) saved = errno;
+    unlink(tmp);
+    return ds_error_set(err, DS_ERR_IO, "cannot write %s: %s", path, strerror(saved));
+  }
+  return DS_OK;
+}

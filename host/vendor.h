@@ -1,0 +1,26 @@
+/* Vendor-specific build options and kernel parameters: the one table. */
+#ifndef DS_HOST_VENDOR_H
+#define DS_HOST_VENDOR_H
+
+#include "host/device.h"
+
+typedef struct ds_vendor_profile {
+  ds_vendor_class vendor;
+  /* Appended to every program build on this vendor's devices. Every build
+   * also gets -DDS_VENDOR_<NAME>=1 and -DDS_SIMD_WIDTH=<simd_width>. */
+  const char *build_options;
+  /* Threads that run in lock step (NVIDIA warp, AMD wavefront, Intel
+   * sub-group); 1 on CPUs, where PoCL vectorises across work-items itself. */
+  unsigned simd_width;
+  /* 1: GEMM-shaped kernels stage tiles in local memory (GPUs). 0: they rely
+   * on caches and registers, one work-item per tile (CPUs: on PoCL local
+   * memory is ordinary memory and barriers split the kernel). */
+  int local_memory_tiles;
+  /* The local size of elementwise kernels. PoCL compiles each new local size
+   * anew, so one fixed size per kernel keeps compiles to one. */
+  unsigned elementwise_local_size;
+} ds_vendor_profile;
+
+const ds_vendor_profile *ds_vendor_profile_for(ds_vendor_class vendor);
+
+#endif

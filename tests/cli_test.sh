@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# The dsengine command line as a user meets it: exit codes, one-line errors,
+# the device table, JSON, --check and a kernel that does not build.
+# usage: cli_test.sh DSENGINE SCRATCH_DIR
+set -u
+bin=$1
+scratch=$2
+mkdir -p "$scratch"
+passed=0
+failed=0
+
+ok() { passed=$((passed + 1)); }
+bad() { failed=$((failed + 1)); echo "FAILED: $*" >&2; }
+
+# run CMD...: sets rc, out, err
+run() {
+  out=$("$@" 2>"$scratch/stderr")
+  rc=$?
+  err=$(cat "$scratch/stderr")
+}
+expect_rc() { [ "$rc" = "$1" ] && ok || bad "$2: exit $rc, wanted $1 (stderr: $err)"; }
+expect_in() { case "$1" in *"$2"*) ok ;; *) bad "$3: '$2' not in: $1" ;; esac; }
+expect_one_line() { [ "$(printf '%s\n' "$1" | wc -l)" = 1 ] && ok || bad "$2: not one line: $1"; }
+
+run "$bin" --version
+expect_rc 0 "--version"
+expect_in "$out" "dsengine " "--version"
+
+run "$bin" --help
+expect_rc 0 "--help"
+expect_in "$out" "devices" "--help lists commands"
+
+run "$bin" devices --help
+expect_rc 0 "devices --help"
+expect_in "$out" "--device SPEC" "devices --help"
+
+run "$bin"
+expect_rc 2 "no command"
+
+run "$bin" frobnicate
+expect_rc 2 "unknown command"
+expect_one_line "$err" "unknown command"
+expect_in "$err" "frobnicate" "unknown command named"
+
+run "$bin" devices --bogus
+expect_rc 2 "unknown option"
+expect_in "$err" "--bogus" "unknown option named"
+
+run "$bin" devices --device
+expect_rc 2 "--device without a value"
+
+run env -u DSENGINE_DEVICE "$bin" devices
+expect_rc 0 "devices"
+chosen=$(printf '%s\n' "$out" | grep '^\*' | head -1)
+[ -n "$chosen" ] && ok || bad "no device marked chosen: $out"
+expect_in "$out" "chosen by --device auto" "devices names the choice"
+
+run env DSENGINE_DEVICE=nvidia "$bin" devices
+expect_rc 2 "DSENGINE_DEVICE=nvidia"
+expect_one_line "$err" "DSENGINE_DEVICE=nvidia"
+expect_in "$err" "DSENGINE_DEVICE=nvidia" "names what was asked"
+expect_in "$err" "found: #0" "lists what exists"
+[ -z "$out" ] && ok || bad "DSENGINE_DEVICE=nvidia printed a table: $out"
+
+run env DSENGINE_DEVICE=nvidia "$bin" devices --device cpu
+expect_rc 0 "--device overrides DSENGINE_DEVICE"
+
+run "$bin" devices --device nvidia
+expect_rc 2 "--device nvidia"
+expect_in "$err" "--device nvidia" "names the flag"
+
+run "$bin" devices --device 99
+expect_rc 2 "--device 99"
+expect_in "$err" "index 99" "names the index"
+
+run "$bin" devices --device 0
+expect_rc 0 "--device 0"
+
+run "$bin" devices --device all
+expect_rc 2 "--device all without --check"
+
+run "$bin" devices --json
+expect_rc 0 "--json"
+if printf '%s' "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["chosen"] == 0 and d["devices"][0]["chosen"] is True and d["devices"][0]["compute_units"] > 0' 2>"$scratch/py"; then ok; else bad "--json: $(cat "$scratch/py")"; fi
+
+run env DSENGINE_CACHE_DIR="$scratch/cache" "$bin" devices --check
+expect_rc 0 "--check"
+expect_in "$out" "match the C reference: ok" "--check result"
+
+run env DSENGINE_CACHE_DIR="$scratch/cache" "$bin" devices --check --device all
+expect_rc 0 "--check --device all"
+expect_in "$out" "0 compiled" "second check is served from the cache"
+
+# A kernel source with a syntax error: exit 1, the device and the build log.
+mkdir -p "$scratch/broken/core"
+printf 'kernel void fill_f32(global float *x) { x[0] = not_declared_anywhere; }\n' >"$scratch/broken/core/vector.cl"
+run env DSENGINE_KERNEL_DIR="$scratch/broken" DSENGINE_CACHE_DIR=off "$bin" devices --check
+expect_rc 1 "broken kernel"
+expect_in "$err" "failed to build" "build failure message"
+expect_in "$err" "not_declared_anywhere" "build log printed"
+
+# No OpenCL platform at all: an empty ICD folder.
+mkdir -p "$scratch/no-icds"
+run env OCL_ICD_VENDORS="$scratch/no-icds" OCL_ICD_FILENAMES= "$bin" devices
+expect_rc 2 "no platform"
+expect_one_line "$err" "no platform"
+expect_in "$err" "no OpenCL platform" "no platform message"
+
+echo "cli: $passed passed, $failed failed"
+[ "$failed" = 0 ]
