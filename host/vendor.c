@@ -4,13 +4,17 @@
  * No -cl-fast-relaxed-math: training compares against PyTorch at 1e-4.
  * No -cl-mad-enable: mad() is not fused on PoCL 3.1 and may lose precision
  * on GPUs; kernels call fma() where they mean it. */
+/* GEMM tiles: on CPUs 6 x 32 (12 AVX-512 accumulators, ../shared/reference
+ * pocl-gemm.md measured 6x32 at 96-98 % of peak with packed operands), one
+ * work-item per work-group; on GPUs 4 x 8 per work-item in 8 x 8 groups
+ * until the local-memory kernels arrive. */
 static const ds_vendor_profile profiles[DS_VENDOR_COUNT] = {
-    [DS_VENDOR_AMD] = {DS_VENDOR_AMD, "-cl-std=CL1.2", 64, 1, 256},
-    [DS_VENDOR_INTEL] = {DS_VENDOR_INTEL, "-cl-std=CL1.2", 16, 1, 256},
-    [DS_VENDOR_NVIDIA] = {DS_VENDOR_NVIDIA, "-cl-std=CL1.2", 32, 1, 256},
-    [DS_VENDOR_APPLE] = {DS_VENDOR_APPLE, "-cl-std=CL1.2", 32, 1, 256},
-    [DS_VENDOR_CPU] = {DS_VENDOR_CPU, "-cl-std=CL1.2", 1, 0, 64},
-    [DS_VENDOR_OTHER] = {DS_VENDOR_OTHER, "-cl-std=CL1.2", 1, 1, 64},
+    [DS_VENDOR_AMD] = {DS_VENDOR_AMD, "-cl-std=CL1.2", 64, 1, 256, 4, 4, 2, {8, 8}},
+    [DS_VENDOR_INTEL] = {DS_VENDOR_INTEL, "-cl-std=CL1.2", 16, 1, 256, 4, 4, 2, {8, 8}},
+    [DS_VENDOR_NVIDIA] = {DS_VENDOR_NVIDIA, "-cl-std=CL1.2", 32, 1, 256, 4, 4, 2, {8, 8}},
+    [DS_VENDOR_APPLE] = {DS_VENDOR_APPLE, "-cl-std=CL1.2", 32, 1, 256, 4, 4, 2, {8, 8}},
+    [DS_VENDOR_CPU] = {DS_VENDOR_CPU, "-cl-std=CL1.2", 1, 0, 64, 6, 16, 2, {1, 1}},
+    [DS_VENDOR_OTHER] = {DS_VENDOR_OTHER, "-cl-std=CL1.2", 1, 1, 64, 4, 4, 1, {4, 4}},
 };
 
 const ds_vendor_profile *ds_vendor_profile_for(ds_vendor_class vendor) {

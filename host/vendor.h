@@ -19,6 +19,10 @@ typedef struct ds_vendor_profile {
   /* The local size of elementwise kernels. PoCL compiles each new local size
    * anew, so one fixed size per kernel keeps compiles to one. */
   unsigned elementwise_local_size;
+  /* GEMM register tile (cl/nn/gemm.cl): MR rows x (VW * NV) columns per
+   * work-item, and the work-group shape that runs the tiles. */
+  unsigned gemm_mr, gemm_vw, gemm_nv;
+  unsigned gemm_local[2];
 } ds_vendor_profile;
 
 const ds_vendor_profile *ds_vendor_profile_for(ds_vendor_class vendor);

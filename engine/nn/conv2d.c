@@ -1,0 +1,202 @@
+#include "engine/nn/conv2d.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/nn/gemm.h"
+#include "engine/nn/ops.h"
+#include "host/program.h"
+
+void ds_conv2d_same(ds_conv2d *c, unsigned n, unsigned h, unsigned w, unsigned cin, unsigned cout,
+                    unsigned k, unsigned stride, ds_act act) {
+  memset(c, 0, sizeof *c);
+  c->n = n;
+  c->h = h;
+  c->w = w;
+  c->cin = cin;
+  c->cout = cout;
+  c->k = k;
+  c->stride = stride;
+  c->act = act;
+  c->oh = (h + stride - 1) / stride;
+  c->ow = (w + stride - 1) / stride;
+  long ph = (long)(c->oh - 1) * stride + k - h, pw = (long)(c->ow - 1) * stride + k - w;
+  c->pad_top = ph > 0 ? (unsigned)(ph / 2) : 0;
+  c->pad_left = pw > 0 ? (unsigned)(pw / 2) : 0;
+}
+
+size_t ds_conv2d_scratch_min(const ds_conv2d *c) {
+  size_t kk = (size_t)c->k * c->k;
+  size_t row = kk * (c->cin > c->cout ? c->cin : c->cout);
+  return kk * c->cin * c->cout + 16 + row;
+}
+
+/* Rows of patches of width kc that fit in `floats`. */
+static unsigned chunk_rows(size_t floats, size_t kc, unsigned total) {
+  size_t r = floats / kc;
+  return r >= total ? total : (unsigned)r;
+}
+
+static ds_status gather(ds_runtime *rt, const char *kernel, cl_mem dst, size_t dst_off, cl_mem src,
+                        unsigned row0, unsigned rows, const ds_conv2d *c, unsigned ch,
+                        ds_error *err) {
+  cl_kernel k;
+  cl_ulong off = dst_off;
+  cl_uint a[11] = {row0,  rows, c->h,      c->w,       ch,         c->oh,
+                   c->ow, c->k, c->stride, c->pad_top, c->pad_left};
+  ds_status st = ds_kernel_get(rt, "nn/conv", NULL, kernel, &k, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 0, sizeof dst, &dst, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 1, sizeof off, &off, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 2, sizeof src, &src, err);
+  for (int i = 0; i < 11 && st == DS_OK; i++)
+    st = ds_kernel_arg(k, 3 + i, sizeof a[i], &a[i], err);
+  size_t n = (size_t)rows * c->k * c->k * ch, local = rt->profile->elementwise_local_size;
+  if (st == DS_OK) st = ds_kernel_launch(rt, k, 1, &n, &local, err);
+  return st;
+}
+
+ds_status ds_conv2d_forward(ds_runtime *rt, const ds_conv2d *c, cl_mem y, cl_mem x, cl_mem params,
+                            size_t w_off, size_t b_off, const ds_scratch *s, ds_error *err) {
+  const size_t kc = (size_t)c->k * c->k * c->cin;
+  const unsigned total = c->n * c->oh * c->ow;
+  const unsigned step = chunk_rows(s->floats, kc, total);
+  if (step == 0)
+    return ds_error_set(err, DS_ERR_INVALID, "conv2d scratch of %zu floats is below one row (%zu)",
+                        s->floats, kc);
+  ds_status st = DS_OK;
+  for (unsigned r0 = 0; r0 < total && st == DS_OK; r0 += step) {
+    const unsigned rows = total - r0 < step ? total - r0 : step;
+    st = gather(rt, "im2col_forward", s->buf, 0, x, r0, rows, c, c->cin, err);
+    ds_gemm_args g = {.a = s->buf,
+                      .lda_m = (unsigned)kc,
+                      .lda_k = 1,
+                      .b = params,
+                      .b_off = w_off,
+                      .ldb = c->cout,
+                      .c = y,
+                      .c_off = (size_t)r0 * c->cout,
+                      .ldc = c->cout,
+                      .bias = params,
+                      .bias_off = b_off,
+                      .m = rows,
+                      .n = c->cout,
+                      .k = (unsigned)kc,
+                      .act = c->act};
+    if (st == DS_OK) st = ds_gemm(rt, &g, err);
+  }
+  return st;
+}
+
+ds_status ds_conv2d_backward(ds_runtime *rt, const ds_conv2d *c, cl_mem dx, cl_mem grads,
+                             size_t dw_off, size_t db_off, cl_mem dy, cl_mem x, cl_mem y,
+                             cl_mem params, size_t w_off, const ds_scratch *s, ds_error *err) {
+  const size_t out_rows = (size_t)c->n * c->oh * c->ow;
+  ds_status st = ds_act_backward(rt, dy, dy, y, c->act, out_rows * c->cout, err);
+  if (st == DS_OK) st = ds_bias_grad(rt, grads, db_off, dy, (unsigned)out_rows, c->cout, err);
+
+  /* dW = P^T . dZ, accumulated over chunks of output rows */
+  const size_t kc = (size_t)c->k * c->k * c->cin;
+  unsigned step = chunk_rows(s->floats, kc, (unsigned)out_rows);
+  if (st == DS_OK && step == 0)
+    st = ds_error_set(err, DS_ERR_INVALID, "conv2d scratch of %zu floats is below one row (%zu)",
+                      s->floats, kc);
+  for (unsigned r0 = 0; st == DS_OK && r0 < out_rows; r0 += step) {
+    const unsigned rows = out_rows - r0 < step ? (unsigned)out_rows - r0 : step;
+    st = gather(rt, "im2col_forward", s->buf, 0, x, r0, rows, c, c->cin, err);
+    ds_gemm_args g = {.a = s->buf,
+                      .lda_m = 1,
+                      .lda_k = (unsigned)kc,
+                      .b = dy,
+                      .b_off = (size_t)r0 * c->cout,
+                      .ldb = c->cout,
+                      .c = grads,
+                      .c_off = dw_off,
+                      .ldc = c->cout,
+                      .m = (unsigned)kc,
+                      .n = c->cout,
+                      .k = rows,
+                      .accumulate = r0 > 0};
+    if (st == DS_OK) st = ds_gemm(rt, &g, err);
+  }
+  if (st != DS_OK || !dx) return st;
+
+  /* dX = Q . Wt: the transposed weights sit at the start of the scratch,
+   * rounded up to 16 floats, the gathered rows after them. */
+  const size_t kk = (size_t)c->k * c->k, wt = (kk * c->cin * c->cout + 15) / 16 * 16;
+  const size_t qc = kk * c->cout;
+  const unsigned in_rows = c->n * c->h * c->w;
+  step = s->floats > wt ? chunk_rows(s->floats - wt, qc, in_rows) : 0;
+  if (step == 0)
+    return ds_error_set(err, DS_ERR_INVALID, "conv2d scratch of %zu floats is too small (%zu)",
+                        s->floats, wt + qc);
+  st = ds_weights_transpose(rt, s->buf, params, w_off, (unsigned)kk, c->cin, c->cout, err);
+  for (unsigned r0 = 0; st == DS_OK && r0 < in_rows; r0 += step) {
+    const unsigned rows = in_rows - r0 < step ? in_rows - r0 : step;
+    st = gather(rt, "im2col_backward", s->buf, wt, dy, r0, rows, c, c->cout, err);
+    ds_gemm_args g = {.a = s->buf,
+                      .a_off = wt,
+                      .lda_m = (unsigned)qc,
+                      .lda_k = 1,
+                      .b = s->buf,
+                      .b_off = 0,
+                      .ldb = c->cin,
+                      .c = dx,
+                      .c_off = (size_t)r0 * c->cin,
+                      .ldc = c->cin,
+                      .m = rows,
+                      .n = c->cin,
+                      .k = (unsigned)qc};
+    if (st == DS_OK) st = ds_gemm(rt, &g, err);
+  }
+  return st;
+}
+
+void ds_conv2d_forward_reference(const ds_conv2d *c, float *y, const float *x, const float *w,
+                                 const float *b) {
+  for (unsigned n = 0; n < c->n; n++)
+    for (unsigned oy = 0; oy < c->oh; oy++)
+      for (unsigned ox = 0; ox < c->ow; ox++)
+        for (unsigned co = 0; co < c->cout; co++) {
+          double acc = 0.0;
+          for (unsigned ky = 0; ky < c->k; ky++)
+            for (unsigned kx = 0; kx < c->k; kx++) {
+              long iy = (long)(oy * c->stride + ky) - c->pad_top;
+              long ix = (long)(ox * c->stride + kx) - c->pad_left;
+              if (iy < 0 || ix < 0 || iy >= c->h || ix >= c->w) continue;
+              const float *xp = &x[(((size_t)n * c->h + iy) * c->w + ix) * c->cin];
+              const float *wp = &w[((size_t)ky * c->k + kx) * c->cin * c->cout + co];
+              for (unsigned ci = 0; ci < c->cin; ci++)
+                acc += (double)xp[ci] * (double)wp[(size_t)ci * c->cout];
+            }
+          float v = (float)acc + b[co];
+          y[(((size_t)n * c->oh + oy) * c->ow + ox) * c->cout + co] = ds_act_reference(c->act, v);
+        }
+}
+
+void ds_conv2d_backward_reference(const ds_conv2d *c, float *dx, float *dw, float *db, float *dy,
+                                  const float *x, const float *y, const float *w) {
+  const size_t out_rows = (size_t)c->n * c->oh * c->ow;
+  ds_act_backward_reference(dy, dy, y, c->act, out_rows * c->cout);
+  ds_bias_grad_reference(db, dy, (unsigned)out_rows, c->cout);
+  memset(dw, 0, sizeof(float) * c->k * c->k * c->cin * c->cout);
+  if (dx) memset(dx, 0, sizeof(float) * c->n * c->h * c->w * c->cin);
+  for (unsigned n = 0; n < c->n; n++)
+    for (unsigned oy = 0; oy < c->oh; oy++)
+      for (unsigned ox = 0; ox < c->ow; ox++) {
+        const float *dz = &dy[(((size_t)n * c->oh + oy) * c->ow + ox) * c->cout];
+        for (unsigned ky = 0; ky < c->k; ky++)
+          for (unsigned kx = 0; kx < c->k; kx++) {
+            long iy = (long)(oy * c->stride + ky) - c->pad_top;
+            long ix = (long)(ox * c->stride + kx) - c->pad_left;
+            if (iy < 0 || ix < 0 || iy >= c->h || ix >= c->w) continue;
+            size_t xo = (((size_t)n * c->h + iy) * c->w + ix) * c->cin;
+            float *dwp = &dw[((size_t)ky * c->k + kx) * c->cin * c->cout];
+            const float *wp = &w[((size_t)ky * c->k + kx) * c->cin * c->cout];
+            for (unsigned ci = 0; ci < c->cin; ci++)
+              for (unsigned co = 0; co < c->cout; co++) {
+                dwp[(size_t)ci * c->cout + co] += x[xo + ci] * dz[co];
+                if (dx) dx[xo + ci] += wp[(size_t)ci * c->cout + co] * dz[co];
+              }
+          }
+      }
+}

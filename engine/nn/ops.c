@@ -1,0 +1,129 @@
+#include "engine/nn/ops.h"
+
+#include <math.h>
+
+#include "engine/nn/act.h"
+#include "host/program.h"
+
+static ds_status launch_1d(ds_runtime *rt, cl_kernel k, size_t n, ds_error *err) {
+  size_t local = rt->profile->elementwise_local_size;
+  return ds_kernel_launch(rt, k, 1, &n, &local, err);
+}
+
+float ds_act_reference(ds_act act, float x) {
+  if (act == DS_ACT_LRELU) return x > 0.0f ? x : DS_LRELU_SLOPE * x;
+  if (act == DS_ACT_SIGMOID) return 1.0f / (1.0f + expf(-x));
+  return x;
+}
+
+ds_status ds_act_backward(ds_runtime *rt, cl_mem dz, cl_mem dy, cl_mem y, ds_act act, size_t n,
+                          ds_error *err) {
+  cl_kernel k;
+  cl_uint a = (cl_uint)act, n32 = (cl_uint)n;
+  ds_status st = ds_kernel_get(rt, "nn/layers", NULL, "act_backward", &k, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 0, sizeof dz, &dz, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 1, sizeof dy, &dy, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 2, sizeof y, &y, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 3, sizeof a, &a, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 4, sizeof n32, &n32, err);
+  if (st == DS_OK) st = launch_1d(rt, k, n, err);
+  return st;
+}
+
+void ds_act_backward_reference(float *dz, const float *dy, const float *y, ds_act act, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    float d = dy[i];
+    if (act == DS_ACT_LRELU)
+      d *= y[i] > 0.0f ? 1.0f : DS_LRELU_SLOPE;
+    else if (act == DS_ACT_SIGMOID)
+      d *= y[i] * (1.0f - y[i]);
+    dz[i] = d;
+  }
+}
+
+ds_status ds_bias_grad(ds_runtime *rt, cl_mem db, size_t db_off, cl_mem dz, unsigned rows,
+                       unsigned c, ds_error *err) {
+  cl_kernel k;
+  cl_ulong off = db_off;
+  cl_uint r = rows, cc = c;
+  ds_status st = ds_kernel_get(rt, "nn/layers", NULL, "bias_grad", &k, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 0, sizeof db, &db, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 1, sizeof off, &off, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 2, sizeof dz, &dz, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 3, sizeof r, &r, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 4, sizeof cc, &cc, err);
+  if (st == DS_OK) st = launch_1d(rt, k, c, err);
+  return st;
+}
+
+void ds_bias_grad_reference(float *db, const float *dz, unsigned rows, unsigned c) {
+  for (unsigned j = 0; j < c; j++) {
+    float acc = 0.0f;
+    for (unsigned r = 0; r < rows; r++)
+      acc += dz[(size_t)r * c + j];
+    db[j] = acc;
+  }
+}
+
+static ds_status shuffle(ds_runtime *rt, const char *name, cl_mem out, cl_mem in, unsigned n,
+                         unsigned h, unsigned w, unsigned f, ds_error *err) {
+  cl_kernel k;
+  cl_uint a[4] = {n, h, w, f};
+  ds_status st = ds_kernel_get(rt, "nn/layers", NULL, name, &k, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 0, sizeof out, &out, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 1, sizeof in, &in, err);
+  for (int i = 0; i < 4 && st == DS_OK; i++)
+    st = ds_kernel_arg(k, 2 + i, sizeof a[i], &a[i], err);
+  if (st == DS_OK) st = launch_1d(rt, k, (size_t)n * h * w * 4 * f, err);
+  return st;
+}
+
+ds_status ds_pixel_shuffle_forward(ds_runtime *rt, cl_mem out, cl_mem in, unsigned n, unsigned h,
+                                   unsigned w, unsigned f, ds_error *err) {
+  return shuffle(rt, "pixel_shuffle_forward", out, in, n, h, w, f, err);
+}
+
+ds_status ds_pixel_shuffle_backward(ds_runtime *rt, cl_mem din, cl_mem dout, unsigned n, unsigned h,
+                                    unsigned w, unsigned f, ds_error *err) {
+  return shuffle(rt, "pixel_shuffle_backward", din, dout, n, h, w, f, err);
+}
+
+void ds_pixel_shuffle_forward_reference(float *out, const float *in, unsigned n, unsigned h,
+                                        unsigned w, unsigned f) {
+  for (unsigned b = 0; b < n; b++)
+    for (unsigned y = 0; y < h; y++)
+      for (unsigned x = 0; x < w; x++)
+        for (unsigned i = 0; i < 2; i++)
+          for (unsigned j = 0; j < 2; j++)
+            for (unsigned ch = 0; ch < f; ch++)
+              out[(((size_t)b * 2 * h + 2 * y + i) * 2 * w + 2 * x + j) * f + ch] =
+                  in[(((size_t)b * h + y) * w + x) * 4 * f + (2 * i + j) * f + ch];
+}
+
+void ds_pixel_shuffle_backward_reference(float *din, const float *dout, unsigned n, unsigned h,
+                                         unsigned w, unsigned f) {
+  for (unsigned b = 0; b < n; b++)
+    for (unsigned y = 0; y < h; y++)
+      for (unsigned x = 0; x < w; x++)
+        for (unsigned i = 0; i < 2; i++)
+          for (unsigned j = 0; j < 2; j++)
+            for (unsigned ch = 0; ch < f; ch++)
+              din[(((size_t)b * h + y) * w + x) * 4 * f + (2 * i + j) * f + ch] =
+                  dout[(((size_t)b * 2 * h + 2 * y + i) * 2 * w + 2 * x + j) * f + ch];
+}
+
+ds_status ds_weights_transpose(ds_runtime *rt, cl_mem out, cl_mem in, size_t in_off,
+                               unsigned slices, unsigned rows, unsigned cols, ds_error *err) {
+  cl_kernel k;
+  cl_ulong off = in_off;
+  cl_uint s = slices, r = rows, c = cols;
+  ds_status st = ds_kernel_get(rt, "nn/conv", NULL, "weights_transpose", &k, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 0, sizeof out, &out, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 1, sizeof in, &in, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 2, sizeof off, &off, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 3, sizeof s, &s, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 4, sizeof r, &r, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 5, sizeof c, &c, err);
+  if (st == DS_OK) st = launch_1d(rt, k, (size_t)slices * rows * cols, err);
+  return st;
+}

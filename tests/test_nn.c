@@ -1,0 +1,338 @@
+/* Every layer kernel against its plain-C reference on random and odd shapes
+ * (device side), and every reference against finite differences. */
+#include "check.h"
+#include "engine/nn/adam.h"
+#include "engine/nn/conv2d.h"
+#include "engine/nn/dense.h"
+#include "engine/nn/gemm.h"
+#include "engine/nn/loss.h"
+#include "engine/nn/ops.h"
+#include "nn_util.h"
+
+static ds_runtime *rt;
+static ds_error err;
+
+static void test_gemm(void) {
+  const unsigned shapes[][3] = {{1, 1, 1},     {5, 3, 7},  {6, 32, 10}, {13, 37, 29},
+                                {64, 100, 75}, {7, 64, 3}, {12, 64, 1}, {31, 130, 17}};
+  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+    for (int variant = 0; variant < 4; variant++) {
+      unsigned m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+      int trans = variant & 1, extra = variant & 2;
+      size_t a_off = extra ? 3 : 0, c_off = extra ? 5 : 0, b_off = extra ? 2 : 0;
+      size_t na = a_off + (size_t)m * k, nb = b_off + (size_t)k * n, nc = c_off + (size_t)m * n;
+      float *a = rand_array(na), *b = rand_array(nb), *c = rand_array(nc),
+            *bias = rand_array(n + 4);
+      ds_gemm_args g = {.a_off = a_off,
+                        .lda_m = trans ? 1 : k,
+                        .lda_k = trans ? m : 1,
+                        .b_off = b_off,
+                        .ldb = n,
+                        .c_off = c_off,
+                        .ldc = n,
+                        .bias_off = extra ? 4 : 0,
+                        .m = m,
+                        .n = n,
+                        .k = k,
+                        .accumulate = extra != 0,
+                        .act = (ds_act)(variant % 3)};
+      cl_mem da = upload(rt, a, na), db = upload(rt, b, nb), dc = upload(rt, c, nc),
+             dbias = upload(rt, bias, n + 4);
+      g.a = da;
+      g.b = db;
+      g.c = dc;
+      g.bias = extra ? dbias : NULL;
+      CHECK_OK(ds_gemm(rt, &g, &err), &err);
+      float *got = download(rt, dc, nc);
+      ds_gemm_reference(a, b, c, extra ? bias : NULL, &g);
+      double e = rel_err(got, c, nc);
+      CHECK(e < 1e-5, "gemm %ux%ux%u variant %d: rel err %.3g", m, n, k, variant, e);
+      ds_buffer_release(&da);
+      ds_buffer_release(&db);
+      ds_buffer_release(&dc);
+      ds_buffer_release(&dbias);
+      free(a), free(b), free(c), free(bias), free(got);
+    }
+}
+
+static void test_conv(void) {
+  const unsigned shapes[][7] = {/* n, h, w, cin, cout, k, stride */
+                                {2, 8, 8, 3, 5, 5, 2},   {1, 7, 5, 4, 6, 3, 1},
+                                {3, 6, 6, 8, 3, 5, 1},   {2, 9, 9, 2, 7, 5, 2},
+                                {1, 4, 4, 33, 40, 3, 1}, {2, 16, 16, 3, 32, 5, 2}};
+  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+    const unsigned *p = shapes[s];
+    ds_conv2d c;
+    ds_conv2d_same(&c, p[0], p[1], p[2], p[3], p[4], p[5], p[6], (ds_act)(s % 3));
+    size_t nx = (size_t)c.n * c.h * c.w * c.cin, ny = (size_t)c.n * c.oh * c.ow * c.cout;
+    size_t nw = (size_t)c.k * c.k * c.cin * c.cout, np = 7 + nw + 16 + c.cout;
+    size_t w_off = 7, b_off = 7 + nw + 16; /* odd offsets inside one parameter buffer */
+    float *x = rand_array(nx), *params = rand_array(np), *dy = rand_array(ny);
+    float *y = calloc(ny, sizeof *y), *dx = calloc(nx, sizeof *dx);
+    float *grads = calloc(np, sizeof *grads);
+    /* scratch: the minimum plus a little, so large shapes run in several chunks */
+    ds_scratch sc = {NULL, ds_conv2d_scratch_min(&c) + 3 * c.k * c.k * (c.cin + c.cout)};
+    CHECK_OK(ds_buffer_create(rt, sc.floats * sizeof(float), CL_MEM_READ_WRITE, "scratch", &sc.buf,
+                              &err),
+             &err);
+    cl_mem dX = upload(rt, x, nx), dP = upload(rt, params, np), dY = upload(rt, y, ny),
+           dDY = upload(rt, dy, ny), dDX = upload(rt, dx, nx), dG = upload(rt, grads, np);
+    CHECK_OK(ds_conv2d_forward(rt, &c, dY, dX, dP, w_off, b_off, &sc, &err), &err);
+    float *gy = download(rt, dY, ny);
+    ds_conv2d_forward_reference(&c, y, x, params + w_off, params + b_off);
+    double e = rel_err(gy, y, ny);
+    CHECK(e < 1e-5, "conv forward shape %zu: rel err %.3g", s, e);
+
+    CHECK_OK(ds_conv2d_backward(rt, &c, dDX, dG, w_off, b_off, dDY, dX, dY, dP, w_off, &sc, &err),
+             &err);
+    float *gdx = download(rt, dDX, nx), *gg = download(rt, dG, np), *gdz = download(rt, dDY, ny);
+    ds_conv2d_backward_reference(&c, dx, grads + w_off, grads + b_off, dy, x, y, params + w_off);
+    CHECK((e = rel_err(gdz, dy, ny)) < 1e-6, "conv dZ shape %zu: %.3g", s, e);
+    CHECK((e = rel_err(gdx, dx, nx)) < 1e-5, "conv dX shape %zu: %.3g", s, e);
+    CHECK((e = rel_err(gg + w_off, grads + w_off, nw)) < 1e-5, "conv dW shape %zu: %.3g", s, e);
+    CHECK((e = rel_err(gg + b_off, grads + b_off, c.cout)) < 1e-5, "conv db shape %zu: %.3g", s, e);
+
+    /* without dX (first layer) the weight gradient is the same */
+    ds_buffer_write(rt, dDY, 0, ny * sizeof(float), gdz, &err);
+    CHECK_OK(ds_conv2d_backward(rt, &c, NULL, dG, w_off, b_off, dDY, dX, dY, dP, w_off, &sc, &err),
+             &err);
+    ds_buffer_release(&sc.buf);
+    ds_buffer_release(&dX), ds_buffer_release(&dP), ds_buffer_release(&dY);
+    ds_buffer_release(&dDY), ds_buffer_release(&dDX), ds_buffer_release(&dG);
+    free(x), free(params), free(dy), free(y), free(dx), free(grads);
+    free(gy), free(gdx), free(gg), free(gdz);
+  }
+}
+
+static void test_dense(void) {
+  const unsigned shapes[][3] = {{3, 17, 9}, {2, 64, 40}, {1, 5, 1}, {7, 100, 33}};
+  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+    ds_dense d = {shapes[s][0], shapes[s][1], shapes[s][2], (ds_act)(s % 2)};
+    size_t nx = (size_t)d.n * d.in, ny = (size_t)d.n * d.out, nw = (size_t)d.in * d.out;
+    size_t np = 16 + nw + d.out, w_off = 16, b_off = 16 + nw;
+    float *x = rand_array(nx), *params = rand_array(np), *dy = rand_array(ny);
+    float *y = calloc(ny, 4), *dx = calloc(nx, 4), *grads = calloc(np, 4);
+    ds_scratch sc = {NULL, ds_dense_scratch_min(&d)};
+    CHECK_OK(ds_buffer_create(rt, sc.floats * 4, CL_MEM_READ_WRITE, "scratch", &sc.buf, &err),
+             &err);
+    cl_mem dX = upload(rt, x, nx), dP = upload(rt, params, np), dY = upload(rt, y, ny),
+           dDY = upload(rt, dy, ny), dDX = upload(rt, dx, nx), dG = upload(rt, grads, np);
+    CHECK_OK(ds_dense_forward(rt, &d, dY, dX, dP, w_off, b_off, &err), &err);
+    ds_dense_forward_reference(&d, y, x, params + w_off, params + b_off);
+    float *gy = download(rt, dY, ny);
+    double e;
+    CHECK((e = rel_err(gy, y, ny)) < 1e-5, "dense forward %zu: %.3g", s, e);
+    CHECK_OK(ds_dense_backward(rt, &d, dDX, dG, w_off, b_off, dDY, dX, dY, dP, w_off, &sc, &err),
+             &err);
+    ds_dense_backward_reference(&d, dx, grads + w_off, grads + b_off, dy, x, y, params + w_off);
+    float *gdx = download(rt, dDX, nx), *gg = download(rt, dG, np);
+    CHECK((e = rel_err(gdx, dx, nx)) < 1e-5, "dense dX %zu: %.3g", s, e);
+    CHECK((e = rel_err(gg + w_off, grads + w_off, nw)) < 1e-5, "dense dW %zu: %.3g", s, e);
+    CHECK((e = rel_err(gg + b_off, grads + b_off, d.out)) < 1e-5, "dense db %zu: %.3g", s, e);
+    ds_buffer_release(&sc.buf);
+    ds_buffer_release(&dX), ds_buffer_release(&dP), ds_buffer_release(&dY);
+    ds_buffer_release(&dDY), ds_buffer_release(&dDX), ds_buffer_release(&dG);
+    free(x), free(params), free(dy), free(y), free(dx), free(grads), free(gy), free(gdx), free(gg);
+  }
+}
+
+static void test_shuffle(void) {
+  unsigned n = 2, h = 3, w = 5, f = 3;
+  size_t count = (size_t)n * h * w * 4 * f;
+  float *in = rand_array(count), *out = calloc(count, 4), *back = calloc(count, 4);
+  cl_mem dIn = upload(rt, in, count), dOut = upload(rt, out, count),
+         dBack = upload(rt, back, count);
+  CHECK_OK(ds_pixel_shuffle_forward(rt, dOut, dIn, n, h, w, f, &err), &err);
+  CHECK_OK(ds_pixel_shuffle_backward(rt, dBack, dOut, n, h, w, f, &err), &err);
+  float *gout = download(rt, dOut, count), *gback = download(rt, dBack, count);
+  ds_pixel_shuffle_forward_reference(out, in, n, h, w, f);
+  ds_pixel_shuffle_backward_reference(back, out, n, h, w, f);
+  CHECK(memcmp(gout, out, count * 4) == 0, "shuffle forward");
+  CHECK(memcmp(gback, in, count * 4) == 0 && memcmp(back, in, count * 4) == 0,
+        "backward inverts forward");
+  /* DCR order on one pixel: out(0, 2*1+1, 2*2+0, ch=2) = in(0, 1, 2, (2*1+0)*f + 2) */
+  CHECK(out[((0 * 2 * h + 3) * 2 * w + 4) * f + 2] == in[((0 * h + 1) * w + 2) * 4 * f + 2 * f + 2],
+        "DCR channel order");
+  ds_buffer_release(&dIn), ds_buffer_release(&dOut), ds_buffer_release(&dBack);
+  free(in), free(out), free(back), free(gout), free(gback);
+}
+
+static void test_loss(void) {
+  const size_t sizes[] = {1, 3, 255, 257, 10000};
+  for (size_t s = 0; s < 5; s++)
+    for (int kind = 0; kind < 2; kind++) {
+      size_t n = sizes[s];
+      float *y = rand_array(n), *t = rand_array(n), *dy = calloc(n, 4);
+      if (n > 2) t[1] = y[1]; /* a tie: the MAE gradient is 0 there */
+      cl_mem dY = upload(rt, y, n), dT = upload(rt, t, n), dD = upload(rt, dy, n), part = NULL;
+      ds_buffer_create(rt, DS_LOSS_PARTIALS * 4, CL_MEM_READ_WRITE, "partials", &part, &err);
+      double got = -1;
+      CHECK_OK(ds_loss_forward_backward(rt, (ds_loss)kind, dD, dY, dT, n, part, &got, &err), &err);
+      double want = ds_loss_forward_backward_reference((ds_loss)kind, dy, y, t, n);
+      float *gd = download(rt, dD, n);
+      CHECK(fabs(got - want) <= 1e-6 * fabs(want), "loss %d n=%zu: %g vs %g", kind, n, got, want);
+      CHECK(memcmp(gd, dy, n * 4) == 0, "loss gradient %d n=%zu", kind, n);
+      if (n > 2 && kind == 0) CHECK(gd[1] == 0.0f, "MAE gradient at a tie");
+      ds_buffer_release(&dY), ds_buffer_release(&dT), ds_buffer_release(&dD),
+          ds_buffer_release(&part);
+      free(y), free(t), free(dy), free(gd);
+    }
+}
+
+static void test_adam(void) {
+  size_t n = 1003, off = 17, total = off + n + 5;
+  ds_adam a = {5e-5f, 0.5f, 0.999f, 1e-7f};
+  float *p = rand_array(total), *m = calloc(total, 4), *v = calloc(total, 4);
+  cl_mem dP = upload(rt, p, total), dM = upload(rt, m, total), dV = upload(rt, v, total);
+  for (int step = 1; step <= 3; step++) {
+    float *g = rand_array(total);
+    cl_mem dG = upload(rt, g, total);
+    CHECK_OK(ds_adam_step(rt, &a, step, dP, dG, dM, dV, off, n, &err), &err);
+    ds_adam_step_reference(&a, step, p + off, g + off, m + off, v + off, n);
+    ds_buffer_release(&dG);
+    free(g);
+  }
+  float *gp = download(rt, dP, total), *gm = download(rt, dM, total), *gv = download(rt, dV, total);
+  double e;
+  CHECK((e = rel_err(gp, p, total)) < 1e-6, "adam params %.3g", e);
+  CHECK((e = rel_err(gm, m, total)) < 1e-6, "adam m %.3g", e);
+  CHECK((e = rel_err(gv, v, total)) < 1e-6, "adam v %.3g", e);
+  CHECK(gm[off - 1] == 0.0f && gm[off + n] == 0.0f, "outside the range untouched");
+  /* Keras' first step: lr_1 = lr sqrt(1 - b2) / (1 - b1) */
+  CHECK(fabs(ds_adam_lr(&a, 1) / (5e-5 * sqrt(0.001) / 0.5) - 1) < 1e-5, "lr_1");
+  ds_buffer_release(&dP), ds_buffer_release(&dM), ds_buffer_release(&dV);
+  free(p), free(m), free(v), free(gp), free(gm), free(gv);
+}
+
+/* ---- finite differences on the references (double-accumulating) ---- */
+
+/* L = sum(y * r) */
+static double conv_loss(const ds_conv2d *c, const float *x, const float *w, const float *b,
+                        const float *r) {
+  size_t ny = (size_t)c->n * c->oh * c->ow * c->cout;
+  float *y = malloc(ny * 4);
+  ds_conv2d_forward_reference(c, y, x, w, b);
+  double l = 0;
+  for (size_t i = 0; i < ny; i++)
+    l += (double)y[i] * r[i];
+  free(y);
+  return l;
+}
+
+static void fd_check(const char *what, float *param, size_t count, double analytic_at(size_t),
+                     double loss(void)) {
+  const float h = 1e-2f;
+  for (int t = 0; t < 6; t++) {
+    size_t i = (size_t)((t * 7919u) % count);
+    float keep = param[i];
+    param[i] = keep + h;
+    double lp = loss();
+    param[i] = keep - h;
+    double lm = loss();
+    param[i] = keep;
+    double fd = (lp - lm) / (2.0 * h), an = analytic_at(i);
+    CHECK(fabs(fd - an) <= 2e-3 * (fabs(an) + 1e-2),
+          "%s[%zu]: finite difference %.6g, backward %.6g", what, i, fd, an);
+  }
+}
+
+static ds_conv2d fc;
+static float *fx, *fw, *fb, *fr, *fdx, *fdw, *fdb;
+static double fconv_loss(void) { return conv_loss(&fc, fx, fw, fb, fr); }
+static double fdx_at(size_t i) { return fdx[i]; }
+static double fdw_at(size_t i) { return fdw[i]; }
+static double fdb_at(size_t i) { return fdb[i]; }
+
+static void fd_conv(void) {
+  const unsigned shapes[][7] = {
+      {2, 7, 7, 3, 4, 5, 2}, {1, 5, 6, 2, 3, 3, 1}, {1, 6, 6, 3, 3, 5, 1}};
+  for (int s = 0; s < 3; s++) {
+    const unsigned *p = shapes[s];
+    /* sigmoid and none are smooth; lrelu is checked away from its kink by
+     * the tolerance on few random points */
+    ds_conv2d_same(&fc, p[0], p[1], p[2], p[3], p[4], p[5], p[6],
+                   s == 1 ? DS_ACT_SIGMOID : (ds_act)(s == 2 ? DS_ACT_NONE : DS_ACT_NONE));
+    size_t nx = (size_t)fc.n * fc.h * fc.w * fc.cin, ny = (size_t)fc.n * fc.oh * fc.ow * fc.cout;
+    size_t nw = (size_t)fc.k * fc.k * fc.cin * fc.cout;
+    fx = rand_array(nx), fw = rand_array(nw), fb = rand_array(fc.cout), fr = rand_array(ny);
+    fdx = malloc(nx * 4), fdw = malloc(nw * 4), fdb = malloc(fc.cout * 4);
+    float *y = malloc(ny * 4), *dy = malloc(ny * 4);
+    ds_conv2d_forward_reference(&fc, y, fx, fw, fb);
+    memcpy(dy, fr, ny * 4);
+    ds_conv2d_backward_reference(&fc, fdx, fdw, fdb, dy, fx, y, fw);
+    fd_check("conv dX", fx, nx, fdx_at, fconv_loss);
+    fd_check("conv dW", fw, nw, fdw_at, fconv_loss);
+    fd_check("conv db", fb, fc.cout, fdb_at, fconv_loss);
+    free(fx), free(fw), free(fb), free(fr), free(fdx), free(fdw), free(fdb), free(y), free(dy);
+  }
+}
+
+static ds_dense fdn;
+static double fdense_loss(void) {
+  size_t ny = (size_t)fdn.n * fdn.out;
+  float *y = malloc(ny * 4);
+  ds_dense_forward_reference(&fdn, y, fx, fw, fb);
+  double l = 0;
+  for (size_t i = 0; i < ny; i++)
+    l += (double)y[i] * fr[i];
+  free(y);
+  return l;
+}
+
+static void fd_dense(void) {
+  for (int s = 0; s < 2; s++) {
+    fdn = (ds_dense){3, 11, 7, s ? DS_ACT_SIGMOID : DS_ACT_NONE};
+    size_t nx = (size_t)fdn.n * fdn.in, ny = (size_t)fdn.n * fdn.out, nw = (size_t)fdn.in * fdn.out;
+    fx = rand_array(nx), fw = rand_array(nw), fb = rand_array(fdn.out), fr = rand_array(ny);
+    fdx = malloc(nx * 4), fdw = malloc(nw * 4), fdb = malloc(fdn.out * 4);
+    float *y = malloc(ny * 4), *dy = malloc(ny * 4);
+    ds_dense_forward_reference(&fdn, y, fx, fw, fb);
+    memcpy(dy, fr, ny * 4);
+    ds_dense_backward_reference(&fdn, fdx, fdw, fdb, dy, fx, y, fw);
+    fd_check("dense dX", fx, nx, fdx_at, fdense_loss);
+    fd_check("dense dW", fw, nw, fdw_at, fdense_loss);
+    fd_check("dense db", fb, fdn.out, fdb_at, fdense_loss);
+    free(fx), free(fw), free(fb), free(fr), free(fdx), free(fdw), free(fdb), free(y), free(dy);
+  }
+}
+
+/* MSE through the reference: dL/dy against finite differences of the loss. */
+static float *ly, *lt;
+static size_t ln;
+static int lkind;
+static double floss(void) {
+  float *d = malloc(ln * 4);
+  double l = ds_loss_forward_backward_reference((ds_loss)lkind, d, ly, lt, ln);
+  free(d);
+  return l;
+}
+static float *lgrad;
+static double lgrad_at(size_t i) { return lgrad[i]; }
+
+static void fd_loss(void) {
+  for (lkind = 0; lkind < 2; lkind++) {
+    ln = 50;
+    ly = rand_array(ln), lt = rand_array(ln), lgrad = malloc(ln * 4);
+    for (size_t i = 0; i < ln; i++) /* keep |y - t| > h so MAE is smooth there */
+      if (fabsf(ly[i] - lt[i]) < 0.05f) ly[i] = lt[i] + 0.1f;
+    ds_loss_forward_backward_reference((ds_loss)lkind, lgrad, ly, lt, ln);
+    fd_check(lkind ? "mse dy" : "mae dy", ly, ln, lgrad_at, floss);
+    free(ly), free(lt), free(lgrad);
+  }
+}
+
+int main(void) {
+  CHECK_OK(ds_runtime_open(&rt, getenv("DSENGINE_DEVICE"), "DSENGINE_DEVICE", 0, &err), &err);
+  if (!rt) return check_summary("nn");
+  test_gemm();
+  test_conv();
+  test_dense();
+  test_shuffle();
+  test_loss();
+  test_adam();
+  fd_conv();
+  fd_dense();
+  fd_loss();
+  ds_runtime_destroy(rt);
+  return check_summary("nn");
+}
