@@ -1,0 +1,504 @@
+#include "engine/model/tensor_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "host/hash.h"
+
+/* The file is little endian and the data section is copied to and from
+ * memory as it is; every host and OpenCL device dsengine targets is little
+ * endian. A big-endian port needs byte swaps in the data loops below. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "tensor_file.c copies float32 data as little endian: add byte swaps for this host"
+#endif
+
+static const char magic[8] = {'D', 'S', 'T', 'E', 'N', 'S', 'O', 'R'};
+enum { FILE_VERSION = 1, HEADER_BYTES = 24, ENTRY_BYTES = 112, CRC_BYTES = 4 };
+
+/* Reads, writes and CRC updates go in slices this big, so a multi-GB set
+ * streams without a second copy and each fread/fwrite stays modest. */
+#define IO_CHUNK ((size_t)64 << 20)
+
+static void put_u32(unsigned char *p, uint32_t v) {
+  for (int i = 0; i < 4; i++)
+    p[i] = (unsigned char)(v >> (8 * i));
+}
+static void put_u64(unsigned char *p, uint64_t v) {
+  for (int i = 0; i < 8; i++)
+    p[i] = (unsigned char)(v >> (8 * i));
+}
+static uint32_t get_u32(const unsigned char *p) {
+  uint32_t v = 0;
+  for (int i = 3; i >= 0; i--)
+    v = (v << 8) | p[i];
+  return v;
+}
+static uint64_t get_u64(const unsigned char *p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; i--)
+    v = (v << 8) | p[i];
+  return v;
+}
+
+static uint64_t round_up(uint64_t n, uint64_t to) { return (n + to - 1) / to * to; }
+
+/* Printable ASCII keeps names safe to put in one-line messages. */
+static int name_ok(const char *name, size_t len) {
+  if (len == 0 || len >= DS_TENSOR_NAME_MAX) return 0;
+  for (size_t i = 0; i < len; i++)
+    if (name[i] < 0x20 || name[i] > 0x7e) return 0;
+  return 1;
+}
+
+/* ---------------------------------------------------------------- sets */
+
+const ds_tensor_info *ds_tensor_set_find(const ds_tensor_set *set, const char *name) {
+  for (int i = 0; i < set->count; i++)
+    if (strcmp(set->tensors[i].name, name) == 0) return &set->tensors[i];
+  return NULL;
+}
+
+float *ds_tensor_set_data(ds_tensor_set *set, const char *name) {
+  const ds_tensor_info *t = ds_tensor_set_find(set, name);
+  return t ? set->data + t->offset : NULL;
+}
+
+void ds_tensor_set_free(ds_tensor_set *set) {
+  if (!set) return;
+  free(set->tensors);
+  free(set->data);
+  memset(set, 0, sizeof *set);
+}
+
+ds_status ds_tensor_set_add(ds_tensor_set *set, const char *name, int ndim, const int64_t *shape,
+                            ds_error *err) {
+  size_t len = name ? strnlen(name, DS_TENSOR_NAME_MAX) : 0;
+  if (!name_ok(name, len))
+    return ds_error_set(err, DS_ERR_INVALID,
+                        "a tensor name must be 1 to %d printable ASCII characters; rename it",
+                        DS_TENSOR_NAME_MAX - 1);
+  if (ds_tensor_set_find(set, name))
+    return ds_error_set(err, DS_ERR_INVALID,
+                        "tensor %s is already in the set; names must be unique", name);
+  if (ndim < 1 || ndim > DS_TENSOR_MAX_DIMS)
+    return ds_error_set(err, DS_ERR_INVALID, "tensor %s has %d dimensions; it must have 1 to %d",
+                        name, ndim, DS_TENSOR_MAX_DIMS);
+  /* Bound every size so that offset, count and the byte size fit size_t. */
+  const uint64_t limit = (uint64_t)(SIZE_MAX / sizeof(float)) - 2 * DS_TENSOR_ALIGN;
+  uint64_t count = 1;
+  for (int d = 0; d < ndim; d++) {
+    if (shape[d] < 1)
+      return ds_error_set(err, DS_ERR_INVALID, "tensor %s: dimension %d is %lld; it must be >= 1",
+                          name, d, (long long)shape[d]);
+    if ((uint64_t)shape[d] > limit / count)
+      return ds_error_set(err, DS_ERR_NO_MEMORY, "tensor %s is too large for this host", name);
+    count *= (uint64_t)shape[d];
+  }
+  uint64_t offset = round_up(set->data_count, DS_TENSOR_ALIGN);
+  if (count > limit - offset)
+    return ds_error_set(err, DS_ERR_NO_MEMORY, "tensor %s is too large for this host", name);
+  uint64_t end = round_up(offset + count, DS_TENSOR_ALIGN);
+
+  ds_tensor_info *tensors = realloc(set->tensors, ((size_t)set->count + 1) * sizeof *tensors);
+  if (!tensors)
+    return ds_error_set(err, DS_ERR_NO_MEMORY, "out of host memory adding tensor %s", name);
+  set->tensors = tensors;
+  float *data = realloc(set->data, (size_t)end * sizeof(float));
+  if (!data)
+    return ds_error_set(err, DS_ERR_NO_MEMORY,
+                        "out of host memory adding tensor %s (%llu floats in all)", name,
+                        (unsigned long long)end);
+  memset(data + set->data_count, 0, (size_t)(end - set->data_count) * sizeof(float));
+  set->data = data;
+
+  ds_tensor_info *t = &set->tensors[set->count++];
+  memset(t, 0, sizeof *t);
+  memcpy(t->name, name, len);
+  t->ndim = ndim;
+  for (int d = 0; d < DS_TENSOR_MAX_DIMS; d++)
+    t->shape[d] = d < ndim ? shape[d] : 1;
+  t->offset = offset;
+  t->count = count;
+  set->data_count = end;
+  return DS_OK;
+}
+
+/* ---------------------------------------------------------------- atomic writes */
+
+typedef struct atomic_file {
+  const char *path;
+  char *tmp; /* path.tmp-<pid>: same folder, so rename is atomic */
+  FILE *f;
+} atomic_file;
+
+static ds_status write_failed(const char *path, int errnum, ds_error *err) {
+  return ds_error_set(err, DS_ERR_IO,
+                      "cannot write %s: %s (check that its folder exists, is writable and has "
+                      "free space)",
+                      path, strerror(errnum ? errnum : EIO));
+}
+
+static ds_status atomic_open(atomic_file *af, const char *path, ds_error *err) {
+  size_t cap = strlen(path) + 32;
+  af->path = path;
+  af->f = NULL;
+  af->tmp = malloc(cap);
+  if (!af->tmp) return ds_error_set(err, DS_ERR_NO_MEMORY, "out of host memory writing %s", path);
+  snprintf(af->tmp, cap, "%s.tmp-%ld", path, (long)getpid());
+  af->f = fopen(af->tmp, "wb");
+  if (!af->f) {
+    int e = errno;
+    free(af->tmp);
+    af->tmp = NULL;
+    return write_failed(path, e, err);
+  }
+  return DS_OK;
+}
+
+static void atomic_abort(atomic_file *af) {
+  if (af->f) fclose(af->f);
+  unlink(af->tmp);
+  free(af->tmp);
+  af->f = NULL;
+  af->tmp = NULL;
+}
+
+/* The rename is durable only once the folder entry is on disk. */
+static int fsync_parent(const char *path) {
+  const char *slash = strrchr(path, '/');
+  char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+  if (!dir) return -1;
+  int fd = open(dir, O_RDONLY | O_DIRECTORY);
+  free(dir);
+  if (fd < 0) return -1;
+  int rc = fsync(fd);
+  /* Some file systems cannot sync a folder; the rename is then as durable as they allow. */
+  if (rc != 0 && (errno == EINVAL || errno == ENOTSUP)) rc = 0;
+  int e = errno;
+  close(fd);
+  errno = e;
+  return rc;
+}
+
+static ds_status atomic_commit(atomic_file *af, ds_error *err) {
+  int ok = fflush(af->f) == 0 && fsync(fileno(af->f)) == 0;
+  int e = errno;
+  if (fclose(af->f) != 0 && ok) {
+    ok = 0;
+    e = errno;
+  }
+  af->f = NULL;
+  if (ok && rename(af->tmp, af->path) != 0) {
+    ok = 0;
+    e = errno;
+  }
+  if (!ok) {
+    atomic_abort(af);
+    return write_failed(af->path, e, err);
+  }
+  free(af->tmp);
+  af->tmp = NULL;
+  if (fsync_parent(af->path) != 0) return write_failed(af->path, errno, err);
+  return DS_OK;
+}
+
+static int write_chunks(FILE *f, const void *data, size_t n, uint32_t *crc) {
+  const unsigned char *p = data;
+  while (n > 0) {
+    size_t k = n < IO_CHUNK ? n : IO_CHUNK;
+    if (fwrite(p, 1, k, f) != k) return -1;
+    if (crc) *crc = ds_crc32(*crc, p, k);
+    p += k;
+    n -= k;
+  }
+  return 0;
+}
+
+ds_status ds_file_write_atomic(const char *path, const void *data, size_t n, ds_error *err) {
+  atomic_file af;
+  ds_status st = atomic_open(&af, path, err);
+  if (st != DS_OK) return st;
+  if (write_chunks(af.f, data, n, NULL) != 0) {
+    int e = errno;
+    atomic_abort(&af);
+    return write_failed(path, e, err);
+  }
+  return atomic_commit(&af, err);
+}
+
+/* ---------------------------------------------------------------- writing */
+
+/* A set is written only if it reads back: names, shapes and ranges valid. */
+static ds_status check_set(const char *path, const ds_tensor_set *set, ds_error *err) {
+  if (set->count < 0 || set->count > DS_TENSOR_FILE_MAX_COUNT || (set->data_count && !set->data))
+    return ds_error_set(err, DS_ERR_INVALID, "cannot write %s: the tensor set is malformed", path);
+  for (int i = 0; i < set->count; i++) {
+    const ds_tensor_info *t = &set->tensors[i];
+    uint64_t count = 1;
+    int ok = name_ok(t->name, strnlen(t->name, DS_TENSOR_NAME_MAX)) && t->ndim >= 1 &&
+             t->ndim <= DS_TENSOR_MAX_DIMS;
+    for (int d = 0; ok && d < DS_TENSOR_MAX_DIMS; d++) {
+      ok = d < t->ndim ? t->shape[d] >= 1 && (uint64_t)t->shape[d] <= set->data_count / count
+                       : t->shape[d] == 1;
+      if (ok) count *= (uint64_t)t->shape[d];
+    }
+    ok = ok && count == t->count && t->offset <= set->data_count &&
+         t->count <= set->data_count - t->offset;
+    if (!ok)
+      return ds_error_set(err, DS_ERR_INVALID,
+                          "cannot write %s: tensor %d of the set has a bad name, shape or range",
+                          path, i);
+  }
+  return DS_OK;
+}
+
+ds_status ds_tensor_file_write_crc(const char *path, const ds_tensor_set *set, uint32_t *crc_out,
+                                   ds_error *err) {
+  ds_status st = check_set(path, set, err);
+  if (st != DS_OK) return st;
+  size_t head_bytes = HEADER_BYTES + (size_t)ENTRY_BYTES * (size_t)set->count;
+  unsigned char *head = calloc(1, head_bytes);
+  if (!head) return ds_error_set(err, DS_ERR_NO_MEMORY, "out of host memory writing %s", path);
+  memcpy(head, magic, sizeof magic);
+  put_u32(head + 8, FILE_VERSION);
+  put_u32(head + 12, (uint32_t)set->count);
+  put_u64(head + 16, set->data_count * sizeof(float));
+  for (int i = 0; i < set->count; i++) {
+    const ds_tensor_info *t = &set->tensors[i];
+    unsigned char *e = head + HEADER_BYTES + (size_t)ENTRY_BYTES * (size_t)i;
+    memcpy(e, t->name, strnlen(t->name, DS_TENSOR_NAME_MAX)); /* the rest stays NUL */
+    put_u32(e + 64, (uint32_t)t->ndim);
+    put_u32(e + 68, 0); /* dtype float32 */
+    for (int d = 0; d < DS_TENSOR_MAX_DIMS; d++)
+      put_u64(e + 72 + 8 * d, (uint64_t)t->shape[d]);
+    put_u64(e + 104, t->offset * sizeof(float));
+  }
+
+  atomic_file af;
+  st = atomic_open(&af, path, err);
+  if (st != DS_OK) {
+    free(head);
+    return st;
+  }
+  uint32_t crc = 0;
+  unsigned char tail[CRC_BYTES];
+  int ok = write_chunks(af.f, head, head_bytes, &crc) == 0 &&
+           write_chunks(af.f, set->data, (size_t)set->data_count * sizeof(float), &crc) == 0;
+  put_u32(tail, crc);
+  ok = ok && write_chunks(af.f, tail, sizeof tail, NULL) == 0;
+  int e = errno;
+  free(head);
+  if (!ok) {
+    atomic_abort(&af);
+    return write_failed(path, e, err);
+  }
+  st = atomic_commit(&af, err);
+  if (st == DS_OK && crc_out) *crc_out = crc;
+  return st;
+}
+
+ds_status ds_tensor_file_write(const char *path, const ds_tensor_set *set, ds_error *err) {
+  return ds_tensor_file_write_crc(path, set, NULL, err);
+}
+
+/* ---------------------------------------------------------------- reading */
+
+static ds_status corrupt(ds_error *err, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static ds_status corrupt(ds_error *err, const char *path, const char *fmt, ...) {
+  char what[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  return ds_error_set(err, DS_ERR_CORRUPT, "%s" DS_TENSOR_CORRUPT_TAG "%s", path, what);
+}
+
+/* A short read is either an I/O error or a file that shrank under us. */
+static ds_status read_failed(FILE *f, const char *path, ds_error *err) {
+  if (ferror(f)) return ds_error_set(err, DS_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+  return corrupt(err, path, "truncated while reading");
+}
+
+static int read_chunks(FILE *f, void *data, size_t n, uint32_t *crc) {
+  unsigned char *p = data;
+  while (n > 0) {
+    size_t k = n < IO_CHUNK ? n : IO_CHUNK;
+    if (fread(p, 1, k, f) != k) return -1;
+    *crc = ds_crc32(*crc, p, k);
+    p += k;
+    n -= k;
+  }
+  return 0;
+}
+
+/* Checks the header against the real file size, before anything is allocated. */
+static ds_status check_header(const unsigned char *hdr, uint64_t size, const char *path,
+                              uint32_t *count, uint64_t *data_bytes, ds_error *err) {
+  if (memcmp(hdr, magic, sizeof magic) != 0)
+    return corrupt(err, path, "bad magic (not a DSTENSOR file)");
+  uint32_t version = get_u32(hdr + 8);
+  if (version != FILE_VERSION)
+    return corrupt(err, path, "version %u (this build reads version %d)", version, FILE_VERSION);
+  uint32_t n = get_u32(hdr + 12);
+  if (n > DS_TENSOR_FILE_MAX_COUNT)
+    return corrupt(err, path, "header claims %u tensors (at most %d)", n, DS_TENSOR_FILE_MAX_COUNT);
+  uint64_t fixed = HEADER_BYTES + (uint64_t)ENTRY_BYTES * n + CRC_BYTES;
+  uint64_t db = get_u64(hdr + 16);
+  unsigned long long lsize = size;
+  if (db > UINT64_MAX - fixed)
+    return corrupt(err, path, "header claims a %llu-byte data section in a %llu-byte file",
+                   (unsigned long long)db, lsize);
+  if (size != fixed + db)
+    return corrupt(err, path, "%s: %llu bytes where the header implies %llu",
+                   size < fixed + db ? "truncated" : "trailing bytes", lsize,
+                   (unsigned long long)(fixed + db));
+  if (db % sizeof(float) != 0)
+    return corrupt(err, path, "a data section of %llu bytes is not whole float32 values",
+                   (unsigned long long)db);
+  if (db > SIZE_MAX)
+    return ds_error_set(err, DS_ERR_NO_MEMORY, "%s is too large for this host's address space",
+                        path);
+  *count = n;
+  *data_bytes = db;
+  return DS_OK;
+}
+
+static int compare_names(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Fills set->tensors from the entry table; the data is already in place. */
+static ds_status parse_entries(const unsigned char *table, ds_tensor_set *set, const char *path,
+                               ds_error *err) {
+  uint64_t floats = set->data_count;
+  for (int i = 0; i < set->count; i++) {
+    const unsigned char *e = table + (size_t)ENTRY_BYTES * (size_t)i;
+    ds_tensor_info *t = &set->tensors[i];
+    size_t len = strnlen((const char *)e, DS_TENSOR_NAME_MAX);
+    if (len == DS_TENSOR_NAME_MAX) return corrupt(err, path, "tensor %d: name has no NUL", i);
+    if (!name_ok((const char *)e, len))
+      return corrupt(err, path, "tensor %d: name is empty or not printable ASCII", i);
+    for (size_t k = len; k < DS_TENSOR_NAME_MAX; k++)
+      if (e[k] != 0) return corrupt(err, path, "tensor %d: name padding is not NUL", i);
+    memcpy(t->name, e, DS_TENSOR_NAME_MAX);
+    uint32_t ndim = get_u32(e + 64), dtype = get_u32(e + 68);
+    if (ndim < 1 || ndim > DS_TENSOR_MAX_DIMS)
+      return corrupt(err, path, "tensor %s: ndim %u (must be 1 to %d)", t->name, ndim,
+                     DS_TENSOR_MAX_DIMS);
+    if (dtype != 0)
+      return corrupt(err, path, "tensor %s: dtype %u (only 0, float32, is known)", t->name, dtype);
+    uint64_t count = 1;
+    for (int d = 0; d < DS_TENSOR_MAX_DIMS; d++) {
+      uint64_t s = get_u64(e + 72 + 8 * d);
+      if ((uint32_t)d >= ndim && s != 1)
+        return corrupt(err, path, "tensor %s: unused dimension %d is %llu (must be 1)", t->name, d,
+                       (unsigned long long)s);
+      if ((uint32_t)d < ndim && (s == 0 || s > floats / count))
+        return corrupt(err, path,
+                       "tensor %s: dimension %d is %llu, which the %llu-float data section "
+                       "cannot hold",
+                       t->name, d, (unsigned long long)s, (unsigned long long)floats);
+      count *= s;
+      t->shape[d] = (int64_t)s;
+    }
+    uint64_t off = get_u64(e + 104);
+    if (off % sizeof(float) != 0)
+      return corrupt(err, path, "tensor %s: offset %llu is not a multiple of 4", t->name,
+                     (unsigned long long)off);
+    if (off / sizeof(float) > floats || count > floats - off / sizeof(float))
+      return corrupt(err, path,
+                     "tensor %s: %llu floats at byte %llu run past the %llu-byte data section",
+                     t->name, (unsigned long long)count, (unsigned long long)off,
+                     (unsigned long long)(floats * sizeof(float)));
+    t->ndim = (int)ndim;
+    t->offset = off / sizeof(float);
+    t->count = count;
+  }
+
+  /* Sorted, so a hostile table of a million names costs n log n, not n^2. */
+  ds_status st = DS_OK;
+  const char **names = malloc((size_t)(set->count ? set->count : 1) * sizeof *names);
+  if (!names) return ds_error_set(err, DS_ERR_NO_MEMORY, "out of host memory reading %s", path);
+  for (int i = 0; i < set->count; i++)
+    names[i] = set->tensors[i].name;
+  qsort(names, (size_t)set->count, sizeof *names, compare_names);
+  for (int i = 1; i < set->count && st == DS_OK; i++)
+    if (strcmp(names[i - 1], names[i]) == 0)
+      st = corrupt(err, path, "tensor name %s appears twice", names[i]);
+  free(names);
+  return st;
+}
+
+static ds_status read_body(FILE *f, const char *path, uint64_t size, ds_tensor_set *set,
+                           uint32_t *crc_out, ds_error *err) {
+  unsigned char hdr[HEADER_BYTES];
+  if (size < HEADER_BYTES + CRC_BYTES)
+    return corrupt(err, path, "truncated: %llu bytes, less than the smallest file (%d)",
+                   (unsigned long long)size, HEADER_BYTES + CRC_BYTES);
+  if (fread(hdr, 1, sizeof hdr, f) != sizeof hdr) return read_failed(f, path, err);
+  uint32_t n = 0;
+  uint64_t data_bytes = 0;
+  ds_status st = check_header(hdr, size, path, &n, &data_bytes, err);
+  if (st != DS_OK) return st;
+
+  /* Every size below is bounded by the real file size, checked above. */
+  size_t table_bytes = (size_t)ENTRY_BYTES * n;
+  unsigned char *table = malloc(table_bytes ? table_bytes : 1);
+  set->tensors = calloc(n ? n : 1, sizeof *set->tensors);
+  set->data = data_bytes ? malloc((size_t)data_bytes) : NULL;
+  if (!table || !set->tensors || (data_bytes && !set->data)) {
+    free(table);
+    return ds_error_set(err, DS_ERR_NO_MEMORY, "out of host memory reading %s (%llu bytes)", path,
+                        (unsigned long long)size);
+  }
+  set->count = (int)n;
+  set->data_count = data_bytes / sizeof(float);
+
+  uint32_t crc = ds_crc32(0, hdr, sizeof hdr);
+  unsigned char tail[CRC_BYTES];
+  if (read_chunks(f, table, table_bytes, &crc) != 0 ||
+      read_chunks(f, set->data, (size_t)data_bytes, &crc) != 0 ||
+      fread(tail, 1, sizeof tail, f) != sizeof tail) {
+    st = read_failed(f, path, err);
+  } else if (get_u32(tail) != crc) {
+    st = corrupt(err, path, "CRC mismatch");
+  } else {
+    st = parse_entries(table, set, path, err);
+    if (crc_out) *crc_out = crc;
+  }
+  free(table);
+  return st;
+}
+
+ds_status ds_tensor_file_read_crc(const char *path, ds_tensor_set *out, uint32_t *crc,
+                                  ds_error *err) {
+  memset(out, 0, sizeof *out);
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    if (errno == ENOENT)
+      return ds_error_set(err, DS_ERR_NOT_FOUND, "%s: no such tensor file", path);
+    return ds_error_set(err, DS_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+  }
+  ds_status st;
+  struct stat sb;
+  if (fstat(fileno(f), &sb) != 0)
+    st = ds_error_set(err, DS_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+  else if (!S_ISREG(sb.st_mode))
+    st = ds_error_set(err, DS_ERR_IO, "cannot read %s: not a regular file", path);
+  else
+    st = read_body(f, path, (uint64_t)sb.st_size, out, crc, err);
+  fclose(f);
+  if (st != DS_OK) ds_tensor_set_free(out);
+  return st;
+}
+
+ds_status ds_tensor_file_read(const char *path, ds_tensor_set *out, ds_error *err) {
+  return ds_tensor_file_read_crc(path, out, NULL, err);
+}
