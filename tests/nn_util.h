@@ -10,19 +10,19 @@
 #include "host/runtime.h"
 
 static unsigned nn_rng = 12345;
-static float urand(void) { /* uniform in [-1, 1) */
+static inline float urand(void) { /* uniform in [-1, 1) */
   nn_rng = nn_rng * 1664525u + 1013904223u;
   return (float)(nn_rng >> 8) / 8388608.0f - 1.0f;
 }
 
-static float *rand_array(size_t n) {
+static inline float *rand_array(size_t n) {
   float *p = malloc((n ? n : 1) * sizeof *p);
   for (size_t i = 0; i < n; i++)
     p[i] = urand();
   return p;
 }
 
-static cl_mem upload(ds_runtime *rt, const float *p, size_t n) {
+static inline cl_mem upload(ds_runtime *rt, const float *p, size_t n) {
   ds_error err = {0};
   cl_mem m = NULL;
   if (ds_buffer_create(rt, (n ? n : 1) * sizeof(float), CL_MEM_READ_WRITE, "test", &m, &err) ==
@@ -31,7 +31,7 @@ static cl_mem upload(ds_runtime *rt, const float *p, size_t n) {
   return m;
 }
 
-static float *download(ds_runtime *rt, cl_mem m, size_t n) {
+static inline float *download(ds_runtime *rt, cl_mem m, size_t n) {
   ds_error err = {0};
   float *p = malloc((n ? n : 1) * sizeof *p);
   ds_buffer_read(rt, m, 0, n * sizeof(float), p, &err);
@@ -39,7 +39,7 @@ static float *download(ds_runtime *rt, cl_mem m, size_t n) {
 }
 
 /* max |a - b| / max(max |b|, 1e-30) */
-static double rel_err(const float *a, const float *b, size_t n) {
+static inline double rel_err(const float *a, const float *b, size_t n) {
   double md = 0, mb = 0;
   for (size_t i = 0; i < n; i++) {
     double d = fabs((double)a[i] - b[i]);

@@ -22,8 +22,14 @@ kernel void bias_grad(global float *restrict db, const ulong db_off, global cons
                       const uint rows, const uint c) {
   const uint j = get_global_id(0);
   if (j >= c) return;
-  float acc = 0.0f;
-  for (uint r = 0; r < rows; r++) acc += dz[(size_t)r * c + j];
+  // compensated (Kahan) summation: a batch of 64 sums up to 65536 rows
+  float acc = 0.0f, comp = 0.0f;
+  for (uint r = 0; r < rows; r++) {
+    const float yv = dz[(size_t)r * c + j] - comp;
+    const float t = acc + yv;
+    comp = (t - acc) - yv;
+    acc = t;
+  }
   db[db_off + j] = acc;
 }
 

@@ -1,0 +1,377 @@
+#include "engine/model/model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/nn/dense.h"
+#include "engine/nn/ops.h"
+#include "engine/tensor/vector.h"
+#include "host/buffer.h"
+
+enum { ALIGN = 16 };
+
+static size_t align_up(size_t n) { return (n + ALIGN - 1) / ALIGN * ALIGN; }
+
+static ds_layer *add_layer(ds_model *m, const char *name, ds_layer_kind kind, unsigned h,
+                           unsigned w, unsigned c) {
+  ds_layer *l = &m->layers[m->layer_count++];
+  memset(l, 0, sizeof *l);
+  snprintf(l->name, sizeof l->name, "%s", name);
+  l->kind = kind;
+  l->h = h;
+  l->w = w;
+  l->c = c;
+  return l;
+}
+
+static void add_params(ds_model *m, ds_layer *l, size_t w_count, size_t b_count) {
+  l->w_off = align_up(m->param_floats);
+  l->w_count = w_count;
+  l->b_off = align_up(l->w_off + w_count);
+  l->b_count = b_count;
+  m->param_floats = l->b_off + b_count;
+}
+
+/* conv k x k, 'same', then act; returns the output shape through the layer */
+static ds_layer *add_conv(ds_model *m, const char *name, unsigned h, unsigned w, unsigned c,
+                          unsigned cout, unsigned k, unsigned stride, ds_act act) {
+  ds_layer *l = add_layer(m, name, DS_LAYER_CONV, h, w, c);
+  l->k = k;
+  l->stride = stride;
+  l->act = act;
+  l->oh = (h + stride - 1) / stride;
+  l->ow = (w + stride - 1) / stride;
+  l->oc = cout;
+  add_params(m, l, (size_t)k * k * c * cout, cout);
+  return l;
+}
+
+/* upscale(f): conv 3x3 to 4f + lrelu, then the pixel shuffle to 2h x 2w x f */
+static void add_upscale(ds_model *m, const char *name, unsigned *h, unsigned *w, unsigned *c,
+                        unsigned f) {
+  add_conv(m, name, *h, *w, *c, 4 * f, 3, 1, DS_ACT_LRELU);
+  char sname[64];
+  if (strlen(name) > sizeof sname - 9) name = "shuffle";
+  snprintf(sname, sizeof sname, "%s.shuffle", name);
+  ds_layer *s = add_layer(m, sname, DS_LAYER_SHUFFLE, *h, *w, 4 * f);
+  s->oh = 2 * *h;
+  s->ow = 2 * *w;
+  s->oc = f;
+  *h *= 2;
+  *w *= 2;
+  *c = f;
+}
+
+void ds_model_build(ds_model *m, const ds_model_config *cfg) {
+  memset(m, 0, sizeof *m);
+  m->cfg = *cfg;
+  unsigned h = (unsigned)cfg->input_size, w = h, c = (unsigned)cfg->input_channels;
+  char name[48];
+  for (int i = 0; i < cfg->enc_conv_count; i++) {
+    snprintf(name, sizeof name, "encoder.conv%d", i);
+    ds_layer *l = add_conv(m, name, h, w, c, (unsigned)cfg->enc_conv[i], (unsigned)cfg->kernel, 2,
+                           DS_ACT_LRELU);
+    h = l->oh, w = l->ow, c = l->oc;
+  }
+  ds_layer *d0 = add_layer(m, "encoder.dense0", DS_LAYER_DENSE, h, w, c);
+  d0->oh = d0->ow = 1;
+  d0->oc = (unsigned)cfg->dense;
+  add_params(m, d0, (size_t)h * w * c * d0->oc, d0->oc);
+  ds_layer *d1 = add_layer(m, "encoder.dense1", DS_LAYER_DENSE, 1, 1, d0->oc);
+  /* the reshape to the bottleneck is free: NHWC is already (h, w, c) order */
+  d1->oh = (unsigned)cfg->bottleneck[0];
+  d1->ow = (unsigned)cfg->bottleneck[1];
+  d1->oc = (unsigned)cfg->bottleneck[2];
+  add_params(m, d1, (size_t)d0->oc * d1->oh * d1->ow * d1->oc, (size_t)d1->oh * d1->ow * d1->oc);
+  h = d1->oh, w = d1->ow, c = d1->oc;
+  add_upscale(m, "encoder.upscale0", &h, &w, &c, (unsigned)cfg->enc_upscale);
+  m->enc_layers = m->layer_count;
+  m->enc_param_end = m->param_floats;
+
+  const unsigned dh = h, dw = w, dc = c;
+  for (int id = 0; id < cfg->decoder_count; id++) {
+    h = dh, w = dw, c = dc;
+    m->dec_first[id] = m->layer_count;
+    m->dec_param_begin[id] = align_up(m->param_floats);
+    for (int i = 0; i < cfg->dec_upscale_count; i++) {
+      snprintf(name, sizeof name, "decoder.%s.upscale%d", cfg->decoders[id], i);
+      add_upscale(m, name, &h, &w, &c, (unsigned)cfg->dec_upscale[i]);
+    }
+    snprintf(name, sizeof name, "decoder.%s.out", cfg->decoders[id]);
+    add_conv(m, name, h, w, c, (unsigned)cfg->input_channels, (unsigned)cfg->out_kernel, 1,
+             DS_ACT_SIGMOID);
+    m->dec_param_end[id] = m->param_floats;
+    m->dec_layers = m->layer_count - m->dec_first[id];
+  }
+  m->param_floats = align_up(m->param_floats);
+}
+
+int ds_model_path_length(const ds_model *m) { return m->enc_layers + m->dec_layers; }
+
+const ds_layer *ds_model_path_layer(const ds_model *m, int id, int p) {
+  return p < m->enc_layers ? &m->layers[p] : &m->layers[m->dec_first[id] + p - m->enc_layers];
+}
+
+ds_status ds_model_tensor_set(const ds_model *m, const char *prefix, ds_tensor_set *set,
+                              ds_error *err) {
+  memset(set, 0, sizeof *set);
+  char name[DS_TENSOR_NAME_MAX];
+  for (int i = 0; i < m->layer_count; i++) {
+    const ds_layer *l = &m->layers[i];
+    if (l->kind == DS_LAYER_SHUFFLE) continue;
+    int64_t wshape[4], bshape[1] = {(int64_t)l->b_count};
+    int nd;
+    if (l->kind == DS_LAYER_CONV) {
+      wshape[0] = wshape[1] = l->k, wshape[2] = l->c, wshape[3] = l->oc;
+      nd = 4;
+    } else {
+      wshape[0] = (int64_t)l->h * l->w * l->c, wshape[1] = (int64_t)l->b_count;
+      nd = 2;
+    }
+    snprintf(name, sizeof name, "%s%s.weight", prefix, l->name);
+    ds_status st = ds_tensor_set_add(set, name, nd, wshape, err);
+    snprintf(name, sizeof name, "%s%s.bias", prefix, l->name);
+    if (st == DS_OK) st = ds_tensor_set_add(set, name, 1, bshape, err);
+    if (st != DS_OK) {
+      ds_tensor_set_free(set);
+      return st;
+    }
+    /* the layout contract: the set mirrors the parameter buffer */
+    if (ds_tensor_set_find(set, name)->offset != l->b_off) {
+      ds_tensor_set_free(set);
+      return ds_error_set(err, DS_ERR_INVALID, "tensor layout of %s differs from the model's",
+                          l->name);
+    }
+  }
+  return DS_OK;
+}
+
+float ds_uniform(uint64_t seed, uint64_t tensor, uint64_t index) {
+  const uint64_t golden = 0x9E3779B97F4A7C15ull;
+  uint64_t z = seed ^ (golden * (tensor + 1));
+  z += golden * (index + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  z ^= z >> 31;
+  return (float)(z >> 40) * (1.0f / 16777216.0f);
+}
+
+void ds_model_init_params(const ds_model *m, uint64_t seed, float *params) {
+  memset(params, 0, m->param_floats * sizeof *params);
+  uint64_t t = 0;
+  for (int i = 0; i < m->layer_count; i++) {
+    const ds_layer *l = &m->layers[i];
+    if (l->kind == DS_LAYER_SHUFFLE) continue;
+    double fan_in, fan_out;
+    if (l->kind == DS_LAYER_CONV) {
+      fan_in = (double)l->k * l->k * l->c;
+      fan_out = (double)l->k * l->k * l->oc;
+    } else {
+      fan_in = (double)l->h * l->w * l->c;
+      fan_out = (double)l->b_count;
+    }
+    /* Keras glorot_uniform; the limit rounded to float once, as the
+     * PyTorch reference does */
+    const float limit = (float)sqrt(6.0 / (fan_in + fan_out));
+    float *wp = params + l->w_off;
+    for (size_t e = 0; e < l->w_count; e++)
+      wp[e] = (2.0f * ds_uniform(seed, t, e) - 1.0f) * limit;
+    t += 2; /* the bias, zero, is tensor t + 1 */
+  }
+}
+
+/* ---- device ---- */
+
+static size_t act_floats(const ds_layer *l, unsigned n) {
+  return (size_t)n * l->oh * l->ow * l->oc;
+}
+
+static void conv_desc(const ds_layer *l, unsigned n, ds_conv2d *c) {
+  ds_conv2d_same(c, n, l->h, l->w, l->c, l->oc, l->k, l->stride, l->act);
+}
+
+static void dense_desc(const ds_layer *l, unsigned n, ds_dense *d) {
+  d->n = n;
+  d->in = l->h * l->w * l->c;
+  d->out = l->oh * l->ow * l->oc;
+  d->act = l->act;
+}
+
+/* Scratch: what the largest layer needs at least, else up to 64 MiB of
+ * patches so the GEMMs stay large. */
+static size_t scratch_floats(const ds_model *m, unsigned batch) {
+  size_t need = 0, want = 0;
+  for (int i = 0; i < m->layer_count; i++) {
+    const ds_layer *l = &m->layers[i];
+    size_t n = 0, full = 0;
+    if (l->kind == DS_LAYER_CONV) {
+      ds_conv2d c;
+      conv_desc(l, batch, &c);
+      n = ds_conv2d_scratch_min(&c);
+      size_t kk = (size_t)c.k * c.k;
+      size_t fwd = (size_t)batch * c.oh * c.ow * kk * c.cin;
+      size_t bwd = kk * c.cin * c.cout + (size_t)batch * c.h * c.w * kk * c.cout;
+      full = fwd > bwd ? fwd : bwd;
+    } else if (l->kind == DS_LAYER_DENSE) {
+      ds_dense d;
+      dense_desc(l, batch, &d);
+      n = full = ds_dense_scratch_min(&d);
+    }
+    if (n > need) need = n;
+    if (full > want) want = full;
+  }
+  const size_t budget = (size_t)16 << 20;
+  if (want > budget) want = budget;
+  return want > need ? want : need;
+}
+
+uint64_t ds_model_device_bytes(const ds_model *m, unsigned batch) {
+  uint64_t floats = 4 * (uint64_t)m->param_floats + scratch_floats(m, batch) + DS_LOSS_PARTIALS;
+  size_t largest = (size_t)batch * m->cfg.input_size * m->cfg.input_size * m->cfg.input_channels;
+  floats += largest;
+  for (int p = 0; p < ds_model_path_length(m); p++) {
+    size_t a = act_floats(ds_model_path_layer(m, 0, p), batch);
+    floats += a;
+    if (a > largest) largest = a;
+  }
+  return 4 * (floats + 2 * (uint64_t)largest);
+}
+
+static ds_status make(ds_model *m, size_t floats, const char *what, cl_mem *out, ds_error *err) {
+  ds_status st = ds_buffer_create(m->rt, floats * sizeof(float), CL_MEM_READ_WRITE, what, out, err);
+  if (st == DS_ERR_NO_MEMORY)
+    ds_error_append(err, "; try configs/lowmem.json or a smaller --batch (now %u)", m->batch);
+  return st;
+}
+
+ds_status ds_model_device_create(ds_model *m, ds_runtime *rt, unsigned batch, ds_error *err) {
+  m->rt = rt;
+  m->batch = batch;
+  uint64_t need = ds_model_device_bytes(m, batch);
+  if (rt->device.global_mem_bytes && need > rt->device.global_mem_bytes) {
+    char a[32], b[32];
+    return ds_error_set(err, DS_ERR_NO_MEMORY,
+                        "out of device memory: model '%s' at batch %u needs %s, %s has %s; try "
+                        "configs/lowmem.json or a smaller --batch",
+                        m->cfg.name, batch, ds_format_bytes(need, a, sizeof a), rt->device.name,
+                        ds_format_bytes(rt->device.global_mem_bytes, b, sizeof b));
+  }
+  ds_status st = make(m, m->param_floats, "parameters", &m->params, err);
+  if (st == DS_OK) st = make(m, m->param_floats, "gradients", &m->grads, err);
+  if (st == DS_OK) st = make(m, m->param_floats, "Adam first moments", &m->adam_m, err);
+  if (st == DS_OK) st = make(m, m->param_floats, "Adam second moments", &m->adam_v, err);
+  cl_mem zero[4] = {m->params, m->grads, m->adam_m, m->adam_v};
+  for (int i = 0; i < 4 && st == DS_OK; i++)
+    st = ds_fill_f32(rt, zero[i], 0.0f, m->param_floats, err);
+
+  size_t largest = (size_t)batch * m->cfg.input_size * m->cfg.input_size * m->cfg.input_channels;
+  if (st == DS_OK) st = make(m, largest, "input batch", &m->act[0], err);
+  for (int p = 0; st == DS_OK && p < ds_model_path_length(m); p++) {
+    const ds_layer *l = ds_model_path_layer(m, 0, p);
+    size_t a = act_floats(l, batch);
+    if (a > largest) largest = a;
+    st = make(m, a, "activations", &m->act[p + 1], err);
+  }
+  if (st == DS_OK) st = make(m, largest, "activation gradients", &m->dbuf[0], err);
+  if (st == DS_OK) st = make(m, largest, "activation gradients", &m->dbuf[1], err);
+  m->scratch.floats = scratch_floats(m, batch);
+  if (st == DS_OK) st = make(m, m->scratch.floats, "patch scratch", &m->scratch.buf, err);
+  if (st == DS_OK) st = make(m, DS_LOSS_PARTIALS, "loss partial sums", &m->loss_partials, err);
+  if (st != DS_OK) ds_model_device_destroy(m);
+  return st;
+}
+
+void ds_model_device_destroy(ds_model *m) {
+  ds_buffer_release(&m->params);
+  ds_buffer_release(&m->grads);
+  ds_buffer_release(&m->adam_m);
+  ds_buffer_release(&m->adam_v);
+  for (int i = 0; i <= DS_MAX_MODEL_LAYERS; i++)
+    ds_buffer_release(&m->act[i]);
+  ds_buffer_release(&m->dbuf[0]);
+  ds_buffer_release(&m->dbuf[1]);
+  ds_buffer_release(&m->scratch.buf);
+  ds_buffer_release(&m->loss_partials);
+  m->rt = NULL;
+}
+
+ds_status ds_model_forward(ds_model *m, int id, cl_mem input, unsigned n, ds_error *err) {
+  if (n > m->batch)
+    return ds_error_set(err, DS_ERR_INVALID, "batch of %u exceeds the %u the model was set up for",
+                        n, m->batch);
+  m->input = input ? input : m->act[0];
+  ds_status st = DS_OK;
+  for (int p = 0; st == DS_OK && p < ds_model_path_length(m); p++) {
+    const ds_layer *l = ds_model_path_layer(m, id, p);
+    cl_mem x = p == 0 ? m->input : m->act[p], y = m->act[p + 1];
+    if (l->kind == DS_LAYER_CONV) {
+      ds_conv2d c;
+      conv_desc(l, n, &c);
+      st = ds_conv2d_forward(m->rt, &c, y, x, m->params, l->w_off, l->b_off, &m->scratch, err);
+    } else if (l->kind == DS_LAYER_DENSE) {
+      ds_dense d;
+      dense_desc(l, n, &d);
+      st = ds_dense_forward(m->rt, &d, y, x, m->params, l->w_off, l->b_off, err);
+    } else {
+      st = ds_pixel_shuffle_forward(m->rt, y, x, n, l->h, l->w, l->oc, err);
+    }
+  }
+  return st;
+}
+
+ds_status ds_model_loss(ds_model *m, int id, cl_mem target, unsigned n, double *loss,
+                        ds_error *err) {
+  (void)id;
+  const int last = ds_model_path_length(m);
+  const ds_layer *l = ds_model_path_layer(m, 0, last - 1);
+  ds_loss kind = m->cfg.loss == DS_LOSS_MSE ? DS_LOSS_KIND_MSE : DS_LOSS_KIND_MAE;
+  return ds_loss_forward_backward(m->rt, kind, m->dbuf[0], m->act[last], target, act_floats(l, n),
+                                  m->loss_partials, loss, err);
+}
+
+ds_status ds_model_backward(ds_model *m, int id, unsigned n, ds_error *err) {
+  int cur = 0;
+  ds_status st = DS_OK;
+  for (int p = ds_model_path_length(m) - 1; st == DS_OK && p >= 0; p--) {
+    const ds_layer *l = ds_model_path_layer(m, id, p);
+    cl_mem dy = m->dbuf[cur], dx = p > 0 ? m->dbuf[1 - cur] : NULL;
+    cl_mem x = p == 0 ? m->input : m->act[p], y = m->act[p + 1];
+    if (l->kind == DS_LAYER_CONV) {
+      ds_conv2d c;
+      conv_desc(l, n, &c);
+      st = ds_conv2d_backward(m->rt, &c, dx, m->grads, l->w_off, l->b_off, dy, x, y, m->params,
+                              l->w_off, &m->scratch, err);
+    } else if (l->kind == DS_LAYER_DENSE) {
+      ds_dense d;
+      dense_desc(l, n, &d);
+      st = ds_dense_backward(m->rt, &d, dx, m->grads, l->w_off, l->b_off, dy, x, y, m->params,
+                             l->w_off, &m->scratch, err);
+    } else {
+      st = ds_pixel_shuffle_backward(m->rt, dx, dy, n, l->h, l->w, l->oc, err);
+    }
+    cur = 1 - cur;
+  }
+  return st;
+}
+
+ds_status ds_model_adam(ds_model *m, int id, ds_error *err) {
+  ds_adam a = {m->cfg.lr, m->cfg.beta1, m->cfg.beta2, m->cfg.epsilon};
+  long long s = ++m->adam_step;
+  ds_status st = ds_adam_step(m->rt, &a, s, m->params, m->grads, m->adam_m, m->adam_v, 0,
+                              m->enc_param_end, err);
+  size_t b = m->dec_param_begin[id], e = m->dec_param_end[id];
+  if (st == DS_OK)
+    st = ds_adam_step(m->rt, &a, s, m->params, m->grads, m->adam_m, m->adam_v, b, e - b, err);
+  return st;
+}
+
+ds_status ds_model_train_step(ds_model *m, int id, cl_mem input, cl_mem target, unsigned n,
+                              double *loss, ds_error *err) {
+  ds_status st = ds_model_forward(m, id, input, n, err);
+  if (st == DS_OK) st = ds_model_loss(m, id, target, n, loss, err);
+  if (st == DS_OK) st = ds_model_backward(m, id, n, err);
+  if (st == DS_OK) st = ds_model_adam(m, id, err);
+  return st;
+}

@@ -1,0 +1,105 @@
+/* The autoencoder of a config (engine/model/MODEL.md): layer list, parameter
+ * layout and initialisation on the host; buffers, forward, backward and the
+ * Adam step on the device.
+ *
+ * A "path" is the encoder followed by one identity's decoder. Every decoder
+ * has the same shapes, so one set of activation buffers serves every path:
+ * act[0] is the input, act[p + 1] the output of path layer p. */
+#ifndef DS_ENGINE_MODEL_MODEL_H
+#define DS_ENGINE_MODEL_MODEL_H
+
+#include <CL/cl.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/model/config.h"
+#include "engine/model/tensor_file.h"
+#include "engine/nn/act.h"
+#include "engine/nn/adam.h"
+#include "engine/nn/conv2d.h"
+#include "engine/nn/loss.h"
+#include "host/runtime.h"
+
+typedef enum ds_layer_kind { DS_LAYER_CONV, DS_LAYER_DENSE, DS_LAYER_SHUFFLE } ds_layer_kind;
+
+typedef struct ds_layer {
+  char name[64]; /* "encoder.conv0", "decoder.A.out"; shuffles: "<conv>.shuffle" */
+  ds_layer_kind kind;
+  unsigned h, w, c;    /* input, per sample */
+  unsigned oh, ow, oc; /* output, per sample */
+  unsigned k, stride;
+  ds_act act;
+  size_t w_off, w_count, b_off, b_count; /* floats in the parameter buffer */
+} ds_layer;
+
+enum { DS_MAX_MODEL_LAYERS = 64 };
+
+typedef struct ds_model {
+  ds_model_config cfg;
+  ds_layer layers[DS_MAX_MODEL_LAYERS];
+  int layer_count;
+  int enc_layers;                   /* layers [0, enc_layers) are the encoder */
+  int dec_first[DS_MAX_IDENTITIES]; /* decoder i: layers [dec_first[i], +dec_layers) */
+  int dec_layers;
+  size_t param_floats;  /* whole buffer, alignment gaps included */
+  size_t enc_param_end; /* encoder parameters: [0, enc_param_end) */
+  size_t dec_param_begin[DS_MAX_IDENTITIES], dec_param_end[DS_MAX_IDENTITIES];
+
+  /* device state, after ds_model_device_create */
+  ds_runtime *rt;
+  unsigned batch;
+  cl_mem params, grads, adam_m, adam_v;
+  cl_mem act[DS_MAX_MODEL_LAYERS + 1];
+  cl_mem input;   /* the last forward pass's input (act[0] or the caller's) */
+  cl_mem dbuf[2]; /* ping-pong gradients of activations */
+  ds_scratch scratch;
+  cl_mem loss_partials;
+  long long adam_step; /* Adam steps taken, over all identities */
+} ds_model;
+
+/* Lays out the layers and parameters of cfg. Host only; cannot fail for a
+ * validated config. */
+void ds_model_build(ds_model *m, const ds_model_config *cfg);
+
+/* Path layer p (0 <= p < enc_layers + dec_layers) of identity id. */
+const ds_layer *ds_model_path_layer(const ds_model *m, int id, int p);
+int ds_model_path_length(const ds_model *m);
+
+/* The weights as a tensor set in MODEL.md order and names, with the same
+ * layout as the parameter buffer (so set.data and the buffer match float for
+ * float). prefix is prepended to each name ("", "m.", "v."). */
+ds_status ds_model_tensor_set(const ds_model *m, const char *prefix, ds_tensor_set *set,
+                              ds_error *err);
+
+/* Keras-default initialisation from a seed (MODEL.md): Glorot-uniform
+ * weights through the counter-based ds_uniform, zero biases. params holds
+ * param_floats floats. */
+void ds_model_init_params(const ds_model *m, uint64_t seed, float *params);
+float ds_uniform(uint64_t seed, uint64_t tensor, uint64_t index);
+
+/* Device buffers for batches of up to `batch` samples. Zeroes parameters,
+ * gradients and moments. Too little device memory is DS_ERR_NO_MEMORY with
+ * the bytes needed and a hint. */
+ds_status ds_model_device_create(ds_model *m, ds_runtime *rt, unsigned batch, ds_error *err);
+void ds_model_device_destroy(ds_model *m);
+/* Approximate device bytes ds_model_device_create needs. */
+uint64_t ds_model_device_bytes(const ds_model *m, unsigned batch);
+
+/* Forward pass of identity id over n <= batch samples from `input` (NHWC
+ * float [n, S, S, C]; NULL means m->act[0]); the result is in
+ * m->act[path length]. The backward pass reads the same input again. */
+ds_status ds_model_forward(ds_model *m, int id, cl_mem input, unsigned n, ds_error *err);
+
+/* One training step of identity id: forward, loss against target, backward,
+ * then Adam over the encoder and decoder id. *loss receives the batch loss. */
+ds_status ds_model_train_step(ds_model *m, int id, cl_mem input, cl_mem target, unsigned n,
+                              double *loss, ds_error *err);
+
+/* The pieces of a training step, for tests: loss and dL/dy into dbuf[0],
+ * then the backward pass writing gradients of the encoder and decoder id. */
+ds_status ds_model_loss(ds_model *m, int id, cl_mem target, unsigned n, double *loss,
+                        ds_error *err);
+ds_status ds_model_backward(ds_model *m, int id, unsigned n, ds_error *err);
+ds_status ds_model_adam(ds_model *m, int id, ds_error *err);
+
+#endif
