@@ -72,7 +72,7 @@ static void run_fixture(const char *root, const char *which) {
 
   ds_model m;
   ds_model_build(&m, &cfg);
-  ds_tensor_set names;
+  ds_tensor_set names = {0};
   CHECK_OK(ds_model_tensor_set(&m, "", &names, &err), &err);
   CHECK(names.data_count == m.param_floats, "tensor set mirrors the parameter buffer");
   float *p0 = malloc(m.param_floats * sizeof *p0);

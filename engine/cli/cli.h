@@ -31,5 +31,6 @@ int cli_is_help(const char *arg);
 const char *cli_device_spec(const char *flag_value, const char **origin);
 
 int cmd_devices(int argc, char **argv);
+int cmd_train(int argc, char **argv);
 
 #endif

@@ -14,6 +14,7 @@ static const struct {
   const char *summary;
 } commands[] = {
     {"devices", cmd_devices, "list OpenCL devices and the one dsengine picks; check them"},
+    {"train", cmd_train, "train the autoencoder on folders of aligned faces"},
 };
 
 static void usage(FILE *out) {

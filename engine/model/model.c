@@ -116,7 +116,7 @@ const ds_layer *ds_model_path_layer(const ds_model *m, int id, int p) {
 
 ds_status ds_model_tensor_set(const ds_model *m, const char *prefix, ds_tensor_set *set,
                               ds_error *err) {
-  memset(set, 0, sizeof *set);
+  const uint64_t base = set->data_count;
   char name[DS_TENSOR_NAME_MAX];
   for (int i = 0; i < m->layer_count; i++) {
     const ds_layer *l = &m->layers[i];
@@ -139,7 +139,7 @@ ds_status ds_model_tensor_set(const ds_model *m, const char *prefix, ds_tensor_s
       return st;
     }
     /* the layout contract: the set mirrors the parameter buffer */
-    if (ds_tensor_set_find(set, name)->offset != l->b_off) {
+    if (ds_tensor_set_find(set, name)->offset != base + l->b_off) {
       ds_tensor_set_free(set);
       return ds_error_set(err, DS_ERR_INVALID, "tensor layout of %s differs from the model's",
                           l->name);

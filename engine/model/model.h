@@ -65,9 +65,11 @@ void ds_model_build(ds_model *m, const ds_model_config *cfg);
 const ds_layer *ds_model_path_layer(const ds_model *m, int id, int p);
 int ds_model_path_length(const ds_model *m);
 
-/* The weights as a tensor set in MODEL.md order and names, with the same
- * layout as the parameter buffer (so set.data and the buffer match float for
- * float). prefix is prepended to each name ("", "m.", "v."). */
+/* Appends the parameter tensors to set (zeroed for a new set) in MODEL.md
+ * order and names, laid out as the parameter buffer: appended to a set of
+ * data_count floats D, tensor data starts at D + its offset in the buffer,
+ * so a download of the buffer to set.data + D fills it. prefix is prepended
+ * to each name ("", "m.", "v."). */
 ds_status ds_model_tensor_set(const ds_model *m, const char *prefix, ds_tensor_set *set,
                               ds_error *err);
 

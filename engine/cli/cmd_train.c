@@ -1,0 +1,200 @@
+/* dsengine train: the training loop with progress, previews and checkpoints. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/cli/cli.h"
+#include "engine/train/trainer.h"
+
+static const char *help =
+    "usage: dsengine train --config FILE --faces A=DIR --faces B=DIR [--faces C=DIR ...]\n"
+    "                      --model DIR [OPTIONS]\n"
+    "\n"
+    "Trains the shared encoder and one decoder per identity on folders of aligned\n"
+    "faces (PNG, 256x256 from 'dsengine extract'; at least 64 px). Each iteration\n"
+    "takes a batch of every identity in turn. DIR of --model receives checkpoints\n"
+    "(model.json, weights and optimizer state) and preview.png; when it already\n"
+    "holds a model, training resumes where it stopped.\n"
+    "\n"
+    "  --config FILE        model config (configs/original.json, lowmem.json, tiny.json);\n"
+    "                       optional when --model already holds a model\n"
+    "  --faces NAME=DIR     the faces of identity NAME (one per identity of the config)\n"
+    "  --model DIR          checkpoint folder, created when missing\n"
+    "  --iterations N       iterations to run in this session (default: the config's\n"
+    "                       run.iterations, else until Ctrl-C)\n"
+    "  --minutes M          stop after M minutes (default: the config's run.minutes)\n"
+    "  --batch N            faces per identity per iteration (default: the config's)\n"
+    "  --save-every N       checkpoint every N iterations (default 100)\n"
+    "  --preview-every N    write preview.png every N iterations (default 100)\n"
+    "  --seed N             seed of the initial weights and augmentation (default 1)\n"
+    "  --no-warp            no random warp: the input is the aligned crop itself\n"
+    "  --no-flip            no random horizontal flips\n"
+    "  --device SPEC        see 'dsengine devices --help' (default $DSENGINE_DEVICE, auto)\n"
+    "\n"
+    "Ctrl-C (or SIGTERM) saves a checkpoint and stops; run the same command to resume.\n";
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig) {
+  if (stop_requested) {
+    /* a second signal: the checkpoint on disk is always whole, so quit now */
+    signal(sig, SIG_DFL);
+    raise(sig);
+  }
+  stop_requested = 1;
+}
+
+typedef struct view {
+  int tty;
+  int line_open;
+} view;
+
+static void fmt_time(double s, char *buf, size_t cap) {
+  long t = s > 0 ? (long)(s + 0.5) : 0;
+  if (t >= 3600)
+    snprintf(buf, cap, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+  else
+    snprintf(buf, cap, "%ld:%02ld", t / 60, t % 60);
+}
+
+static void on_progress(const ds_train_status *s, void *user) {
+  view *v = user;
+  const long long done = s->iteration - s->first_iteration;
+  if (!v->tty && done % 10 != 0 && s->iteration != s->target) return;
+  char line[512], eta[32] = "", el[32];
+  int n = snprintf(line, sizeof line, "iteration %lld", s->iteration);
+  if (s->target) n += snprintf(line + n, sizeof line - (size_t)n, "/%lld", s->target);
+  fmt_time(s->elapsed_s, el, sizeof el);
+  n += snprintf(line + n, sizeof line - (size_t)n, "  %.1f samples/s  loss", s->samples_per_s);
+  for (int i = 0; i < s->cfg->decoder_count; i++)
+    n += snprintf(line + n, sizeof line - (size_t)n, " %s %.4f", s->cfg->decoders[i], s->loss[i]);
+  if (s->eta_s >= 0) {
+    fmt_time(s->eta_s, eta, sizeof eta);
+    snprintf(line + n, sizeof line - (size_t)n, "  elapsed %s  ETA %s", el, eta);
+  } else {
+    snprintf(line + n, sizeof line - (size_t)n, "  elapsed %s", el);
+  }
+  if (v->tty) {
+    printf("\r%s\033[K", line);
+    v->line_open = 1;
+  } else {
+    printf("%s\n", line);
+  }
+  fflush(stdout);
+}
+
+static void on_note(const char *text, void *user) {
+  view *v = user;
+  if (v->line_open) printf("\n");
+  v->line_open = 0;
+  printf("%s\n", text);
+  fflush(stdout);
+}
+
+static int parse_count(const char *opt, const char *value, long long min, long long *out) {
+  char *end;
+  long long v = value ? strtoll(value, &end, 10) : 0;
+  if (!value || *end || end == value || v < min) {
+    cli_usage_error("dsengine train", "%s needs a whole number >= %lld, not '%s'", opt, min,
+                    value ? value : "");
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+int cmd_train(int argc, char **argv) {
+  ds_train_options o;
+  memset(&o, 0, sizeof o);
+  o.seed = 1;
+  const char *flag_device = NULL;
+  for (int i = 1; i < argc; i++) {
+    const char *v = NULL;
+    long long n;
+    int m = 0;
+#define VALUE(name) ((m = cli_option_value(argc, argv, &i, name, &v)) != 0)
+    if (cli_is_help(argv[i])) {
+      fputs(help, stdout);
+      return DS_EXIT_OK;
+    } else if (VALUE("--config")) {
+      o.config_path = v;
+    } else if (VALUE("--model")) {
+      o.model_dir = v;
+    } else if (VALUE("--device")) {
+      flag_device = v;
+    } else if (VALUE("--faces")) {
+      const char *eq = v ? strchr(v, '=') : NULL;
+      if (!eq || eq == v || !eq[1])
+        return cli_usage_error("dsengine train", "--faces needs NAME=DIR, not '%s'", v ? v : "");
+      if (o.face_count == DS_MAX_IDENTITIES)
+        return cli_usage_error("dsengine train", "at most %d --faces", DS_MAX_IDENTITIES);
+      char *name = strndup(v, (size_t)(eq - v));
+      o.face_names[o.face_count] = name;
+      o.face_dirs[o.face_count++] = eq + 1;
+    } else if (VALUE("--iterations")) {
+      if (m < 0 || parse_count("--iterations", v, 1, &n)) return DS_EXIT_USAGE;
+      o.iterations = n;
+    } else if (VALUE("--batch")) {
+      if (m < 0 || parse_count("--batch", v, 1, &n)) return DS_EXIT_USAGE;
+      o.batch = (int)n;
+    } else if (VALUE("--save-every")) {
+      if (m < 0 || parse_count("--save-every", v, 1, &n)) return DS_EXIT_USAGE;
+      o.save_every = (int)n;
+    } else if (VALUE("--preview-every")) {
+      if (m < 0 || parse_count("--preview-every", v, 1, &n)) return DS_EXIT_USAGE;
+      o.preview_every = (int)n;
+    } else if (VALUE("--seed")) {
+      if (m < 0 || parse_count("--seed", v, 0, &n)) return DS_EXIT_USAGE;
+      o.seed = (uint64_t)n;
+    } else if (VALUE("--minutes")) {
+      char *end;
+      o.minutes = v ? strtod(v, &end) : 0;
+      if (m < 0 || !v || *end || o.minutes <= 0)
+        return cli_usage_error("dsengine train", "--minutes needs a positive number");
+    } else if (strcmp(argv[i], "--no-warp") == 0) {
+      o.no_warp = 1;
+    } else if (strcmp(argv[i], "--no-flip") == 0) {
+      o.no_flip = 1;
+    } else {
+      return cli_usage_error("dsengine train", "unknown option %s", argv[i]);
+    }
+    if (m < 0) return cli_usage_error("dsengine train", "%s needs a value", argv[i]);
+#undef VALUE
+  }
+  if (!o.model_dir) return cli_usage_error("dsengine train", "--model DIR is required");
+  o.device_spec = cli_device_spec(flag_device, &o.device_origin);
+
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  o.stop = &stop_requested;
+
+  view v = {isatty(STDOUT_FILENO), 0};
+  ds_train_callbacks cb = {on_progress, on_note, &v};
+  ds_train_summary sum;
+  ds_error err = {0};
+  ds_status st = ds_train(&o, &cb, &sum, &err);
+  for (int i = 0; i < o.face_count; i++)
+    free((char *)o.face_names[i]);
+  if (v.line_open) printf("\n");
+  if (sum.last_iteration > sum.first_iteration) {
+    char el[32];
+    fmt_time(sum.seconds, el, sizeof el);
+    printf("trained iterations %lld..%lld in %s (%.1f samples/s)\n", sum.first_iteration + 1,
+           sum.last_iteration, el, sum.samples_per_s);
+    const long long run = sum.last_iteration - sum.first_iteration;
+    const long long w = run < DS_TRAIN_LOSS_WINDOW ? run : DS_TRAIN_LOSS_WINDOW;
+    for (int i = 0; i < sum.identity_count; i++)
+      printf("loss %s: first %lld iterations %.4f, last %lld %.4f (%.2fx)\n", sum.names[i], w,
+             sum.loss_first[i], w, sum.loss_last[i],
+             sum.loss_first[i] > 0 ? sum.loss_last[i] / sum.loss_first[i] : 0.0);
+    printf("model: %s/model.json\npreview: %s\n", sum.checkpoint_dir, sum.preview_path);
+  }
+  if (st != DS_OK) return cli_fail(&err);
+  return DS_EXIT_OK;
+}
