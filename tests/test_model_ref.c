@@ -182,11 +182,37 @@ static void run_fixture(const char *root, const char *which) {
   free(p0), free(out), free(g), free(p3), free(delta);
 }
 
+/* A model that cannot fit is refused before any allocation, with the bytes
+ * and a hint. */
+static void out_of_memory(const char *root) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/configs/original.json", root);
+  ds_model_config cfg;
+  CHECK_OK(ds_model_config_load(path, &cfg, &err), &err);
+  ds_model m;
+  ds_model_build(&m, &cfg);
+  ds_runtime *rt = NULL;
+  CHECK_OK(ds_runtime_open(&rt, getenv("DSENGINE_DEVICE"), "DSENGINE_DEVICE", 0, &err), &err);
+  if (!rt) return;
+  unsigned batch = 1;
+  while (ds_model_device_bytes(&m, batch) <= rt->device.global_mem_bytes && batch < (1u << 20))
+    batch *= 2;
+  ds_status st = ds_model_device_create(&m, rt, batch, &err);
+  CHECK(st == DS_ERR_NO_MEMORY, "batch %u: %s", batch, ds_status_name(st));
+  CHECK_CONTAINS(err.msg, "lowmem");
+  CHECK_CONTAINS(err.msg, "--batch");
+  CHECK_CONTAINS(err.msg, rt->device.name);
+  CHECK(strchr(err.msg, '\n') == NULL, "one line");
+  ds_error_clear(&err);
+  ds_runtime_destroy(rt);
+}
+
 int main(int argc, char **argv) {
   if (argc < 3) {
     fprintf(stderr, "usage: %s REPO_ROOT FIXTURE...\n", argv[0]);
     return 2;
   }
+  out_of_memory(argv[1]);
   for (int i = 2; i < argc; i++)
     run_fixture(argv[1], argv[i]);
   return check_summary("model_ref");
