@@ -465,7 +465,7 @@ ds_status ds_train(const ds_train_options *opt, const ds_train_callbacks *cb,
 
   const long long first = t.iteration, target = session > 0 ? first + session : 0;
   const double t0 = now_s();
-  long long last_saved = first;
+  long long last_saved = first, last_preview = -1;
   int interrupted = 0;
   while (st == DS_OK) {
     if (opt->stop && *opt->stop) {
@@ -500,17 +500,17 @@ ds_status ds_train(const ds_train_options *opt, const ds_train_callbacks *cb,
       st = save(&t, t.seconds_before + elapsed, err);
       last_saved = t.iteration;
     }
-    if (st == DS_OK && preview_every > 0 && t.iteration % preview_every == 0)
+    if (st == DS_OK && preview_every > 0 && t.iteration % preview_every == 0) {
       st = write_preview(&t, summary->preview_path, sizeof summary->preview_path, err);
+      last_preview = t.iteration;
+    }
   }
   const double seconds = now_s() - t0;
-  if (t.rt && (st == DS_OK || st == DS_ERR_INTERRUPTED) && t.iteration > last_saved) {
+  /* the state reached is on disk and in the preview when we return */
+  if (t.rt && st == DS_OK && t.iteration > last_saved)
     st = save(&t, t.seconds_before + seconds, err);
-    if (st == DS_OK)
-      st = write_preview(&t, summary->preview_path, sizeof summary->preview_path, err);
-  } else if (st == DS_OK && t.rt && !summary->preview_path[0]) {
+  if (t.rt && st == DS_OK && t.iteration != last_preview)
     st = write_preview(&t, summary->preview_path, sizeof summary->preview_path, err);
-  }
 
   summary->first_iteration = first;
   summary->last_iteration = t.iteration;
