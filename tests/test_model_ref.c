@@ -24,14 +24,17 @@ static const float *fixture(ds_tensor_set *f, const char *name, size_t want) {
 
 static size_t sample_index(size_t j, size_t n, size_t k) { return (size_t)((double)j * n / k); }
 
-/* Sampled values against the float64 reference. strict (micro): every sample
- * within tol * scale + floor, scale = max |want|. Otherwise (tiny, original):
- * the relative L2 error over the samples must stay below 5e-2. The looser
- * bound is for LeakyReLU kinks: where a pre-activation lies within float32
- * rounding of 0 (tiny has |z| = 1.1e-9 in decoder.A.upscale1) float32 and
- * float64 take different slopes (1 or 0.1), and every gradient upstream of it
- * moves by up to ~1 %; PyTorch in float32 is exposed to the same. A wrong
- * layout, layer or formula gives O(1) errors and still fails. */
+/* Sampled values against the float64 reference. strict (micro, tiny): every
+ * sample within tol * scale + floor, scale = max |want|. original: the
+ * relative L2 error over the samples must stay below 5e-2. The fixtures'
+ * inputs are chosen so no LeakyReLU pre-activation lies near 0
+ * (tests/ref/README.md), but the float32 error of original's deep layers (up
+ * to 2.4e-5 of a layer's std) exceeds any margin inputs can give: one
+ * pre-activation of decoder.A.upscale2 (z = -5.9e-9) takes the other slope in
+ * float32, which moves the gradients upstream by up to 0.5 % and the Adam
+ * deltas by up to 10 %. Redoing the float64 backward pass with the engine's
+ * slopes reproduces those differences, so they are not a kernel error; a
+ * wrong layout, layer or formula gives O(1) errors and still fails. */
 static void compare_samples(const char *what, const char *pname, const float *got, size_t n,
                             const float *want, double tol, double floor, int strict) {
   size_t k = n < 256 ? n : 256, misses = 0;
@@ -107,7 +110,7 @@ static void run_fixture(const char *root, const char *which) {
   cl_mem dx = upload(rt, x, count), dt = upload(rt, target, count);
 
   const int A = ds_model_identity_index(&cfg, "A");
-  const int strict = strcmp(which, "micro") == 0;
+  const int strict = strcmp(which, "original") != 0;
   CHECK_OK(ds_model_forward(&m, A, dx, n, &err), &err);
   float *out = download(rt, m.act[ds_model_path_length(&m)], count);
   double e = rel_err(out, out_ref, count);

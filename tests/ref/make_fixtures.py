@@ -38,7 +38,10 @@ IDENTITY = "A"
 LOSS = "mae"
 ADAM_STEPS = 3
 SAMPLES = 256
-X_TENSOR, TARGET_TENSOR = 1000, 1001  # the t of ds_uniform for the inputs and the targets
+# Inputs: x element i = ds_uniform(SEED, X_T, i), target element i = ds_uniform(SEED, X_T + 1, i), for the
+# first X_T in X_FIRST, X_FIRST + 2, ... whose forward passes keep the fixture's kink margin (FIXTURES).
+X_FIRST = 1000
+MAX_TRIES = 200
 
 
 def network(size, conv, dense, bottleneck, upscale, dec):
@@ -57,11 +60,15 @@ FALLBACK = {
     "lowmem": network(64, [128, 256, 512], 512, [4, 4, 1024], 512, [256, 128, 64]),
 }
 
-# name, config path, store full gradients, expected parameter count (encoder + every decoder)
+# name, config path, store full gradients, expected parameter count (encoder + every decoder), kink margin.
+# The margin is the largest of 1e-5, 5e-6, 1e-6 that some X_T among the first MAX_TRIES meets: near 0
+# the pre-activations are spread evenly, so a random input has about 0.8 * margin * (number of
+# pre-activations) of them within margin * std of 0. That is ~2.6 per pass in tiny and ~14 in
+# original at 1e-5, so 1e-5 is out of reach for both (README.md, "Kinks").
 FIXTURES = [
-    ("micro", os.path.join(HERE, "micro.json"), True, None),
-    ("tiny", os.path.join(ROOT, "configs", "tiny.json"), False, None),
-    ("original", os.path.join(ROOT, "configs", "original.json"), False, 82062470),
+    ("micro", os.path.join(HERE, "micro.json"), True, None, 1e-5),
+    ("tiny", os.path.join(ROOT, "configs", "tiny.json"), False, None, 5e-6),
+    ("original", os.path.join(ROOT, "configs", "original.json"), False, 82062470, 1e-6),
 ]
 
 
@@ -77,29 +84,105 @@ def sample_indices(n):
     return np.arange(k, dtype=np.int64) * n // k
 
 
-def inputs(cfg):
-    """x and target, NHWC [BATCH, S, S, C], element i = ds_uniform(SEED, 1000 or 1001, i)."""
+def inputs(cfg, x_tensor=X_FIRST):
+    """x and target, NHWC [BATCH, S, S, C], element i = ds_uniform(SEED, x_tensor or x_tensor + 1, i)."""
     shape = (BATCH, cfg.size, cfg.size, cfg.channels)
     idx = np.arange(int(np.prod(shape)), dtype=np.uint64)
-    return ds_uniform(SEED, X_TENSOR, idx).reshape(shape), ds_uniform(SEED, TARGET_TENSOR, idx).reshape(shape)
+    return ds_uniform(SEED, x_tensor, idx).reshape(shape), ds_uniform(SEED, x_tensor + 1, idx).reshape(shape)
+
+
+def lrelu_layers(cfg):
+    """The layers whose LeakyReLU inputs forward(trace=...) records, in trace order."""
+    return (["encoder.conv%d" % i for i in range(len(cfg.conv))] + ["encoder.upscale0"]
+            + ["decoder.%s.upscale%d" % (IDENTITY, i) for i in range(len(cfg.dec_upscale))])
+
+
+def kink_margins(cfg, trace, y, target):
+    """How far one forward pass stays from the kinks of the loss, in float64.
+
+    For each LeakyReLU layer min |z| / std(z) over its whole input z (both samples), and
+    min |y - t| for the MAE. Returns [(value, where)], one per layer, then the MAE's.
+    """
+    layers = lrelu_layers(cfg)
+    assert len(trace) == len(layers) + 1, (len(trace), layers)
+    out = [((z.abs().min() / z.std()).item(), nm) for nm, z in zip(layers, trace[:-1])]
+    return out + [((y - target).abs().min().item(), "|y - t|")]
+
+
+def train_steps(model, cfg, x, target, margin):
+    """The fixture's ADAM_STEPS Adam steps from the initial weights, forward pass s at the
+    weights after step s - 1; each forward pass is checked with kink_margins first.
+
+    Returns (loss, y, grads) of the first pass and the margins of every pass, or None and
+    the margins so far when a pass comes within margin of a kink. The ops are those of
+    model.loss_and_grads, so the numbers are the same.
+    """
+    names = model.names(IDENTITY)
+    a = cfg.adam
+    opt = KerasAdam(model.params, a["lr"], a["beta1"], a["beta2"], a["epsilon"])
+    first, margins = None, []
+    for _ in range(ADAM_STEPS):
+        trace = []
+        loss, y = model.loss(x, target, IDENTITY, LOSS, trace)
+        margins.append(kink_margins(cfg, trace, y.detach(), target))
+        if min(margins[-1])[0] < margin:
+            return None, margins
+        grads = dict(zip(names, torch.autograd.grad(loss, [model.params[nm] for nm in names])))
+        if first is None:
+            first = (loss.detach(), y.detach(), grads)
+        opt.step(grads)
+    return first, margins
+
+
+def choose_inputs(name, model, cfg, init32, margin):
+    """Tries X_T = X_FIRST, X_FIRST + 2, ... and keeps the first whose every forward pass
+    (at the initial weights and after Adam steps 1 and 2) has all its LeakyReLU inputs at
+    least margin * std of their layer from 0 and every |y - t| at least margin.
+
+    Leaves the model at the weights after the last step. Returns X_T, x, target (float32)
+    and train_steps' results.
+    """
+    names = model.names(IDENTITY)
+    rejected = {}
+    for k in range(MAX_TRIES):
+        xt = X_FIRST + 2 * k
+        if k:
+            with torch.no_grad():
+                for nm in names:
+                    model.params[nm].copy_(torch.from_numpy(init32[nm]))
+        x32, t32 = inputs(cfg, xt)
+        x, target = torch.tensor(x32, dtype=torch.float64), torch.tensor(t32, dtype=torch.float64)
+        first, margins = train_steps(model, cfg, x, target, margin)
+        if first is not None:
+            break
+        where = min(margins[-1])[1]
+        key = "pass %d %s" % (len(margins), where)
+        rejected[key] = rejected.get(key, 0) + 1
+    else:
+        raise SystemExit("%s: none of X_T = %d, %d, ..., %d keeps every forward pass %.0e from a kink; rejected: %s"
+                         % (name, X_FIRST, X_FIRST + 2, X_FIRST + 2 * (MAX_TRIES - 1), margin,
+                            ", ".join("%s x%d" % kv for kv in sorted(rejected.items()))))
+    print("%-9s X_T = %d, the first of %d candidates with kink margin >= %.0e%s"
+          % (name, xt, k + 1, margin, "" if not rejected else " (rejected: %s)"
+             % ", ".join("%s x%d" % kv for kv in sorted(rejected.items()))))
+    for s, m in enumerate(margins, start=1):
+        z = min(m[:-1])
+        print("%-9s   pass %d: min |z|/std %.2e (%s), min |y - t| %.2e" % ("", s, z[0], z[1], m[-1][0]))
+    return xt, x32, t32, first
 
 
 def f32(t):
     return t.detach().numpy().astype(np.float32) if torch.is_tensor(t) else np.asarray(t, np.float32)
 
 
-def make_fixture(name, cfg, path, full_grads, expect_count):
+def make_fixture(name, cfg, path, full_grads, expect_count, margin):
     t0 = time.time()
     model = RefModel(cfg)
     count = model.param_count()
     if expect_count is not None:
         assert count == expect_count, "%s: %d parameters, expected %d" % (name, count, expect_count)
     init32 = model.init(SEED)
-    x32, t32 = inputs(cfg)
-    x = torch.tensor(x32, dtype=torch.float64)
-    target = torch.tensor(t32, dtype=torch.float64)
-
-    loss, y, grads = model.loss_and_grads(x, target, IDENTITY, LOSS)
+    xt, x32, t32, (loss, y, grads) = choose_inputs(name, model, cfg, init32, margin)
     out = {"x": x32, "target": t32, "output": f32(y), "loss": f32([loss.item()])}
     names = model.names(IDENTITY)
     for nm in names:
@@ -111,17 +194,13 @@ def make_fixture(name, cfg, path, full_grads, expect_count):
         if full_grads:
             out["grad_full." + nm] = f32(grads[nm])
 
-    a = cfg.adam
-    opt = KerasAdam(model.params, a["lr"], a["beta1"], a["beta2"], a["epsilon"])
-    opt.step(grads)  # step 1 uses the gradients above, taken at the initial weights
-    for _ in range(ADAM_STEPS - 1):
-        opt.step(model.loss_and_grads(x, target, IDENTITY, LOSS)[2])
-    for nm in names:
+    for nm in names:  # choose_inputs left the weights after ADAM_STEPS steps
         idx = sample_indices(model.params[nm].numel())
         delta = model.params[nm].detach().reshape(-1)[idx] - torch.tensor(init32[nm].reshape(-1)[idx], dtype=torch.float64)
         out["adam3_delta." + nm] = f32(delta)
     out["meta.batch"] = f32([BATCH])
     out["meta.seed"] = f32([SEED])
+    out["meta.x_tensor"] = f32([xt])
 
     dstensor.write(path, out)
     back = dstensor.read(path)
@@ -293,6 +372,20 @@ def check_gradients(model, x, target, per_tensor=6):
           % (checked, len(model.names(IDENTITY)), worst, tiny, worst_tiny, skipped))
 
 
+def check_train_steps(model, init32, x, target):
+    """train_steps (with its traces and margin checks) gives loss_and_grads' numbers bit for bit."""
+    loss, y, grads = model.loss_and_grads(x, target, IDENTITY, LOSS)
+    (loss2, y2, grads2), margins = train_steps(model, model.cfg, x, target, 0.0)
+    with torch.no_grad():
+        for nm, v in init32.items():
+            model.params[nm].copy_(torch.from_numpy(v))
+    assert torch.equal(loss, loss2) and torch.equal(y, y2)
+    assert set(grads) == set(grads2) and all(torch.equal(grads[k], grads2[k]) for k in grads)
+    assert len(margins) == ADAM_STEPS and all(len(m) == len(lrelu_layers(model.cfg)) + 1 for m in margins)
+    print("ok   train_steps: loss, output and gradients == loss_and_grads bit for bit; %d passes checked for kinks"
+          % len(margins))
+
+
 def check_adam():
     lr, b1, b2, eps = 1e-3, 0.5, 0.999, 1e-7
     rng = np.random.default_rng(5)
@@ -350,6 +443,7 @@ def self_check():
     init32 = model.init(SEED)
     x32, t32 = inputs(cfg)
     check_forward(model, init32, x32)
+    check_train_steps(model, init32, torch.tensor(x32, dtype=torch.float64), torch.tensor(t32, dtype=torch.float64))
     check_gradients(model, torch.tensor(x32, dtype=torch.float64), torch.tensor(t32, dtype=torch.float64))
     print("self-check passed in %.1f s" % (time.time() - t0))
 
@@ -358,6 +452,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--check", action="store_true", help="run the self-check of model_ref and write nothing")
     ap.add_argument("--out-dir", default=HERE, help="where to write the .dst files (default: tests/ref)")
+    ap.add_argument("--margin", type=float, help="kink margin for every fixture named (to experiment; default: FIXTURES' own)")
     ap.add_argument("only", nargs="*", help="fixture names to write (default: all)")
     args = ap.parse_args()
     if args.check:
@@ -369,11 +464,12 @@ def main():
             ap.error("unknown fixture %s (have %s)" % (n, ", ".join(known)))
     print("torch %s, numpy %s, %d threads" % (torch.__version__, np.__version__, torch.get_num_threads()))
     t0 = time.time()
-    for name, cfg_path, full_grads, expect in FIXTURES:
+    for name, cfg_path, full_grads, expect, margin in FIXTURES:
         if args.only and name not in args.only:
             continue
         cfg = load_config(name, cfg_path)
-        make_fixture(name, cfg, os.path.join(args.out_dir, name + ".dst"), full_grads, expect)
+        make_fixture(name, cfg, os.path.join(args.out_dir, name + ".dst"), full_grads, expect,
+                     margin if args.margin is None else args.margin)
     print("done in %.1f s" % (time.time() - t0))
 
 
