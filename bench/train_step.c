@@ -72,7 +72,7 @@ static ds_status layer_forward(ds_model *m, const ds_layer *l, int p, unsigned n
   if (l->kind == DS_LAYER_DENSE) {
     ds_dense d;
     dense_of(l, n, &d);
-    return ds_dense_forward(m->rt, &d, y, x, m->params, l->w_off, l->b_off, err);
+    return ds_dense_forward(m->rt, &d, y, x, m->params, l->w_off, l->b_off, &m->scratch, err);
   }
   return ds_pixel_shuffle_forward(m->rt, y, x, n, l->h, l->w, l->oc, err);
 }

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The dsengine command line as a user meets it: exit codes, one-line errors,
 # the device table, JSON, --check and a kernel that does not build.
-# usage: cli_test.sh DSENGINE SCRATCH_DIR
+# usage: cli_test.sh DSENGINE SCRATCH_DIR CL_SOURCE_DIR
 set -u
 bin=$1
 scratch=$2
+cl_dir=$3
 mkdir -p "$scratch"
 passed=0
 failed=0
@@ -92,7 +93,8 @@ expect_rc 0 "--check --device all"
 expect_in "$out" "0 compiled" "second check is served from the cache"
 
 # A kernel source with a syntax error: exit 1, the device and the build log.
-mkdir -p "$scratch/broken/core"
+rm -rf "$scratch/broken"
+cp -r "$cl_dir" "$scratch/broken"
 printf 'kernel void fill_f32(global float *x) { x[0] = not_declared_anywhere; }\n' >"$scratch/broken/core/vector.cl"
 run env DSENGINE_KERNEL_DIR="$scratch/broken" DSENGINE_CACHE_DIR=off "$bin" devices --check
 expect_rc 1 "broken kernel"

@@ -198,7 +198,7 @@ static void out_of_memory(const char *root) {
   CHECK_OK(ds_runtime_open(&rt, getenv("DSENGINE_DEVICE"), "DSENGINE_DEVICE", 0, &err), &err);
   if (!rt) return;
   unsigned batch = 1;
-  while (ds_model_device_bytes(&m, batch) <= rt->device.global_mem_bytes && batch < (1u << 20))
+  while (ds_model_device_bytes(&m, rt, batch) <= rt->device.global_mem_bytes && batch < (1u << 20))
     batch *= 2;
   ds_status st = ds_model_device_create(&m, rt, batch, &err);
   CHECK(st == DS_ERR_NO_MEMORY, "batch %u: %s", batch, ds_status_name(st));

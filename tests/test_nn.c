@@ -16,9 +16,9 @@ static void test_gemm(void) {
   const unsigned shapes[][3] = {{1, 1, 1},     {5, 3, 7},  {6, 32, 10}, {13, 37, 29},
                                 {64, 100, 75}, {7, 64, 3}, {12, 64, 1}, {31, 130, 17}};
   for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
-    for (int variant = 0; variant < 4; variant++) {
+    for (int variant = 0; variant < 8; variant++) {
       unsigned m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
-      int trans = variant & 1, extra = variant & 2;
+      int trans = variant & 1, extra = variant & 2, packed = variant & 4;
       size_t a_off = extra ? 3 : 0, c_off = extra ? 5 : 0, b_off = extra ? 2 : 0;
       size_t na = a_off + (size_t)m * k, nb = b_off + (size_t)k * n, nc = c_off + (size_t)m * n;
       float *a = rand_array(na), *b = rand_array(nb), *c = rand_array(nc),
@@ -42,7 +42,14 @@ static void test_gemm(void) {
       g.b = db;
       g.c = dc;
       g.bias = extra ? dbias : NULL;
+      cl_mem ws = NULL;
+      if (packed) {
+        g.ws_floats = ds_gemm_workspace(rt, m, n, k);
+        CHECK_OK(ds_buffer_create(rt, g.ws_floats * 4, CL_MEM_READ_WRITE, "pack", &ws, &err), &err);
+        g.ws = ws;
+      }
       CHECK_OK(ds_gemm(rt, &g, &err), &err);
+      ds_buffer_release(&ws);
       float *got = download(rt, dc, nc);
       ds_gemm_reference(a, b, c, extra ? bias : NULL, &g);
       double e = rel_err(got, c, nc);
@@ -55,7 +62,7 @@ static void test_gemm(void) {
     }
 }
 
-static void test_conv(void) {
+static void test_conv_mode(int packed) {
   const unsigned shapes[][7] = {/* n, h, w, cin, cout, k, stride */
                                 {2, 8, 8, 3, 5, 5, 2},   {1, 7, 5, 4, 6, 3, 1},
                                 {3, 6, 6, 8, 3, 5, 1},   {2, 9, 9, 2, 7, 5, 2},
@@ -71,10 +78,15 @@ static void test_conv(void) {
     float *y = calloc(ny, sizeof *y), *dx = calloc(nx, sizeof *dx);
     float *grads = calloc(np, sizeof *grads);
     /* scratch: the minimum plus a little, so large shapes run in several chunks */
-    ds_scratch sc = {NULL, ds_conv2d_scratch_min(&c) + 3 * c.k * c.k * (c.cin + c.cout)};
+    ds_scratch sc = {NULL, ds_conv2d_scratch_min(&c) + 3 * c.k * c.k * (c.cin + c.cout), NULL, 0};
     CHECK_OK(ds_buffer_create(rt, sc.floats * sizeof(float), CL_MEM_READ_WRITE, "scratch", &sc.buf,
                               &err),
              &err);
+    if (packed) {
+      sc.pack_floats = ds_conv2d_pack_floats(rt, &c, sc.floats);
+      CHECK_OK(ds_buffer_create(rt, sc.pack_floats * 4, CL_MEM_READ_WRITE, "pack", &sc.pack, &err),
+               &err);
+    }
     cl_mem dX = upload(rt, x, nx), dP = upload(rt, params, np), dY = upload(rt, y, ny),
            dDY = upload(rt, dy, ny), dDX = upload(rt, dx, nx), dG = upload(rt, grads, np);
     CHECK_OK(ds_conv2d_forward(rt, &c, dY, dX, dP, w_off, b_off, &sc, &err), &err);
@@ -97,6 +109,7 @@ static void test_conv(void) {
     CHECK_OK(ds_conv2d_backward(rt, &c, NULL, dG, w_off, b_off, dDY, dX, dY, dP, w_off, &sc, &err),
              &err);
     ds_buffer_release(&sc.buf);
+    ds_buffer_release(&sc.pack);
     ds_buffer_release(&dX), ds_buffer_release(&dP), ds_buffer_release(&dY);
     ds_buffer_release(&dDY), ds_buffer_release(&dDX), ds_buffer_release(&dG);
     free(x), free(params), free(dy), free(y), free(dx), free(grads);
@@ -104,7 +117,7 @@ static void test_conv(void) {
   }
 }
 
-static void test_dense(void) {
+static void test_dense_mode(int packed) {
   const unsigned shapes[][3] = {{3, 17, 9}, {2, 64, 40}, {1, 5, 1}, {7, 100, 33}};
   for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
     ds_dense d = {shapes[s][0], shapes[s][1], shapes[s][2], (ds_act)(s % 2)};
@@ -112,12 +125,17 @@ static void test_dense(void) {
     size_t np = 16 + nw + d.out, w_off = 16, b_off = 16 + nw;
     float *x = rand_array(nx), *params = rand_array(np), *dy = rand_array(ny);
     float *y = calloc(ny, 4), *dx = calloc(nx, 4), *grads = calloc(np, 4);
-    ds_scratch sc = {NULL, ds_dense_scratch_min(&d)};
+    ds_scratch sc = {NULL, ds_dense_scratch_min(&d), NULL, 0};
     CHECK_OK(ds_buffer_create(rt, sc.floats * 4, CL_MEM_READ_WRITE, "scratch", &sc.buf, &err),
              &err);
+    if (packed) {
+      sc.pack_floats = ds_dense_pack_floats(rt, &d);
+      CHECK_OK(ds_buffer_create(rt, sc.pack_floats * 4, CL_MEM_READ_WRITE, "pack", &sc.pack, &err),
+               &err);
+    }
     cl_mem dX = upload(rt, x, nx), dP = upload(rt, params, np), dY = upload(rt, y, ny),
            dDY = upload(rt, dy, ny), dDX = upload(rt, dx, nx), dG = upload(rt, grads, np);
-    CHECK_OK(ds_dense_forward(rt, &d, dY, dX, dP, w_off, b_off, &err), &err);
+    CHECK_OK(ds_dense_forward(rt, &d, dY, dX, dP, w_off, b_off, &sc, &err), &err);
     ds_dense_forward_reference(&d, y, x, params + w_off, params + b_off);
     float *gy = download(rt, dY, ny);
     double e;
@@ -130,10 +148,22 @@ static void test_dense(void) {
     CHECK((e = rel_err(gg + w_off, grads + w_off, nw)) < 1e-5, "dense dW %zu: %.3g", s, e);
     CHECK((e = rel_err(gg + b_off, grads + b_off, d.out)) < 1e-5, "dense db %zu: %.3g", s, e);
     ds_buffer_release(&sc.buf);
+    ds_buffer_release(&sc.pack);
     ds_buffer_release(&dX), ds_buffer_release(&dP), ds_buffer_release(&dY);
     ds_buffer_release(&dDY), ds_buffer_release(&dDX), ds_buffer_release(&dG);
     free(x), free(params), free(dy), free(y), free(dx), free(grads), free(gy), free(gdx), free(gg);
   }
+}
+
+/* every layer with and without the packed GEMM */
+static void test_conv(void) {
+  test_conv_mode(0);
+  test_conv_mode(1);
+}
+
+static void test_dense(void) {
+  test_dense_mode(0);
+  test_dense_mode(1);
 }
 
 static void test_shuffle(void) {

@@ -14,46 +14,57 @@
 // One work-item per patch element; consecutive work-items walk channels, so
 // reads and writes are contiguous.
 
-kernel void im2col_forward(global float *restrict P, const ulong p_off, global const float *restrict X,
-                           const uint row0, const uint rows, const uint h, const uint w,
-                           const uint c, const uint oh, const uint ow, const uint k,
-                           const uint stride, const uint pad_top, const uint pad_left) {
-  const uint kc = k * k * c;
-  const size_t e = get_global_id(0);
-  if (e >= (size_t)rows * kc) return;
+// One work-item per (row, tap) copies the tap's run of channels: the index
+// arithmetic is paid once per run, not once per element, and both the read
+// (an NHWC pixel) and the write are contiguous.
+kernel void im2col_forward(global float *restrict P, const ulong p_off,
+                           global const float *restrict X, const uint row0, const uint rows,
+                           const uint h, const uint w, const uint c, const uint oh, const uint ow,
+                           const uint k, const uint stride, const uint pad_top,
+                           const uint pad_left) {
+  const uint kk = k * k;
+  const size_t t = get_global_id(0);
+  if (t >= (size_t)rows * kk) return;
   // quotients first, remainders by subtraction: a / and % pair on the same
   // operands becomes an LLVM freeze that Oclgrind cannot check
-  const uint r = (uint)(e / kc), col = (uint)(e - (size_t)r * kc);
-  const uint t = col / c, ci = col - t * c, ky = t / k, kx = t - ky * k;
+  const uint r = (uint)(t / kk), tap = (uint)(t - (size_t)r * kk);
+  const uint ky = tap / k, kx = tap - ky * k;
   const uint m = row0 + r;
   const uint p = m / ow, ox = m - p * ow, n = p / oh, oy = p - n * oh;
   const int iy = (int)(oy * stride + ky) - (int)pad_top;
   const int ix = (int)(ox * stride + kx) - (int)pad_left;
-  float v = 0.0f;
-  if (iy >= 0 && iy < (int)h && ix >= 0 && ix < (int)w)
-    v = X[(((size_t)n * h + (uint)iy) * w + (uint)ix) * c + ci];
-  P[p_off + e] = v;
+  global float *dst = P + p_off + t * c;
+  if (iy >= 0 && iy < (int)h && ix >= 0 && ix < (int)w) {
+    global const float *src = X + (((size_t)n * h + (uint)iy) * w + (uint)ix) * c;
+    for (uint ci = 0; ci < c; ci++) dst[ci] = src[ci];
+  } else {
+    for (uint ci = 0; ci < c; ci++) dst[ci] = 0.0f;
+  }
 }
 
-kernel void im2col_backward(global float *restrict Q, const ulong q_off, global const float *restrict dZ,
-                            const uint row0, const uint rows, const uint h, const uint w,
-                            const uint cout, const uint oh, const uint ow, const uint k,
-                            const uint stride, const uint pad_top, const uint pad_left) {
-  const uint kc = k * k * cout;
-  const size_t e = get_global_id(0);
-  if (e >= (size_t)rows * kc) return;
-  const uint r = (uint)(e / kc), col = (uint)(e - (size_t)r * kc);
-  const uint t = col / cout, co = col - t * cout, ky = t / k, kx = t - ky * k;
+kernel void im2col_backward(global float *restrict Q, const ulong q_off,
+                            global const float *restrict dZ, const uint row0, const uint rows,
+                            const uint h, const uint w, const uint cout, const uint oh,
+                            const uint ow, const uint k, const uint stride, const uint pad_top,
+                            const uint pad_left) {
+  const uint kk = k * k;
+  const size_t t = get_global_id(0);
+  if (t >= (size_t)rows * kk) return;
+  const uint r = (uint)(t / kk), tap = (uint)(t - (size_t)r * kk);
+  const uint ky = tap / k, kx = tap - ky * k;
   const uint m = row0 + r;
   const uint p = m / w, ix = m - p * w, n = p / h, iy = p - n * h;
   const int ty = (int)(iy + pad_top) - (int)ky, tx = (int)(ix + pad_left) - (int)kx;
-  float v = 0.0f;
+  global float *dst = Q + q_off + t * cout;
   if (ty >= 0 && tx >= 0) {
     const uint oy = (uint)ty / stride, ox = (uint)tx / stride;
-    if (oy * stride == (uint)ty && ox * stride == (uint)tx && oy < oh && ox < ow)
-      v = dZ[(((size_t)n * oh + oy) * ow + ox) * cout + co];
+    if (oy * stride == (uint)ty && ox * stride == (uint)tx && oy < oh && ox < ow) {
+      global const float *src = dZ + (((size_t)n * oh + oy) * ow + ox) * cout;
+      for (uint co = 0; co < cout; co++) dst[co] = src[co];
+      return;
+    }
   }
-  Q[q_off + e] = v;
+  for (uint co = 0; co < cout; co++) dst[co] = 0.0f;
 }
 
 // For each of `slices` matrices of rows x cols: out[s][j][i] = in[s][i][j].

@@ -51,8 +51,8 @@ kernel void gemm_tile(global const float *restrict A, const ulong a_off, const u
                       const uint lda_k, global const float *restrict B, const ulong b_off,
                       const uint ldb, global float *restrict C, const ulong c_off, const uint ldc,
                       global const float *restrict bias, const ulong bias_off, const uint K,
-                      const uint flags,
-                      const uint tiles_m, const uint tiles_n) {
+                      const uint flags, const uint tiles_m, const uint tiles_n,
+                      const uint N) {
   if (get_global_id(0) >= tiles_m || get_global_id(1) >= tiles_n) return;
   const size_t m0 = get_global_id(0) * MR;
   const size_t n0 = get_global_id(1) * (VW * NV);
@@ -79,14 +79,36 @@ kernel void gemm_tile(global const float *restrict A, const ulong a_off, const u
 
   const uint act = flags >> GEMM_ACT_SHIFT;
   global float *cp = C + c_off + m0 * ldc + n0;
+  if (n0 + VW * NV <= N) {
+#pragma unroll
+    for (int r = 0; r < MR; r++) {
+#pragma unroll
+      for (int v = 0; v < NV; v++) {
+        floatV x = acc[r * NV + v];
+        if (flags & GEMM_ACCUMULATE) x += vloadV(v, cp + r * (size_t)ldc);
+        if (flags & GEMM_BIAS) x += vloadV(v, bias + bias_off + n0);
+        vstoreV(activateV(x, act), v, cp + r * (size_t)ldc);
+      }
+    }
+    return;
+  }
+  // the last tile of a padded B: only the columns < N exist in C. The r and v
+  // loops are unrolled so acc is indexed by constants and stays in registers.
 #pragma unroll
   for (int r = 0; r < MR; r++) {
 #pragma unroll
     for (int v = 0; v < NV; v++) {
-      floatV x = acc[r * NV + v];
-      if (flags & GEMM_ACCUMULATE) x += vloadV(v, cp + r * (size_t)ldc);
-      if (flags & GEMM_BIAS) x += vloadV(v, bias + bias_off + n0);
-      vstoreV(activateV(x, act), v, cp + r * (size_t)ldc);
+      float tmp[VW];
+      vstoreV(acc[r * NV + v], 0, tmp);
+      for (int j = 0; j < VW; j++) {
+        const size_t n = n0 + v * VW + j;
+        if (n >= N) break;
+        float x = tmp[j];
+        global float *c = cp + r * (size_t)ldc + v * VW + j;
+        if (flags & GEMM_ACCUMULATE) x += *c;
+        if (flags & GEMM_BIAS) x += bias[bias_off + n];
+        *c = activate(x, act);
+      }
     }
   }
 }
@@ -114,4 +136,20 @@ kernel void gemm_edge(global const float *restrict A, const ulong a_off, const u
   if (flags & GEMM_ACCUMULATE) acc += *cp;
   if (flags & GEMM_BIAS) acc += bias[bias_off + n];
   *cp = activate(acc, flags >> GEMM_ACT_SHIFT);
+}
+
+// ---- padded B ----
+// When N is not a whole number of NB = VW*NV columns, B is copied into a
+// zero-padded row-major buffer of Np columns so gemm_tile can run whole
+// tiles across N (storing only the columns < N); a narrow N such as the 3
+// output channels of the last convolution would otherwise fall to
+// gemm_edge, one element per work-item.
+
+kernel void pad_b(global float *restrict Bp, global const float *restrict B, const ulong b_off,
+                  const uint ldb, const uint N, const uint K, const uint Np) {
+  const size_t e = get_global_id(0);
+  if (e >= (size_t)K * Np) return;
+  const size_t k = e / Np;
+  const uint n = (uint)(e - k * Np);
+  Bp[e] = n < N ? B[b_off + k * ldb + n] : 0.0f;
 }

@@ -227,8 +227,30 @@ static size_t scratch_floats(const ds_model *m, unsigned batch) {
   return want > need ? want : need;
 }
 
-uint64_t ds_model_device_bytes(const ds_model *m, unsigned batch) {
+/* Pack workspace for the GEMMs of every layer at this batch and scratch. */
+static size_t pack_floats(const ds_model *m, const ds_runtime *rt, unsigned batch) {
+  const size_t scratch = scratch_floats(m, batch);
+  size_t need = 0;
+  for (int i = 0; i < m->layer_count; i++) {
+    const ds_layer *l = &m->layers[i];
+    size_t n = 0;
+    if (l->kind == DS_LAYER_CONV) {
+      ds_conv2d c;
+      conv_desc(l, batch, &c);
+      n = ds_conv2d_pack_floats(rt, &c, scratch);
+    } else if (l->kind == DS_LAYER_DENSE) {
+      ds_dense d;
+      dense_desc(l, batch, &d);
+      n = ds_dense_pack_floats(rt, &d);
+    }
+    if (n > need) need = n;
+  }
+  return need;
+}
+
+uint64_t ds_model_device_bytes(const ds_model *m, const ds_runtime *rt, unsigned batch) {
   uint64_t floats = 4 * (uint64_t)m->param_floats + scratch_floats(m, batch) + DS_LOSS_PARTIALS;
+  floats += pack_floats(m, rt, batch);
   size_t largest = (size_t)batch * m->cfg.input_size * m->cfg.input_size * m->cfg.input_channels;
   floats += largest;
   for (int p = 0; p < ds_model_path_length(m); p++) {
@@ -249,7 +271,7 @@ static ds_status make(ds_model *m, size_t floats, const char *what, cl_mem *out,
 ds_status ds_model_device_create(ds_model *m, ds_runtime *rt, unsigned batch, ds_error *err) {
   m->rt = rt;
   m->batch = batch;
-  uint64_t need = ds_model_device_bytes(m, batch);
+  uint64_t need = ds_model_device_bytes(m, rt, batch);
   if (rt->device.global_mem_bytes && need > rt->device.global_mem_bytes) {
     char a[32], b[32];
     return ds_error_set(err, DS_ERR_NO_MEMORY,
@@ -278,6 +300,8 @@ ds_status ds_model_device_create(ds_model *m, ds_runtime *rt, unsigned batch, ds
   if (st == DS_OK) st = make(m, largest, "activation gradients", &m->dbuf[1], err);
   m->scratch.floats = scratch_floats(m, batch);
   if (st == DS_OK) st = make(m, m->scratch.floats, "patch scratch", &m->scratch.buf, err);
+  m->scratch.pack_floats = pack_floats(m, rt, batch);
+  if (st == DS_OK) st = make(m, m->scratch.pack_floats, "GEMM packing", &m->scratch.pack, err);
   if (st == DS_OK) st = make(m, DS_LOSS_PARTIALS, "loss partial sums", &m->loss_partials, err);
   if (st != DS_OK) ds_model_device_destroy(m);
   return st;
@@ -293,6 +317,7 @@ void ds_model_device_destroy(ds_model *m) {
   ds_buffer_release(&m->dbuf[0]);
   ds_buffer_release(&m->dbuf[1]);
   ds_buffer_release(&m->scratch.buf);
+  ds_buffer_release(&m->scratch.pack);
   ds_buffer_release(&m->loss_partials);
   m->rt = NULL;
 }
@@ -313,7 +338,7 @@ ds_status ds_model_forward(ds_model *m, int id, cl_mem input, unsigned n, ds_err
     } else if (l->kind == DS_LAYER_DENSE) {
       ds_dense d;
       dense_desc(l, n, &d);
-      st = ds_dense_forward(m->rt, &d, y, x, m->params, l->w_off, l->b_off, err);
+      st = ds_dense_forward(m->rt, &d, y, x, m->params, l->w_off, l->b_off, &m->scratch, err);
     } else {
       st = ds_pixel_shuffle_forward(m->rt, y, x, n, l->h, l->w, l->oc, err);
     }

@@ -85,7 +85,7 @@ float ds_uniform(uint64_t seed, uint64_t tensor, uint64_t index);
 ds_status ds_model_device_create(ds_model *m, ds_runtime *rt, unsigned batch, ds_error *err);
 void ds_model_device_destroy(ds_model *m);
 /* Approximate device bytes ds_model_device_create needs. */
-uint64_t ds_model_device_bytes(const ds_model *m, unsigned batch);
+uint64_t ds_model_device_bytes(const ds_model *m, const ds_runtime *rt, unsigned batch);
 
 /* Forward pass of identity id over n <= batch samples from `input` (NHWC
  * float [n, S, S, C]; NULL means m->act[0]); the result is in

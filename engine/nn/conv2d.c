@@ -37,6 +37,19 @@ static unsigned chunk_rows(size_t floats, size_t kc, unsigned total) {
   return r >= total ? total : (unsigned)r;
 }
 
+static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
+
+size_t ds_conv2d_pack_floats(const ds_runtime *rt, const ds_conv2d *c, size_t scratch_floats) {
+  const size_t kk = (size_t)c->k * c->k, kc = kk * c->cin, qc = kk * c->cout;
+  const size_t wt = (kk * c->cin * c->cout + 15) / 16 * 16;
+  const unsigned out_rows = c->n * c->oh * c->ow, in_rows = c->n * c->h * c->w;
+  const unsigned fwd = chunk_rows(scratch_floats, kc, out_rows);
+  const unsigned bwd = scratch_floats > wt ? chunk_rows(scratch_floats - wt, qc, in_rows) : 0;
+  size_t need = ds_gemm_workspace(rt, fwd, c->cout, (unsigned)kc);
+  need = max_size(need, ds_gemm_workspace(rt, (unsigned)kc, c->cout, fwd));
+  return max_size(need, ds_gemm_workspace(rt, bwd, c->cin, (unsigned)qc));
+}
+
 static ds_status gather(ds_runtime *rt, const char *kernel, cl_mem dst, size_t dst_off, cl_mem src,
                         unsigned row0, unsigned rows, const ds_conv2d *c, unsigned ch,
                         ds_error *err) {
@@ -50,7 +63,8 @@ static ds_status gather(ds_runtime *rt, const char *kernel, cl_mem dst, size_t d
   if (st == DS_OK) st = ds_kernel_arg(k, 2, sizeof src, &src, err);
   for (int i = 0; i < 11 && st == DS_OK; i++)
     st = ds_kernel_arg(k, 3 + i, sizeof a[i], &a[i], err);
-  size_t n = (size_t)rows * c->k * c->k * ch, local = rt->profile->elementwise_local_size;
+  /* one work-item per (row, tap); each copies the tap's run of ch channels */
+  size_t n = (size_t)rows * c->k * c->k, local = rt->profile->elementwise_local_size;
   if (st == DS_OK) st = ds_kernel_launch(rt, k, 1, &n, &local, err);
   return st;
 }
@@ -81,7 +95,9 @@ ds_status ds_conv2d_forward(ds_runtime *rt, const ds_conv2d *c, cl_mem y, cl_mem
                       .m = rows,
                       .n = c->cout,
                       .k = (unsigned)kc,
-                      .act = c->act};
+                      .act = c->act,
+                      .ws = s->pack,
+                      .ws_floats = s->pack_floats};
     if (st == DS_OK) st = ds_gemm(rt, &g, err);
   }
   return st;
@@ -115,7 +131,9 @@ ds_status ds_conv2d_backward(ds_runtime *rt, const ds_conv2d *c, cl_mem dx, cl_m
                       .m = (unsigned)kc,
                       .n = c->cout,
                       .k = rows,
-                      .accumulate = r0 > 0};
+                      .accumulate = r0 > 0,
+                      .ws = s->pack,
+                      .ws_floats = s->pack_floats};
     if (st == DS_OK) st = ds_gemm(rt, &g, err);
   }
   if (st != DS_OK || !dx) return st;
@@ -145,7 +163,9 @@ ds_status ds_conv2d_backward(ds_runtime *rt, const ds_conv2d *c, cl_mem dx, cl_m
                       .ldc = c->cin,
                       .m = rows,
                       .n = c->cin,
-                      .k = (unsigned)qc};
+                      .k = (unsigned)qc,
+                      .ws = s->pack,
+                      .ws_floats = s->pack_floats};
     if (st == DS_OK) st = ds_gemm(rt, &g, err);
   }
   return st;

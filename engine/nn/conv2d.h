@@ -33,10 +33,19 @@ void ds_conv2d_same(ds_conv2d *c, unsigned n, unsigned h, unsigned w, unsigned c
  * the transposed weights). More scratch means fewer, larger GEMMs. */
 size_t ds_conv2d_scratch_min(const ds_conv2d *c);
 
+/* Device scratch of a layer pass: buf for gathered patches and transposed
+ * weights; pack (may be NULL) for the GEMM's packed operands, which make the
+ * GEMM fast on any shape (engine/nn/gemm.h). */
 typedef struct ds_scratch {
   cl_mem buf;
   size_t floats;
+  cl_mem pack;
+  size_t pack_floats;
 } ds_scratch;
+
+/* Floats of pack workspace the GEMMs of c's passes need with a patch
+ * scratch of scratch_floats (ds_scratch.pack_floats). */
+size_t ds_conv2d_pack_floats(const ds_runtime *rt, const ds_conv2d *c, size_t scratch_floats);
 
 ds_status ds_conv2d_forward(ds_runtime *rt, const ds_conv2d *c, cl_mem y, cl_mem x, cl_mem params,
                             size_t w_off, size_t b_off, const ds_scratch *s, ds_error *err);

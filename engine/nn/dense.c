@@ -7,8 +7,15 @@
 
 size_t ds_dense_scratch_min(const ds_dense *d) { return (size_t)d->in * d->out; }
 
+size_t ds_dense_pack_floats(const ds_runtime *rt, const ds_dense *d) {
+  size_t a = ds_gemm_workspace(rt, d->n, d->out, d->in);
+  size_t b = ds_gemm_workspace(rt, d->in, d->out, d->n);
+  size_t c = ds_gemm_workspace(rt, d->n, d->in, d->out);
+  return a > b ? (a > c ? a : c) : (b > c ? b : c);
+}
+
 ds_status ds_dense_forward(ds_runtime *rt, const ds_dense *d, cl_mem y, cl_mem x, cl_mem params,
-                           size_t w_off, size_t b_off, ds_error *err) {
+                           size_t w_off, size_t b_off, const ds_scratch *s, ds_error *err) {
   ds_gemm_args g = {.a = x,
                     .lda_m = d->in,
                     .lda_k = 1,
@@ -22,7 +29,9 @@ ds_status ds_dense_forward(ds_runtime *rt, const ds_dense *d, cl_mem y, cl_mem x
                     .m = d->n,
                     .n = d->out,
                     .k = d->in,
-                    .act = d->act};
+                    .act = d->act,
+                    .ws = s ? s->pack : NULL,
+                    .ws_floats = s ? s->pack_floats : 0};
   return ds_gemm(rt, &g, err);
 }
 
@@ -43,7 +52,9 @@ ds_status ds_dense_backward(ds_runtime *rt, const ds_dense *d, cl_mem dx, cl_mem
                      .ldc = d->out,
                      .m = d->in,
                      .n = d->out,
-                     .k = d->n};
+                     .k = d->n,
+                     .ws = s->pack,
+                     .ws_floats = s->pack_floats};
   if (st == DS_OK) st = ds_gemm(rt, &gw, err);
   if (st != DS_OK || !dx) return st;
   if (s->floats < ds_dense_scratch_min(d))
@@ -59,7 +70,9 @@ ds_status ds_dense_backward(ds_runtime *rt, const ds_dense *d, cl_mem dx, cl_mem
                      .ldc = d->in,
                      .m = d->n,
                      .n = d->in,
-                     .k = d->out};
+                     .k = d->out,
+                     .ws = s->pack,
+                     .ws_floats = s->pack_floats};
   if (st == DS_OK) st = ds_gemm(rt, &gx, err);
   return st;
 }

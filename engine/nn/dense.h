@@ -18,9 +18,12 @@ typedef struct ds_dense {
 } ds_dense;
 
 size_t ds_dense_scratch_min(const ds_dense *d);
+/* Floats of pack workspace the GEMMs of d's passes need. */
+size_t ds_dense_pack_floats(const ds_runtime *rt, const ds_dense *d);
 
+/* s may be NULL (no packed GEMM). */
 ds_status ds_dense_forward(ds_runtime *rt, const ds_dense *d, cl_mem y, cl_mem x, cl_mem params,
-                           size_t w_off, size_t b_off, ds_error *err);
+                           size_t w_off, size_t b_off, const ds_scratch *s, ds_error *err);
 /* dy is overwritten with dZ; dx may be NULL. */
 ds_status ds_dense_backward(ds_runtime *rt, const ds_dense *d, cl_mem dx, cl_mem grads,
                             size_t dw_off, size_t db_off, cl_mem dy, cl_mem x, cl_mem y,

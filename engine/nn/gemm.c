@@ -52,26 +52,69 @@ static ds_status edge(ds_runtime *rt, const ds_gemm_args *g, cl_uint flags, unsi
   return st;
 }
 
+static size_t round_up(size_t v, size_t to) { return (v + to - 1) / to * to; }
+
+size_t ds_gemm_workspace(const ds_runtime *rt, unsigned m, unsigned n, unsigned k) {
+  const size_t nb = (size_t)rt->profile->gemm_vw * rt->profile->gemm_nv;
+  (void)m;
+  return n % nb ? round_up(n, nb) * k : 0;
+}
+
+/* B zero-padded to whole tiles of columns in the workspace (cl/nn/gemm.cl). */
+static ds_status pad_b(ds_runtime *rt, const ds_gemm_args *g, unsigned np, ds_error *err) {
+  char opts[96];
+  cl_kernel k;
+  cl_ulong b_off = g->b_off;
+  cl_uint ldb = g->ldb, n = g->n, kk = g->k, npad = np;
+  ds_status st =
+      ds_kernel_get(rt, "nn/gemm", gemm_options(rt, opts, sizeof opts), "pad_b", &k, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 0, sizeof(cl_mem), &g->ws, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 1, sizeof(cl_mem), &g->b, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 2, sizeof b_off, &b_off, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 3, sizeof ldb, &ldb, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 4, sizeof n, &n, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 5, sizeof kk, &kk, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 6, sizeof npad, &npad, err);
+  size_t total = (size_t)g->k * np, local = rt->profile->elementwise_local_size;
+  if (st == DS_OK) st = ds_kernel_launch(rt, k, 1, &total, &local, err);
+  return st;
+}
+
 ds_status ds_gemm(ds_runtime *rt, const ds_gemm_args *g, ds_error *err) {
   if (!g->m || !g->n) return DS_OK;
   cl_uint flags = (g->accumulate ? FLAG_ACCUMULATE : 0) | (g->bias ? FLAG_BIAS : 0) |
                   ((cl_uint)g->act << ACT_SHIFT);
   const unsigned mr = rt->profile->gemm_mr, nr = rt->profile->gemm_vw * rt->profile->gemm_nv;
-  const unsigned tiles_m = g->m / mr, tiles_n = g->n / nr;
+  const unsigned tiles_m = g->m / mr;
+  unsigned tiles_n = g->n / nr;
+  /* A ragged N: pad B so whole tiles cover every column. */
+  ds_gemm_args tile = *g;
+  const size_t need = ds_gemm_workspace(rt, g->m, g->n, g->k);
+  const int padded = tiles_m && need && g->k && g->ws && g->ws_floats >= need;
   ds_status st = DS_OK;
-  if (tiles_m && tiles_n) {
+  if (padded) {
+    const unsigned np = (unsigned)(need / g->k);
+    st = pad_b(rt, g, np, err);
+    tile.b = g->ws;
+    tile.b_off = 0;
+    tile.ldb = np;
+    tiles_n = np / nr;
+  }
+  if (st == DS_OK && tiles_m && tiles_n) {
     cl_kernel k;
     char opts[96];
     st = ds_kernel_get(rt, "nn/gemm", gemm_options(rt, opts, sizeof opts), "gemm_tile", &k, err);
-    if (st == DS_OK) st = set_common(k, g, flags, err);
-    cl_uint tm = tiles_m, tn = tiles_n;
+    if (st == DS_OK) st = set_common(k, &tile, flags, err);
+    cl_uint tm = tiles_m, tn = tiles_n, n = g->n;
     if (st == DS_OK) st = ds_kernel_arg(k, 14, sizeof tm, &tm, err);
     if (st == DS_OK) st = ds_kernel_arg(k, 15, sizeof tn, &tn, err);
+    if (st == DS_OK) st = ds_kernel_arg(k, 16, sizeof n, &n, err);
     size_t global[2] = {tiles_m, tiles_n};
     size_t local[2] = {rt->profile->gemm_local[0], rt->profile->gemm_local[1]};
     if (st == DS_OK) st = ds_kernel_launch(rt, k, 2, global, local, err);
   }
-  const unsigned m_full = tiles_n ? tiles_m * mr : 0, n_full = tiles_m ? tiles_n * nr : 0;
+  const unsigned m_full = tiles_n ? tiles_m * mr : 0;
+  const unsigned n_full = padded ? g->n : (tiles_m ? tiles_n * nr : 0);
   /* right strip: every row, the columns past the tiles */
   if (st == DS_OK) st = edge(rt, g, flags, 0, n_full, g->m, g->n - n_full, err);
   /* bottom strip: the rows past the tiles, tiled columns only */

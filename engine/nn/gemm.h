@@ -27,7 +27,13 @@ typedef struct ds_gemm_args {
   unsigned m, n, k;
   int accumulate; /* 1: C += A . B */
   ds_act act;
+  /* workspace for packed operands; NULL or too small: the unpacked path */
+  cl_mem ws;
+  size_t ws_floats;
 } ds_gemm_args;
+
+/* Floats of workspace the packed path needs for an m x n x k product. */
+size_t ds_gemm_workspace(const ds_runtime *rt, unsigned m, unsigned n, unsigned k);
 
 ds_status ds_gemm(ds_runtime *rt, const ds_gemm_args *g, ds_error *err);
 
