@@ -13,8 +13,8 @@ static ds_runtime *rt;
 static ds_error err;
 
 static void test_gemm(void) {
-  const unsigned shapes[][3] = {{1, 1, 1},     {5, 3, 7},  {6, 32, 10}, {13, 37, 29},
-                                {64, 100, 75}, {7, 64, 3}, {12, 64, 1}, {31, 130, 17}};
+  const unsigned shapes[][3] = {{1, 1, 1},  {5, 3, 7},   {6, 32, 10},   {13, 37, 29}, {64, 100, 75},
+                                {7, 64, 3}, {12, 64, 1}, {31, 130, 17}, {13, 512, 9}, {7, 1024, 5}};
   for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
     for (int variant = 0; variant < 8; variant++) {
       unsigned m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
@@ -44,7 +44,7 @@ static void test_gemm(void) {
       g.bias = extra ? dbias : NULL;
       cl_mem ws = NULL;
       if (packed) {
-        g.ws_floats = ds_gemm_workspace(rt, m, n, k);
+        g.ws_floats = ds_gemm_workspace(rt, m, n, k, n) + 1;
         CHECK_OK(ds_buffer_create(rt, g.ws_floats * 4, CL_MEM_READ_WRITE, "pack", &ws, &err), &err);
         g.ws = ws;
       }

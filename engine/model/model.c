@@ -201,30 +201,35 @@ static void dense_desc(const ds_layer *l, unsigned n, ds_dense *d) {
 
 /* Scratch: what the largest layer needs at least, else up to 64 MiB of
  * patches so the GEMMs stay large. */
+/* Scratch: for every layer, room for up to 16 M floats (64 MiB) of gathered
+ * patches so the GEMMs stay large, on top of what must sit there whole (the
+ * transposed weights of a convolution's backward-data pass, a dense layer's
+ * transposed weights). */
 static size_t scratch_floats(const ds_model *m, unsigned batch) {
-  size_t need = 0, want = 0;
+  const size_t budget = (size_t)16 << 20;
+  size_t need = 0;
   for (int i = 0; i < m->layer_count; i++) {
     const ds_layer *l = &m->layers[i];
-    size_t n = 0, full = 0;
+    size_t n = 0;
     if (l->kind == DS_LAYER_CONV) {
       ds_conv2d c;
       conv_desc(l, batch, &c);
-      n = ds_conv2d_scratch_min(&c);
-      size_t kk = (size_t)c.k * c.k;
+      const size_t kk = (size_t)c.k * c.k;
+      const size_t wt = (kk * c.cin * c.cout + 15) / 16 * 16;
       size_t fwd = (size_t)batch * c.oh * c.ow * kk * c.cin;
-      size_t bwd = kk * c.cin * c.cout + (size_t)batch * c.h * c.w * kk * c.cout;
-      full = fwd > bwd ? fwd : bwd;
+      size_t bwd = (size_t)batch * c.h * c.w * kk * c.cout;
+      if (fwd > budget) fwd = budget;
+      if (bwd > budget) bwd = budget;
+      n = fwd > wt + bwd ? fwd : wt + bwd;
+      if (n < ds_conv2d_scratch_min(&c)) n = ds_conv2d_scratch_min(&c);
     } else if (l->kind == DS_LAYER_DENSE) {
       ds_dense d;
       dense_desc(l, batch, &d);
-      n = full = ds_dense_scratch_min(&d);
+      n = ds_dense_scratch_min(&d);
     }
     if (n > need) need = n;
-    if (full > want) want = full;
   }
-  const size_t budget = (size_t)16 << 20;
-  if (want > budget) want = budget;
-  return want > need ? want : need;
+  return need;
 }
 
 /* Pack workspace for the GEMMs of every layer at this batch and scratch. */

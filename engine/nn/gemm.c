@@ -54,10 +54,21 @@ static ds_status edge(ds_runtime *rt, const ds_gemm_args *g, cl_uint flags, unsi
 
 static size_t round_up(size_t v, size_t to) { return (v + to - 1) / to * to; }
 
-size_t ds_gemm_workspace(const ds_runtime *rt, unsigned m, unsigned n, unsigned k) {
+/* Columns of the padded copy of B, or 0 when B is used as it is: a ragged N
+ * is padded to whole tiles, and a row pitch that is a multiple of 2 KiB gets
+ * 16 extra columns, since rows at such pitches all fall into the same cache
+ * sets and the tile kernel's walk down B thrashes them (pocl-gemm.md,
+ * pitfall 2: 2048-wide B ran at ~1 GFLOP/s). */
+static size_t padded_columns(const ds_runtime *rt, unsigned n, unsigned ldb) {
   const size_t nb = (size_t)rt->profile->gemm_vw * rt->profile->gemm_nv;
+  if (n % nb) return round_up(n, nb);
+  if (ldb % 512 == 0 && n >= 512) return (size_t)n + 16;
+  return 0;
+}
+
+size_t ds_gemm_workspace(const ds_runtime *rt, unsigned m, unsigned n, unsigned k, unsigned ldb) {
   (void)m;
-  return n % nb ? round_up(n, nb) * k : 0;
+  return padded_columns(rt, n, ldb) * k;
 }
 
 /* B zero-padded to whole tiles of columns in the workspace (cl/nn/gemm.cl). */
@@ -89,16 +100,15 @@ ds_status ds_gemm(ds_runtime *rt, const ds_gemm_args *g, ds_error *err) {
   unsigned tiles_n = g->n / nr;
   /* A ragged N: pad B so whole tiles cover every column. */
   ds_gemm_args tile = *g;
-  const size_t need = ds_gemm_workspace(rt, g->m, g->n, g->k);
-  const int padded = tiles_m && need && g->k && g->ws && g->ws_floats >= need;
+  const size_t np = padded_columns(rt, g->n, g->ldb);
+  const int padded = tiles_m && np && g->k && g->ws && g->ws_floats >= np * g->k;
   ds_status st = DS_OK;
   if (padded) {
-    const unsigned np = (unsigned)(need / g->k);
-    st = pad_b(rt, g, np, err);
+    st = pad_b(rt, g, (unsigned)np, err);
     tile.b = g->ws;
     tile.b_off = 0;
-    tile.ldb = np;
-    tiles_n = np / nr;
+    tile.ldb = (unsigned)np;
+    tiles_n = (g->n + nr - 1) / nr;
   }
   if (st == DS_OK && tiles_m && tiles_n) {
     cl_kernel k;

@@ -27,13 +27,16 @@ typedef struct ds_gemm_args {
   unsigned m, n, k;
   int accumulate; /* 1: C += A . B */
   ds_act act;
-  /* workspace for packed operands; NULL or too small: the unpacked path */
+  /* workspace for a padded copy of B (ds_gemm_workspace); NULL or too
+   * small: B is read as it is and ragged columns go to the edge kernel */
   cl_mem ws;
   size_t ws_floats;
 } ds_gemm_args;
 
-/* Floats of workspace the packed path needs for an m x n x k product. */
-size_t ds_gemm_workspace(const ds_runtime *rt, unsigned m, unsigned n, unsigned k);
+/* Floats of workspace an m x n x k product with B's row pitch ldb can use
+ * (0: none): B copied with zero-padded columns so whole register tiles cover
+ * a ragged N and the row pitch avoids cache-set aliasing. */
+size_t ds_gemm_workspace(const ds_runtime *rt, unsigned m, unsigned n, unsigned k, unsigned ldb);
 
 ds_status ds_gemm(ds_runtime *rt, const ds_gemm_args *g, ds_error *err);
 
