@@ -44,7 +44,7 @@ static void test_gemm(void) {
       g.bias = extra ? dbias : NULL;
       cl_mem ws = NULL;
       if (packed) {
-        g.ws_floats = ds_gemm_workspace(rt, m, n, k, n) + 1;
+        g.ws_floats = ds_gemm_workspace(rt, m, n, k, g.lda_m, g.lda_k, n) + 1;
         CHECK_OK(ds_buffer_create(rt, g.ws_floats * 4, CL_MEM_READ_WRITE, "pack", &ws, &err), &err);
         g.ws = ws;
       }

@@ -52,7 +52,7 @@ kernel void gemm_tile(global const float *restrict A, const ulong a_off, const u
                       const uint ldb, global float *restrict C, const ulong c_off, const uint ldc,
                       global const float *restrict bias, const ulong bias_off, const uint K,
                       const uint flags, const uint tiles_m, const uint tiles_n,
-                      const uint N) {
+                      const uint M, const uint N) {
   if (get_global_id(0) >= tiles_m || get_global_id(1) >= tiles_n) return;
   const size_t m0 = get_global_id(0) * MR;
   const size_t n0 = get_global_id(1) * (VW * NV);
@@ -79,7 +79,7 @@ kernel void gemm_tile(global const float *restrict A, const ulong a_off, const u
 
   const uint act = flags >> GEMM_ACT_SHIFT;
   global float *cp = C + c_off + m0 * ldc + n0;
-  if (n0 + VW * NV <= N) {
+  if (n0 + VW * NV <= N && m0 + MR <= M) {
 #pragma unroll
     for (int r = 0; r < MR; r++) {
 #pragma unroll
@@ -92,12 +92,14 @@ kernel void gemm_tile(global const float *restrict A, const ulong a_off, const u
     }
     return;
   }
-  // the last tile of a padded B: only the columns < N exist in C. The r and v
-  // loops are unrolled so acc is indexed by constants and stays in registers.
+  // the last tile of a padded A or B: only the rows < M and columns < N exist
+  // in C. The r and v loops are unrolled so acc is indexed by constants and
+  // stays in registers.
 #pragma unroll
   for (int r = 0; r < MR; r++) {
 #pragma unroll
     for (int v = 0; v < NV; v++) {
+      if (m0 + r >= M) continue;
       float tmp[VW];
       vstoreV(acc[r * NV + v], 0, tmp);
       for (int j = 0; j < VW; j++) {
@@ -145,11 +147,24 @@ kernel void gemm_edge(global const float *restrict A, const ulong a_off, const u
 // output channels of the last convolution would otherwise fall to
 // gemm_edge, one element per work-item.
 
-kernel void pad_b(global float *restrict Bp, global const float *restrict B, const ulong b_off,
-                  const uint ldb, const uint N, const uint K, const uint Np) {
+// The same for A when its rows are few or far apart (a batch of 16 rows of a
+// 32768-wide dense input): a row-major copy with Mp rows (zeros past M) and a
+// pitch of lda floats, read through any strides of the original.
+kernel void pad_a(global float *restrict Ap, const ulong ap_off, global const float *restrict A,
+                  const ulong a_off, const uint lda_m, const uint lda_k, const uint M,
+                  const uint K, const uint Mp, const uint lda) {
+  const size_t e = get_global_id(0);
+  if (e >= (size_t)Mp * K) return;
+  const size_t m = e / K;
+  const uint k = (uint)(e - m * K);
+  Ap[ap_off + m * lda + k] = m < M ? A[a_off + m * lda_m + (size_t)k * lda_k] : 0.0f;
+}
+
+kernel void pad_b(global float *restrict Bp, const ulong bp_off, global const float *restrict B,
+                  const ulong b_off, const uint ldb, const uint N, const uint K, const uint Np) {
   const size_t e = get_global_id(0);
   if (e >= (size_t)K * Np) return;
   const size_t k = e / Np;
   const uint n = (uint)(e - k * Np);
-  Bp[e] = n < N ? B[b_off + k * ldb + n] : 0.0f;
+  Bp[bp_off + e] = n < N ? B[b_off + k * ldb + n] : 0.0f;
 }

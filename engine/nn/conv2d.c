@@ -45,9 +45,10 @@ size_t ds_conv2d_pack_floats(const ds_runtime *rt, const ds_conv2d *c, size_t sc
   const unsigned out_rows = c->n * c->oh * c->ow, in_rows = c->n * c->h * c->w;
   const unsigned fwd = chunk_rows(scratch_floats, kc, out_rows);
   const unsigned bwd = scratch_floats > wt ? chunk_rows(scratch_floats - wt, qc, in_rows) : 0;
-  size_t need = ds_gemm_workspace(rt, fwd, c->cout, (unsigned)kc, c->cout);
-  need = max_size(need, ds_gemm_workspace(rt, (unsigned)kc, c->cout, fwd, c->cout));
-  return max_size(need, ds_gemm_workspace(rt, bwd, c->cin, (unsigned)qc, c->cin));
+  size_t need = ds_gemm_workspace(rt, fwd, c->cout, (unsigned)kc, (unsigned)kc, 1, c->cout);
+  need =
+      max_size(need, ds_gemm_workspace(rt, (unsigned)kc, c->cout, fwd, 1, (unsigned)kc, c->cout));
+  return max_size(need, ds_gemm_workspace(rt, bwd, c->cin, (unsigned)qc, (unsigned)qc, 1, c->cin));
 }
 
 static ds_status gather(ds_runtime *rt, const char *kernel, cl_mem dst, size_t dst_off, cl_mem src,

@@ -8,9 +8,9 @@
 size_t ds_dense_scratch_min(const ds_dense *d) { return (size_t)d->in * d->out; }
 
 size_t ds_dense_pack_floats(const ds_runtime *rt, const ds_dense *d) {
-  size_t a = ds_gemm_workspace(rt, d->n, d->out, d->in, d->out);
-  size_t b = ds_gemm_workspace(rt, d->in, d->out, d->n, d->out);
-  size_t c = ds_gemm_workspace(rt, d->n, d->in, d->out, d->in);
+  size_t a = ds_gemm_workspace(rt, d->n, d->out, d->in, d->in, 1, d->out);
+  size_t b = ds_gemm_workspace(rt, d->in, d->out, d->n, 1, d->in, d->out);
+  size_t c = ds_gemm_workspace(rt, d->n, d->in, d->out, d->out, 1, d->in);
   return a > b ? (a > c ? a : c) : (b > c ? b : c);
 }
 

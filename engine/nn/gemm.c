@@ -54,25 +54,77 @@ static ds_status edge(ds_runtime *rt, const ds_gemm_args *g, cl_uint flags, unsi
 
 static size_t round_up(size_t v, size_t to) { return (v + to - 1) / to * to; }
 
-/* Columns of the padded copy of B, or 0 when B is used as it is: a ragged N
- * is padded to whole tiles, and a row pitch that is a multiple of 2 KiB gets
- * 16 extra columns, since rows at such pitches all fall into the same cache
- * sets and the tile kernel's walk down B thrashes them (pocl-gemm.md,
- * pitfall 2: 2048-wide B ran at ~1 GFLOP/s). */
-static size_t padded_columns(const ds_runtime *rt, unsigned n, unsigned ldb) {
-  const size_t nb = (size_t)rt->profile->gemm_vw * rt->profile->gemm_nv;
-  if (n % nb) return round_up(n, nb);
-  if (ldb % 512 == 0 && n >= 512) return (size_t)n + 16;
-  return 0;
+/* How a product uses the workspace: copies of A and of B with padding, or
+ * the operands as they are (zero sizes). */
+typedef struct gemm_plan {
+  unsigned a_rows, a_pitch; /* padded A: a_rows x K at pitch a_pitch; 0: none */
+  unsigned b_cols;          /* padded B: K x b_cols; 0: none */
+  size_t b_off;             /* floats: where padded B starts in the workspace */
+  size_t floats;            /* workspace needed */
+} gemm_plan;
+
+/* Row pitches that are multiples of 2 KiB put every row into the same cache
+ * sets, and the tile kernel's walk down B (or across MR rows of A) thrashes
+ * them (../shared/reference/pocl-gemm.md, pitfall 2: a 2048-wide B ran at
+ * ~1 GFLOP/s); 16 extra floats break the alignment. */
+static int aliased_pitch(size_t floats) { return floats >= 512 && floats % 512 == 0; }
+
+static gemm_plan plan_for(const ds_runtime *rt, unsigned m, unsigned n, unsigned k, unsigned lda_m,
+                          unsigned lda_k, unsigned ldb) {
+  const size_t mr = rt->profile->gemm_mr, nb = (size_t)rt->profile->gemm_vw * rt->profile->gemm_nv;
+  gemm_plan p = {0, 0, 0, 0, 0};
+  /* B: a ragged N is padded to whole tiles; an aliased pitch gets 16 more */
+  if (n % nb)
+    p.b_cols = (unsigned)round_up(n, nb);
+  else if (aliased_pitch(ldb))
+    p.b_cols = n + 16;
+  /* A: few rows (a ragged M would go to the edge kernel) or aliased rows,
+   * when the copy is cheap next to the product: small (4 M floats), or read
+   * once for every 128 or more columns (up to 32 M floats) */
+  const size_t mp = round_up(m, mr), a_floats = mp * k;
+  const int a_awkward = (m % mr) || (lda_k == 1 && aliased_pitch(lda_m));
+  if (a_awkward &&
+      (a_floats <= ((size_t)4 << 20) || (n >= 128 && a_floats <= ((size_t)32 << 20)))) {
+    p.a_rows = (unsigned)mp;
+    p.a_pitch = aliased_pitch(k) ? k + 16 : k;
+  }
+  p.b_off = round_up((size_t)p.a_rows * p.a_pitch, 16);
+  p.floats = p.b_off + (size_t)p.b_cols * k;
+  return p;
 }
 
-size_t ds_gemm_workspace(const ds_runtime *rt, unsigned m, unsigned n, unsigned k, unsigned ldb) {
-  (void)m;
-  return padded_columns(rt, n, ldb) * k;
+size_t ds_gemm_workspace(const ds_runtime *rt, unsigned m, unsigned n, unsigned k, unsigned lda_m,
+                         unsigned lda_k, unsigned ldb) {
+  return plan_for(rt, m, n, k, lda_m, lda_k, ldb).floats;
+}
+
+/* A copied row-major with Mp rows (zeros past M) at the plan's pitch. */
+static ds_status pad_a(ds_runtime *rt, const ds_gemm_args *g, const gemm_plan *p, ds_error *err) {
+  char opts[96];
+  cl_kernel k;
+  cl_ulong ap_off = 0, a_off = g->a_off;
+  cl_uint lda_m = g->lda_m, lda_k = g->lda_k, m = g->m, kk = g->k, mp = p->a_rows, lda = p->a_pitch;
+  ds_status st =
+      ds_kernel_get(rt, "nn/gemm", gemm_options(rt, opts, sizeof opts), "pad_a", &k, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 0, sizeof(cl_mem), &g->ws, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 1, sizeof ap_off, &ap_off, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 2, sizeof(cl_mem), &g->a, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 3, sizeof a_off, &a_off, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 4, sizeof lda_m, &lda_m, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 5, sizeof lda_k, &lda_k, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 6, sizeof m, &m, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 7, sizeof kk, &kk, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 8, sizeof mp, &mp, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 9, sizeof lda, &lda, err);
+  size_t total = (size_t)p->a_rows * g->k, local = rt->profile->elementwise_local_size;
+  if (st == DS_OK) st = ds_kernel_launch(rt, k, 1, &total, &local, err);
+  return st;
 }
 
 /* B zero-padded to whole tiles of columns in the workspace (cl/nn/gemm.cl). */
-static ds_status pad_b(ds_runtime *rt, const ds_gemm_args *g, unsigned np, ds_error *err) {
+static ds_status pad_b(ds_runtime *rt, const ds_gemm_args *g, const gemm_plan *p, ds_error *err) {
+  const unsigned np = p->b_cols;
+  cl_ulong bp_off = p->b_off;
   char opts[96];
   cl_kernel k;
   cl_ulong b_off = g->b_off;
@@ -80,12 +132,13 @@ static ds_status pad_b(ds_runtime *rt, const ds_gemm_args *g, unsigned np, ds_er
   ds_status st =
       ds_kernel_get(rt, "nn/gemm", gemm_options(rt, opts, sizeof opts), "pad_b", &k, err);
   if (st == DS_OK) st = ds_kernel_arg(k, 0, sizeof(cl_mem), &g->ws, err);
-  if (st == DS_OK) st = ds_kernel_arg(k, 1, sizeof(cl_mem), &g->b, err);
-  if (st == DS_OK) st = ds_kernel_arg(k, 2, sizeof b_off, &b_off, err);
-  if (st == DS_OK) st = ds_kernel_arg(k, 3, sizeof ldb, &ldb, err);
-  if (st == DS_OK) st = ds_kernel_arg(k, 4, sizeof n, &n, err);
-  if (st == DS_OK) st = ds_kernel_arg(k, 5, sizeof kk, &kk, err);
-  if (st == DS_OK) st = ds_kernel_arg(k, 6, sizeof npad, &npad, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 1, sizeof bp_off, &bp_off, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 2, sizeof(cl_mem), &g->b, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 3, sizeof b_off, &b_off, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 4, sizeof ldb, &ldb, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 5, sizeof n, &n, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 6, sizeof kk, &kk, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 7, sizeof npad, &npad, err);
   size_t total = (size_t)g->k * np, local = rt->profile->elementwise_local_size;
   if (st == DS_OK) st = ds_kernel_launch(rt, k, 1, &total, &local, err);
   return st;
@@ -96,18 +149,26 @@ ds_status ds_gemm(ds_runtime *rt, const ds_gemm_args *g, ds_error *err) {
   cl_uint flags = (g->accumulate ? FLAG_ACCUMULATE : 0) | (g->bias ? FLAG_BIAS : 0) |
                   ((cl_uint)g->act << ACT_SHIFT);
   const unsigned mr = rt->profile->gemm_mr, nr = rt->profile->gemm_vw * rt->profile->gemm_nv;
-  const unsigned tiles_m = g->m / mr;
-  unsigned tiles_n = g->n / nr;
-  /* A ragged N: pad B so whole tiles cover every column. */
+  /* Padded copies of A and B (gemm_plan) let whole tiles cover the product;
+   * without workspace the ragged strips go to the edge kernel. */
   ds_gemm_args tile = *g;
-  const size_t np = padded_columns(rt, g->n, g->ldb);
-  const int padded = tiles_m && np && g->k && g->ws && g->ws_floats >= np * g->k;
+  gemm_plan p = plan_for(rt, g->m, g->n, g->k, g->lda_m, g->lda_k, g->ldb);
+  const int use = g->k && g->ws && p.floats && g->ws_floats >= p.floats;
+  unsigned tiles_m = g->m / mr, tiles_n = g->n / nr;
   ds_status st = DS_OK;
-  if (padded) {
-    st = pad_b(rt, g, (unsigned)np, err);
+  if (use && p.a_rows) {
+    st = pad_a(rt, g, &p, err);
+    tile.a = g->ws;
+    tile.a_off = 0;
+    tile.lda_m = p.a_pitch;
+    tile.lda_k = 1;
+    tiles_m = p.a_rows / mr;
+  }
+  if (use && p.b_cols && st == DS_OK) {
+    st = pad_b(rt, g, &p, err);
     tile.b = g->ws;
-    tile.b_off = 0;
-    tile.ldb = (unsigned)np;
+    tile.b_off = p.b_off;
+    tile.ldb = p.b_cols;
     tiles_n = (g->n + nr - 1) / nr;
   }
   if (st == DS_OK && tiles_m && tiles_n) {
@@ -115,16 +176,18 @@ ds_status ds_gemm(ds_runtime *rt, const ds_gemm_args *g, ds_error *err) {
     char opts[96];
     st = ds_kernel_get(rt, "nn/gemm", gemm_options(rt, opts, sizeof opts), "gemm_tile", &k, err);
     if (st == DS_OK) st = set_common(k, &tile, flags, err);
-    cl_uint tm = tiles_m, tn = tiles_n, n = g->n;
+    cl_uint tm = tiles_m, tn = tiles_n, m = g->m, n = g->n;
     if (st == DS_OK) st = ds_kernel_arg(k, 14, sizeof tm, &tm, err);
     if (st == DS_OK) st = ds_kernel_arg(k, 15, sizeof tn, &tn, err);
-    if (st == DS_OK) st = ds_kernel_arg(k, 16, sizeof n, &n, err);
+    if (st == DS_OK) st = ds_kernel_arg(k, 16, sizeof m, &m, err);
+    if (st == DS_OK) st = ds_kernel_arg(k, 17, sizeof n, &n, err);
     size_t global[2] = {tiles_m, tiles_n};
     size_t local[2] = {rt->profile->gemm_local[0], rt->profile->gemm_local[1]};
     if (st == DS_OK) st = ds_kernel_launch(rt, k, 2, global, local, err);
   }
-  const unsigned m_full = tiles_n ? tiles_m * mr : 0;
-  const unsigned n_full = padded ? g->n : (tiles_m ? tiles_n * nr : 0);
+  /* what the tiles covered: rows [0, m_full), columns [0, n_full) */
+  const unsigned m_full = tiles_n ? (tiles_m * mr < g->m ? tiles_m * mr : g->m) : 0;
+  const unsigned n_full = tiles_m ? (tiles_n * nr < g->n ? tiles_n * nr : g->n) : 0;
   /* right strip: every row, the columns past the tiles */
   if (st == DS_OK) st = edge(rt, g, flags, 0, n_full, g->m, g->n - n_full, err);
   /* bottom strip: the rows past the tiles, tiled columns only */

@@ -27,16 +27,18 @@ typedef struct ds_gemm_args {
   unsigned m, n, k;
   int accumulate; /* 1: C += A . B */
   ds_act act;
-  /* workspace for a padded copy of B (ds_gemm_workspace); NULL or too
-   * small: B is read as it is and ragged columns go to the edge kernel */
+  /* workspace for padded copies of A and B (ds_gemm_workspace); NULL or too
+   * small: the operands are read as they are and ragged strips go to the
+   * edge kernel */
   cl_mem ws;
   size_t ws_floats;
 } ds_gemm_args;
 
-/* Floats of workspace an m x n x k product with B's row pitch ldb can use
- * (0: none): B copied with zero-padded columns so whole register tiles cover
- * a ragged N and the row pitch avoids cache-set aliasing. */
-size_t ds_gemm_workspace(const ds_runtime *rt, unsigned m, unsigned n, unsigned k, unsigned ldb);
+/* Floats of workspace an m x n x k product with these strides can use (0:
+ * none): zero-padded copies of A and B so whole register tiles cover ragged
+ * edges, and row pitches that avoid cache-set aliasing. */
+size_t ds_gemm_workspace(const ds_runtime *rt, unsigned m, unsigned n, unsigned k, unsigned lda_m,
+                         unsigned lda_k, unsigned ldb);
 
 ds_status ds_gemm(ds_runtime *rt, const ds_gemm_args *g, ds_error *err);
 
