@@ -33,6 +33,7 @@
 #include <CL/cl.h>
 #include <stdint.h>
 
+#include "engine/tensor/umeyama.h"
 #include "engine/train/rng.h"
 #include "host/runtime.h"
 
@@ -73,18 +74,6 @@ void ds_augment_params_make(double rotation, double scale, double tx, double ty,
  * other sizes scale the grid and σ with face_size/256. */
 void ds_augment_draw(ds_rng *rng, const ds_augment_config *cfg, int face_size, int out_size,
                      ds_augment_params *p);
-
-/* Least-squares similarity (rotation, uniform scale, translation; no
- * reflection) taking the n 2-D points src_xy (x0, y0, x1, y1, ...) onto
- * dst_xy: Umeyama, "Least-squares estimation of transformation parameters
- * between two point patterns", PAMI 1991, eqs. (38)-(42), with scale, as
- * skimage's _umeyama(src, dst, True)[0:2]. out is the 2×3 matrix
- * [s·R | t], dst ≈ s·R·src + t, computed in double. In 2-D the SVD reduces
- * to a closed form: with A = cov(dst, src), R is the rotation by
- * atan2(A10 - A01, A00 + A11) and s = hypot(A00 + A11, A10 - A01) / var(src).
- * If every source point is the same (or A is zero) there is no answer and
- * out is NaN, as skimage returns NaN. */
-void ds_umeyama2d(const float *src_xy, const float *dst_xy, int n, float out[6]);
 
 /* Device buffers for ds_augment_batch: the intermediate (float32
  * [max_n][face][face][3]) and the per-sample parameters. Zero it before the
