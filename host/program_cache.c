@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "host/bytes.h"
 #include "host/hash.h"
 
 static const char magic[8] = {'D', 'S', 'C', 'L', 'B', 'I', 'N', '\0'};
@@ -33,27 +34,6 @@ void ds_program_cache_path(const char *dir, const char *key, char *path, size_t 
   snprintf(path, cap, "%s/%016llx.clbin", dir, (unsigned long long)h);
 }
 
-static void put_u32(unsigned char *p, uint32_t v) {
-  for (int i = 0; i < 4; i++)
-    p[i] = (unsigned char)(v >> (8 * i));
-}
-static void put_u64(unsigned char *p, uint64_t v) {
-  for (int i = 0; i < 8; i++)
-    p[i] = (unsigned char)(v >> (8 * i));
-}
-static uint32_t get_u32(const unsigned char *p) {
-  uint32_t v = 0;
-  for (int i = 3; i >= 0; i--)
-    v = (v << 8) | p[i];
-  return v;
-}
-static uint64_t get_u64(const unsigned char *p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; i--)
-    v = (v << 8) | p[i];
-  return v;
-}
-
 ds_status ds_program_cache_load(const char *dir, const char *key, unsigned char **bin, size_t *len,
                                 ds_error *err) {
   *bin = NULL;
@@ -68,8 +48,8 @@ ds_status ds_program_cache_load(const char *dir, const char *key, unsigned char 
   unsigned char *keybuf = NULL, *data = NULL;
   size_t keylen = strlen(key);
   if (fread(hdr, 1, sizeof hdr, f) != sizeof hdr || memcmp(hdr, magic, 8) != 0) goto bad;
-  if (get_u32(hdr + 8) != FORMAT_VERSION || get_u32(hdr + 12) != keylen) goto bad;
-  uint64_t binlen = get_u64(hdr + 16);
+  if (ds_get_le32(hdr + 8) != FORMAT_VERSION || ds_get_le32(hdr + 12) != keylen) goto bad;
+  uint64_t binlen = ds_get_le64(hdr + 16);
   struct stat sb;
   if (fstat(fileno(f), &sb) != 0 || (uint64_t)sb.st_size != HEADER_BYTES + keylen + binlen)
     goto bad;
@@ -82,7 +62,7 @@ ds_status ds_program_cache_load(const char *dir, const char *key, unsigned char 
   if (fread(keybuf, 1, keylen, f) != keylen || fread(data, 1, binlen, f) != binlen) goto bad;
   if (memcmp(keybuf, key, keylen) != 0) goto bad;
   uint32_t crc = ds_crc32(ds_crc32(0, keybuf, keylen), data, binlen);
-  if (crc != get_u32(hdr + 24)) goto bad;
+  if (crc != ds_get_le32(hdr + 24)) goto bad;
   *bin = data;
   *len = binlen;
   data = NULL;
@@ -121,10 +101,10 @@ ds_status ds_program_cache_store(const char *dir, const char *key, const unsigne
   size_t keylen = strlen(key);
   unsigned char hdr[HEADER_BYTES];
   memcpy(hdr, magic, 8);
-  put_u32(hdr + 8, FORMAT_VERSION);
-  put_u32(hdr + 12, (uint32_t)keylen);
-  put_u64(hdr + 16, len);
-  put_u32(hdr + 24, ds_crc32(ds_crc32(0, key, keylen), bin, len));
+  ds_put_le32(hdr + 8, FORMAT_VERSION);
+  ds_put_le32(hdr + 12, (uint32_t)keylen);
+  ds_put_le64(hdr + 16, len);
+  ds_put_le32(hdr + 24, ds_crc32(ds_crc32(0, key, keylen), bin, len));
 
   FILE *f = fopen(tmp, "wb");
   if (!f) return ds_error_set(err, DS_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));

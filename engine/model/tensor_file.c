@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "host/bytes.h"
 #include "host/hash.h"
 
 /* The file is little endian and the data section is copied to and from
@@ -24,27 +25,6 @@ enum { FILE_VERSION = 1, HEADER_BYTES = 24, ENTRY_BYTES = 112, CRC_BYTES = 4 };
 /* Reads, writes and CRC updates go in slices this big, so a multi-GB set
  * streams without a second copy and each fread/fwrite stays modest. */
 #define IO_CHUNK ((size_t)64 << 20)
-
-static void put_u32(unsigned char *p, uint32_t v) {
-  for (int i = 0; i < 4; i++)
-    p[i] = (unsigned char)(v >> (8 * i));
-}
-static void put_u64(unsigned char *p, uint64_t v) {
-  for (int i = 0; i < 8; i++)
-    p[i] = (unsigned char)(v >> (8 * i));
-}
-static uint32_t get_u32(const unsigned char *p) {
-  uint32_t v = 0;
-  for (int i = 3; i >= 0; i--)
-    v = (v << 8) | p[i];
-  return v;
-}
-static uint64_t get_u64(const unsigned char *p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; i--)
-    v = (v << 8) | p[i];
-  return v;
-}
 
 static uint64_t round_up(uint64_t n, uint64_t to) { return (n + to - 1) / to * to; }
 
@@ -266,18 +246,18 @@ ds_status ds_tensor_file_write_crc(const char *path, const ds_tensor_set *set, u
   unsigned char *head = calloc(1, head_bytes);
   if (!head) return ds_error_set(err, DS_ERR_NO_MEMORY, "out of host memory writing %s", path);
   memcpy(head, magic, sizeof magic);
-  put_u32(head + 8, FILE_VERSION);
-  put_u32(head + 12, (uint32_t)set->count);
-  put_u64(head + 16, set->data_count * sizeof(float));
+  ds_put_le32(head + 8, FILE_VERSION);
+  ds_put_le32(head + 12, (uint32_t)set->count);
+  ds_put_le64(head + 16, set->data_count * sizeof(float));
   for (int i = 0; i < set->count; i++) {
     const ds_tensor_info *t = &set->tensors[i];
     unsigned char *e = head + HEADER_BYTES + (size_t)ENTRY_BYTES * (size_t)i;
     memcpy(e, t->name, strnlen(t->name, DS_TENSOR_NAME_MAX)); /* the rest stays NUL */
-    put_u32(e + 64, (uint32_t)t->ndim);
-    put_u32(e + 68, 0); /* dtype float32 */
+    ds_put_le32(e + 64, (uint32_t)t->ndim);
+    ds_put_le32(e + 68, 0); /* dtype float32 */
     for (int d = 0; d < DS_TENSOR_MAX_DIMS; d++)
-      put_u64(e + 72 + 8 * d, (uint64_t)t->shape[d]);
-    put_u64(e + 104, t->offset * sizeof(float));
+      ds_put_le64(e + 72 + 8 * d, (uint64_t)t->shape[d]);
+    ds_put_le64(e + 104, t->offset * sizeof(float));
   }
 
   atomic_file af;
@@ -290,7 +270,7 @@ ds_status ds_tensor_file_write_crc(const char *path, const ds_tensor_set *set, u
   unsigned char tail[CRC_BYTES];
   int ok = write_chunks(af.f, head, head_bytes, &crc) == 0 &&
            write_chunks(af.f, set->data, (size_t)set->data_count * sizeof(float), &crc) == 0;
-  put_u32(tail, crc);
+  ds_put_le32(tail, crc);
   ok = ok && write_chunks(af.f, tail, sizeof tail, NULL) == 0;
   int e = errno;
   free(head);
@@ -343,14 +323,14 @@ static ds_status check_header(const unsigned char *hdr, uint64_t size, const cha
                               uint32_t *count, uint64_t *data_bytes, ds_error *err) {
   if (memcmp(hdr, magic, sizeof magic) != 0)
     return corrupt(err, path, "bad magic (not a DSTENSOR file)");
-  uint32_t version = get_u32(hdr + 8);
+  uint32_t version = ds_get_le32(hdr + 8);
   if (version != FILE_VERSION)
     return corrupt(err, path, "version %u (this build reads version %d)", version, FILE_VERSION);
-  uint32_t n = get_u32(hdr + 12);
+  uint32_t n = ds_get_le32(hdr + 12);
   if (n > DS_TENSOR_FILE_MAX_COUNT)
     return corrupt(err, path, "header claims %u tensors (at most %d)", n, DS_TENSOR_FILE_MAX_COUNT);
   uint64_t fixed = HEADER_BYTES + (uint64_t)ENTRY_BYTES * n + CRC_BYTES;
-  uint64_t db = get_u64(hdr + 16);
+  uint64_t db = ds_get_le64(hdr + 16);
   unsigned long long lsize = size;
   if (db > UINT64_MAX - fixed)
     return corrupt(err, path, "header claims a %llu-byte data section in a %llu-byte file",
@@ -388,7 +368,7 @@ static ds_status parse_entries(const unsigned char *table, ds_tensor_set *set, c
     for (size_t k = len; k < DS_TENSOR_NAME_MAX; k++)
       if (e[k] != 0) return corrupt(err, path, "tensor %d: name padding is not NUL", i);
     memcpy(t->name, e, DS_TENSOR_NAME_MAX);
-    uint32_t ndim = get_u32(e + 64), dtype = get_u32(e + 68);
+    uint32_t ndim = ds_get_le32(e + 64), dtype = ds_get_le32(e + 68);
     if (ndim < 1 || ndim > DS_TENSOR_MAX_DIMS)
       return corrupt(err, path, "tensor %s: ndim %u (must be 1 to %d)", t->name, ndim,
                      DS_TENSOR_MAX_DIMS);
@@ -396,7 +376,7 @@ static ds_status parse_entries(const unsigned char *table, ds_tensor_set *set, c
       return corrupt(err, path, "tensor %s: dtype %u (only 0, float32, is known)", t->name, dtype);
     uint64_t count = 1;
     for (int d = 0; d < DS_TENSOR_MAX_DIMS; d++) {
-      uint64_t s = get_u64(e + 72 + 8 * d);
+      uint64_t s = ds_get_le64(e + 72 + 8 * d);
       if ((uint32_t)d >= ndim && s != 1)
         return corrupt(err, path, "tensor %s: unused dimension %d is %llu (must be 1)", t->name, d,
                        (unsigned long long)s);
@@ -408,7 +388,7 @@ static ds_status parse_entries(const unsigned char *table, ds_tensor_set *set, c
       count *= s;
       t->shape[d] = (int64_t)s;
     }
-    uint64_t off = get_u64(e + 104);
+    uint64_t off = ds_get_le64(e + 104);
     if (off % sizeof(float) != 0)
       return corrupt(err, path, "tensor %s: offset %llu is not a multiple of 4", t->name,
                      (unsigned long long)off);
@@ -467,7 +447,7 @@ static ds_status read_body(FILE *f, const char *path, uint64_t size, ds_tensor_s
       read_chunks(f, set->data, (size_t)data_bytes, &crc) != 0 ||
       fread(tail, 1, sizeof tail, f) != sizeof tail) {
     st = read_failed(f, path, err);
-  } else if (get_u32(tail) != crc) {
+  } else if (ds_get_le32(tail) != crc) {
     st = corrupt(err, path, "CRC mismatch");
   } else {
     st = parse_entries(table, set, path, err);
