@@ -32,5 +32,6 @@ const char *cli_device_spec(const char *flag_value, const char **origin);
 
 int cmd_devices(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_extract(int argc, char **argv);
 
 #endif

@@ -14,6 +14,7 @@ static const struct {
   const char *summary;
 } commands[] = {
     {"devices", cmd_devices, "list OpenCL devices and the one dsengine picks; check them"},
+    {"extract", cmd_extract, "find, landmark and align the faces of videos and images"},
     {"train", cmd_train, "train the autoencoder on folders of aligned faces"},
 };
 
