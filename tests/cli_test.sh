@@ -7,21 +7,7 @@ bin=$1
 scratch=$2
 cl_dir=$3
 mkdir -p "$scratch"
-passed=0
-failed=0
-
-ok() { passed=$((passed + 1)); }
-bad() { failed=$((failed + 1)); echo "FAILED: $*" >&2; }
-
-# run CMD...: sets rc, out, err
-run() {
-  out=$("$@" 2>"$scratch/stderr")
-  rc=$?
-  err=$(cat "$scratch/stderr")
-}
-expect_rc() { [ "$rc" = "$1" ] && ok || bad "$2: exit $rc, wanted $1 (stderr: $err)"; }
-expect_in() { case "$1" in *"$2"*) ok ;; *) bad "$3: '$2' not in: $1" ;; esac; }
-expect_one_line() { [ "$(printf '%s\n' "$1" | wc -l)" = 1 ] && ok || bad "$2: not one line: $1"; }
+. "$(dirname "$0")/lib.sh"
 
 run "$bin" --version
 expect_rc 0 "--version"
@@ -108,5 +94,4 @@ expect_rc 2 "no platform"
 expect_one_line "$err" "no platform"
 expect_in "$err" "no OpenCL platform" "no platform message"
 
-echo "cli: $passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish cli

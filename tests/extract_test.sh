@@ -9,18 +9,7 @@ root=$2
 scratch=$3
 rm -rf "$scratch"
 mkdir -p "$scratch"
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); }
-bad() { failed=$((failed + 1)); echo "FAILED: $*" >&2; }
-run() {
-  out=$("$@" 2>"$scratch/stderr")
-  rc=$?
-  err=$(cat "$scratch/stderr")
-}
-expect_rc() { [ "$rc" = "$1" ] && ok || bad "$2: exit $rc, wanted $1 (stderr: $err; stdout: $out)"; }
-expect_in() { case "$1" in *"$2"*) ok ;; *) bad "$3: '$2' not in: $1" ;; esac; }
-expect_one_line() { [ "$(printf '%s\n' "$1" | wc -l)" = 1 ] && ok || bad "$2: not one line: $1"; }
+. "$(dirname "$0")/lib.sh"
 
 faces=$root/tests/data/dlib-faces
 run "$bin" extract "$faces" --out "$scratch/out" --upsample 1
@@ -70,5 +59,4 @@ expect_rc 2 "no --out"
 run "$bin" extract "$faces" --out "$scratch/o5" --every 0
 expect_rc 2 "bad --every"
 
-echo "extract: $passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish extract

@@ -9,18 +9,7 @@ root=$3
 scratch=$4
 rm -rf "$scratch"
 mkdir -p "$scratch"
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); }
-bad() { failed=$((failed + 1)); echo "FAILED: $*" >&2; }
-run() {
-  out=$("$@" 2>"$scratch/stderr")
-  rc=$?
-  err=$(cat "$scratch/stderr")
-}
-expect_rc() { [ "$rc" = "$1" ] && ok || bad "$2: exit $rc, wanted $1 (stderr: $err; stdout: $out)"; }
-expect_in() { case "$1" in *"$2"*) ok ;; *) bad "$3: '$2' not in: $1" ;; esac; }
-expect_one_line() { [ "$(printf '%s\n' "$1" | wc -l)" = 1 ] && ok || bad "$2: not one line: $1"; }
+. "$(dirname "$0")/lib.sh"
 
 "$synth" --identity 0 --count 24 --size 256 --seed 1 "$scratch/A" >/dev/null || bad "synth A"
 "$synth" --identity 1 --count 24 --size 256 --seed 2 "$scratch/B" >/dev/null || bad "synth B"
@@ -98,5 +87,4 @@ expect_in "$err" "zz_broken.png" "corrupt face named"
 run "$bin" train "${common[@]}" --model "$scratch/x" --iterations abc
 expect_rc 2 "bad --iterations"
 
-echo "train: $passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish train

@@ -1,7 +1,9 @@
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine/cli/cli.h"
 
@@ -65,4 +67,51 @@ const char *cli_device_spec(const char *flag_value, const char **origin) {
   }
   *origin = "--device";
   return "auto";
+}
+
+void cli_line_init(cli_line *l) {
+  l->tty = isatty(STDOUT_FILENO);
+  l->open = 0;
+}
+
+void cli_line_status(cli_line *l, const char *line) {
+  if (l->tty) {
+    printf("\r%s\033[K", line);
+    l->open = 1;
+  } else {
+    printf("%s\n", line);
+  }
+  fflush(stdout);
+}
+
+void cli_line_note(cli_line *l, const char *text) {
+  cli_line_end(l);
+  printf("%s\n", text);
+  fflush(stdout);
+}
+
+void cli_line_end(cli_line *l) {
+  if (l->open) printf("\n");
+  l->open = 0;
+}
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig) {
+  if (stop_requested) {
+    /* a second signal: what is on disk is always whole, so quit now */
+    signal(sig, SIG_DFL);
+    raise(sig);
+  }
+  stop_requested = 1;
+}
+
+volatile sig_atomic_t *cli_stop_on_signals(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  return &stop_requested;
 }

@@ -3,6 +3,8 @@
 #ifndef DS_ENGINE_CLI_H
 #define DS_ENGINE_CLI_H
 
+#include <signal.h>
+
 #include "host/error.h"
 
 enum {
@@ -29,6 +31,22 @@ int cli_is_help(const char *arg);
 /* The device spec: --device when given, else $DSENGINE_DEVICE, else "auto";
  * *origin names which ("--device" / "DSENGINE_DEVICE") for messages. */
 const char *cli_device_spec(const char *flag_value, const char **origin);
+
+/* A status line that refreshes in place on a terminal (and prints whole
+ * lines otherwise), with one-line notes in between. */
+typedef struct cli_line {
+  int tty, open;
+} cli_line;
+void cli_line_init(cli_line *l);
+/* Shows line as the current status; returns whether a non-terminal output
+ * should print it at all (every `every`-th call when not a terminal). */
+void cli_line_status(cli_line *l, const char *line);
+void cli_line_note(cli_line *l, const char *text);
+void cli_line_end(cli_line *l);
+
+/* SIGINT and SIGTERM set the returned flag, so long work can save and stop;
+ * a second signal ends the process at once. */
+volatile sig_atomic_t *cli_stop_on_signals(void);
 
 int cmd_devices(int argc, char **argv);
 int cmd_train(int argc, char **argv);

@@ -1,9 +1,7 @@
 /* dsengine extract: faces of videos and images, aligned, with alignments.json. */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "engine/cli/cli.h"
 #include "engine/detect/align.h"
@@ -36,21 +34,8 @@ static const char *help =
     "  --redo             detect again even where alignments.json has the input\n"
     "  --device SPEC      see 'dsengine devices --help'\n";
 
-static volatile sig_atomic_t stop_requested;
-static void on_signal(int sig) {
-  if (stop_requested) {
-    signal(sig, SIG_DFL);
-    raise(sig);
-  }
-  stop_requested = 1;
-}
-
-typedef struct view {
-  int tty, line_open;
-} view;
-
 static void on_progress(const ds_extract_status *s, void *user) {
-  view *v = user;
+  cli_line *v = user;
   if (!v->tty && s->frames_done % 50 != 0) return;
   char line[512];
   int n = snprintf(line, sizeof line, "%s frame %lld", s->source, (long long)s->frame);
@@ -63,22 +48,10 @@ static void on_progress(const ds_extract_status *s, void *user) {
     n = (int)strlen(line);
     snprintf(line + n, sizeof line - (size_t)n, "  ETA %.0f s", eta > 0 ? eta : 0);
   }
-  if (v->tty) {
-    printf("\r%s\033[K", line);
-    v->line_open = 1;
-  } else {
-    printf("%s\n", line);
-  }
-  fflush(stdout);
+  cli_line_status(v, line);
 }
 
-static void on_note(const char *text, void *user) {
-  view *v = user;
-  if (v->line_open) printf("\n");
-  v->line_open = 0;
-  printf("%s\n", text);
-  fflush(stdout);
-}
+static void on_note(const char *text, void *user) { cli_line_note(user, text); }
 
 static int parse_int(const char *opt, const char *v, int lo, int hi, int *out) {
   char *end;
@@ -156,21 +129,16 @@ int cmd_extract(int argc, char **argv) {
   o.inputs = inputs;
   o.input_count = n_in;
   o.device_spec = cli_device_spec(flag_device, &o.device_origin);
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
-  o.stop = &stop_requested;
+  o.stop = cli_stop_on_signals();
 
-  view v = {isatty(STDOUT_FILENO), 0};
+  cli_line v;
+  cli_line_init(&v);
   ds_extract_callbacks cb = {on_progress, on_note, &v};
   ds_extract_summary sum;
   ds_error err = {0};
   ds_status st = ds_extract(&o, &cb, &sum, &err);
   free(inputs);
-  if (v.line_open) printf("\n");
+  cli_line_end(&v);
   printf("%lld frames from %d sources in %.1f s (%.1f frames/s): %lld faces, %lld frames without "
          "a face%s\n",
          (long long)sum.frames, sum.sources, sum.seconds,

@@ -1,9 +1,7 @@
 /* dsengine train: the training loop with progress, previews and checkpoints. */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "engine/cli/cli.h"
 #include "engine/train/trainer.h"
@@ -35,22 +33,6 @@ static const char *help =
     "\n"
     "Ctrl-C (or SIGTERM) saves a checkpoint and stops; run the same command to resume.\n";
 
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig) {
-  if (stop_requested) {
-    /* a second signal: the checkpoint on disk is always whole, so quit now */
-    signal(sig, SIG_DFL);
-    raise(sig);
-  }
-  stop_requested = 1;
-}
-
-typedef struct view {
-  int tty;
-  int line_open;
-} view;
-
 static void fmt_time(double s, char *buf, size_t cap) {
   long t = s > 0 ? (long)(s + 0.5) : 0;
   if (t >= 3600)
@@ -60,7 +42,7 @@ static void fmt_time(double s, char *buf, size_t cap) {
 }
 
 static void on_progress(const ds_train_status *s, void *user) {
-  view *v = user;
+  cli_line *v = user;
   const long long done = s->iteration - s->first_iteration;
   if (!v->tty && done % 10 != 0 && s->iteration != s->target) return;
   char line[512], eta[32] = "", el[32];
@@ -76,22 +58,10 @@ static void on_progress(const ds_train_status *s, void *user) {
   } else {
     snprintf(line + n, sizeof line - (size_t)n, "  elapsed %s", el);
   }
-  if (v->tty) {
-    printf("\r%s\033[K", line);
-    v->line_open = 1;
-  } else {
-    printf("%s\n", line);
-  }
-  fflush(stdout);
+  cli_line_status(v, line);
 }
 
-static void on_note(const char *text, void *user) {
-  view *v = user;
-  if (v->line_open) printf("\n");
-  v->line_open = 0;
-  printf("%s\n", text);
-  fflush(stdout);
-}
+static void on_note(const char *text, void *user) { cli_line_note(user, text); }
 
 static int parse_count(const char *opt, const char *value, long long min, long long *out) {
   char *end;
@@ -166,22 +136,17 @@ int cmd_train(int argc, char **argv) {
   if (!o.model_dir) return cli_usage_error("dsengine train", "--model DIR is required");
   o.device_spec = cli_device_spec(flag_device, &o.device_origin);
 
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
-  o.stop = &stop_requested;
+  o.stop = cli_stop_on_signals();
 
-  view v = {isatty(STDOUT_FILENO), 0};
+  cli_line v;
+  cli_line_init(&v);
   ds_train_callbacks cb = {on_progress, on_note, &v};
   ds_train_summary sum;
   ds_error err = {0};
   ds_status st = ds_train(&o, &cb, &sum, &err);
   for (int i = 0; i < o.face_count; i++)
     free((char *)o.face_names[i]);
-  if (v.line_open) printf("\n");
+  cli_line_end(&v);
   if (sum.last_iteration > sum.first_iteration) {
     char el[32];
     fmt_time(sum.seconds, el, sizeof el);
