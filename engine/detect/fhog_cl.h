@@ -1,0 +1,34 @@
+/* dlib's fHOG (engine/detect/fhog.h) on the device: the same features, in
+ * the same planar layout, as ds_fhog_reference, computed by the kernels of
+ * cl/detect/fhog.cl. */
+#ifndef DS_ENGINE_DETECT_FHOG_CL_H
+#define DS_ENGINE_DETECT_FHOG_CL_H
+
+#include <CL/cl.h>
+#include <stddef.h>
+
+#include "host/runtime.h"
+
+/* Device scratch for ds_fhog, grown as needed; zero-initialise it and
+ * release it with ds_fhog_workspace_release. */
+typedef struct ds_fhog_workspace {
+  cl_mem orient, mag, hist, norm;
+  size_t pixels, cells;
+} ds_fhog_workspace;
+
+void ds_fhog_workspace_release(ds_fhog_workspace *ws);
+
+/* Enqueues the fHOG of img (width x height 8-bit pixels, 1 or 3 interleaved
+ * channels, no row padding) into hog (DS_FHOG_PLANES * rows * cols floats,
+ * sized by ds_fhog_size; every element is written). Same maths and operation
+ * order as ds_fhog_reference; bit-identical where the device's sqrt and
+ * division are correctly rounded (PoCL), and with cell sizes that are powers
+ * of two (the C code computes some positions in double). Measured against
+ * the reference: see tests/test_hog_cl.c. Nothing is enqueued for an image
+ * too small to give a cell (rows == 0). Errors: DS_ERR_INVALID, what the
+ * buffers and kernels report. */
+ds_status ds_fhog(ds_runtime *rt, ds_fhog_workspace *ws, cl_mem img, int width, int height,
+                  int channels, int cell_size, int pad_rows, int pad_cols, cl_mem hog,
+                  ds_error *err);
+
+#endif

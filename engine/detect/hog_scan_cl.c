@@ -1,0 +1,468 @@
+/* Host side of cl/detect/scan.cl and the device detector. The pyramid,
+ * thresholds, box mapping and NMS repeat engine/detect/hog_detector.c, whose
+ * helpers are static there. */
+#include "engine/detect/hog_scan_cl.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/detect/fhog.h"
+#include "engine/detect/hog_detector_internal.h"
+#include "host/buffer.h"
+#include "host/program.h"
+
+void ds_hog_scores_size(const ds_hog_detector *d, int rows, int cols, int *out_rows,
+                        int *out_cols) {
+  const int fr = d->filter_rows, fc = d->filter_cols;
+  *out_rows = (rows - (fr - 1) / 2) - fr / 2;
+  *out_cols = (cols - (fc - 1) / 2) - fc / 2;
+  if (*out_rows <= 0 || *out_cols <= 0) *out_rows = *out_cols = 0;
+}
+
+void ds_hog_cl_workspace_release(ds_hog_cl_workspace *ws) {
+  ds_fhog_workspace_release(&ws->fhog);
+  ds_buffer_release(&ws->sep);
+  ds_buffer_release(&ws->term_plane);
+  ds_buffer_release(&ws->first);
+  ds_buffer_release(&ws->count);
+  ds_buffer_release(&ws->weights);
+  ds_buffer_release(&ws->x);
+  ds_buffer_release(&ws->img);
+  ds_buffer_release(&ws->hog);
+  ds_buffer_release(&ws->sal);
+  memset(ws, 0, sizeof *ws);
+}
+
+/* A buffer of at least bytes, kept between calls. */
+static ds_status grow(ds_runtime *rt, cl_mem *buf, size_t *have, size_t bytes, const char *what,
+                      ds_error *err) {
+  if (*buf && *have >= bytes) return DS_OK;
+  ds_buffer_release(buf);
+  *have = 0;
+  ds_status st = ds_buffer_create(rt, bytes, CL_MEM_READ_WRITE, what, buf, err);
+  if (st == DS_OK) *have = bytes;
+  return st;
+}
+
+static ds_status upload_bank(ds_runtime *rt, ds_hog_cl_workspace *ws, const ds_hog_detector *d,
+                             ds_error *err) {
+  if (ws->bank_of == d && ws->sep) return DS_OK;
+  ds_status st = DS_OK;
+  ds_buffer_release(&ws->sep);
+  ds_buffer_release(&ws->term_plane);
+  ds_buffer_release(&ws->first);
+  ds_buffer_release(&ws->count);
+  ds_buffer_release(&ws->weights);
+  ws->bank_of = NULL;
+  const int K = d->num_filters, G = d->sep_next, fr = d->filter_rows, fc = d->filter_cols;
+  const size_t sep_bytes = (size_t)(G ? G : 1) * (fr + fc) * sizeof(float);
+  const size_t w_bytes = (size_t)K * DS_FHOG_PLANES * fr * fc * sizeof(float);
+  int *plane = malloc((size_t)(G ? G : 1) * sizeof *plane);
+  int *first = malloc((size_t)K * sizeof *first), *count = malloc((size_t)K * sizeof *count);
+  if (!plane || !first || !count) {
+    free(plane);
+    free(first);
+    free(count);
+    return ds_error_set(err, DS_ERR_NO_MEMORY, "HOG detector: cannot allocate the filter bank");
+  }
+  for (int k = 0; k < K; k++) {
+    first[k] = d->sep_first[k * DS_FHOG_PLANES];
+    count[k] = 0;
+    for (int o = 0; o < DS_FHOG_PLANES; o++) {
+      const int f = d->sep_first[k * DS_FHOG_PLANES + o];
+      for (int t = 0; t < d->sep_count[k * DS_FHOG_PLANES + o]; t++)
+        plane[f + t] = o;
+      count[k] += d->sep_count[k * DS_FHOG_PLANES + o];
+    }
+  }
+  st = ds_buffer_create(rt, sep_bytes, CL_MEM_READ_ONLY, "HOG separable filters", &ws->sep, err);
+  if (st == DS_OK && G) st = ds_buffer_write(rt, ws->sep, 0, sep_bytes, d->sep, err);
+  if (st == DS_OK)
+    st = ds_buffer_create(rt, (size_t)(G ? G : 1) * sizeof(int), CL_MEM_READ_ONLY,
+                          "HOG filter term planes", &ws->term_plane, err);
+  if (st == DS_OK && G)
+    st = ds_buffer_write(rt, ws->term_plane, 0, (size_t)G * sizeof(int), plane, err);
+  if (st == DS_OK)
+    st = ds_buffer_create(rt, (size_t)K * sizeof(int), CL_MEM_READ_ONLY, "HOG filter terms",
+                          &ws->first, err);
+  if (st == DS_OK) st = ds_buffer_write(rt, ws->first, 0, (size_t)K * sizeof(int), first, err);
+  if (st == DS_OK)
+    st = ds_buffer_create(rt, (size_t)K * sizeof(int), CL_MEM_READ_ONLY, "HOG filter terms",
+                          &ws->count, err);
+  if (st == DS_OK) st = ds_buffer_write(rt, ws->count, 0, (size_t)K * sizeof(int), count, err);
+  if (st == DS_OK)
+    st = ds_buffer_create(rt, w_bytes, CL_MEM_READ_ONLY, "HOG filters", &ws->weights, err);
+  if (st == DS_OK) st = ds_buffer_write(rt, ws->weights, 0, w_bytes, d->weights, err);
+  free(plane);
+  free(first);
+  free(count);
+  if (st == DS_OK) ws->bank_of = d;
+  return st;
+}
+
+ds_status ds_hog_scores(ds_runtime *rt, ds_hog_cl_workspace *ws, const ds_hog_detector *d,
+                        cl_mem hog, int rows, int cols, cl_mem sal, ds_error *err) {
+  int out_rows, out_cols;
+  ds_hog_scores_size(d, rows, cols, &out_rows, &out_cols);
+  if (out_rows == 0) return DS_OK;
+  ds_status st = upload_bank(rt, ws, d, err);
+  if (st != DS_OK) return st;
+  const cl_int K = d->num_filters, G = d->sep_next, fr = d->filter_rows, fc = d->filter_cols;
+  const cl_int R = rows, C = cols, OR = out_rows, OC = out_cols;
+  static const size_t local[3] = {16, 4, 1};
+  cl_kernel k;
+  if (!d->separable || G == 0) {
+    const cl_int a[7] = {K, R, C, OR, OC, fr, fc};
+    const size_t global[3] = {(size_t)OC, (size_t)OR, (size_t)K};
+    st = ds_kernel_get(rt, "detect/scan", NULL, "scan_full", &k, err);
+    if (st == DS_OK) st = ds_kernel_arg(k, 0, sizeof sal, &sal, err);
+    if (st == DS_OK) st = ds_kernel_arg(k, 1, sizeof hog, &hog, err);
+    if (st == DS_OK) st = ds_kernel_arg(k, 2, sizeof ws->weights, &ws->weights, err);
+    for (int i = 0; i < 7 && st == DS_OK; i++)
+      st = ds_kernel_arg(k, (cl_uint)(3 + i), sizeof a[i], &a[i], err);
+    if (st == DS_OK) st = ds_kernel_launch(rt, k, 3, global, local, err);
+    return st;
+  }
+  st = grow(rt, &ws->x, &ws->x_bytes, (size_t)G * rows * out_cols * sizeof(float),
+            "HOG row-filtered features", err);
+  if (st != DS_OK) return st;
+  {
+    const cl_int a[6] = {G, R, C, OC, fr, fc};
+    const size_t global[2] = {(size_t)OC, (size_t)R};
+    st = ds_kernel_get(rt, "detect/scan", NULL, "scan_rows", &k, err);
+    if (st == DS_OK) st = ds_kernel_arg(k, 0, sizeof ws->x, &ws->x, err);
+    if (st == DS_OK) st = ds_kernel_arg(k, 1, sizeof hog, &hog, err);
+    if (st == DS_OK) st = ds_kernel_arg(k, 2, sizeof ws->sep, &ws->sep, err);
+    if (st == DS_OK) st = ds_kernel_arg(k, 3, sizeof ws->term_plane, &ws->term_plane, err);
+    for (int i = 0; i < 6 && st == DS_OK; i++)
+      st = ds_kernel_arg(k, (cl_uint)(4 + i), sizeof a[i], &a[i], err);
+    if (st == DS_OK) st = ds_kernel_launch(rt, k, 2, global, local, err);
+    if (st != DS_OK) return st;
+  }
+  {
+    const cl_int a[6] = {K, R, OR, OC, fr, fc};
+    const size_t global[3] = {(size_t)OC, (size_t)OR, (size_t)K};
+    st = ds_kernel_get(rt, "detect/scan", NULL, "scan_cols", &k, err);
+    if (st == DS_OK) st = ds_kernel_arg(k, 0, sizeof sal, &sal, err);
+    if (st == DS_OK) st = ds_kernel_arg(k, 1, sizeof ws->x, &ws->x, err);
+    if (st == DS_OK) st = ds_kernel_arg(k, 2, sizeof ws->sep, &ws->sep, err);
+    if (st == DS_OK) st = ds_kernel_arg(k, 3, sizeof ws->first, &ws->first, err);
+    if (st == DS_OK) st = ds_kernel_arg(k, 4, sizeof ws->count, &ws->count, err);
+    for (int i = 0; i < 6 && st == DS_OK; i++)
+      st = ds_kernel_arg(k, (cl_uint)(5 + i), sizeof a[i], &a[i], err);
+    if (st == DS_OK) st = ds_kernel_launch(rt, k, 3, global, local, err);
+  }
+  return st;
+}
+
+void ds_hog_scores_reference(const ds_hog_detector *d, const float *hog, int rows, int cols,
+                             float *sal) {
+  const int fr = d->filter_rows, fc = d->filter_cols;
+  const size_t fsize = (size_t)fr * fc;
+  int out_rows, out_cols;
+  ds_hog_scores_size(d, rows, cols, &out_rows, &out_cols);
+  if (out_rows == 0) return;
+  float *scratch = d->separable ? malloc((size_t)rows * out_cols * sizeof *scratch) : NULL;
+  if (d->separable && !scratch) return;
+  for (int k = 0; k < d->num_filters; k++) {
+    const float *w = d->weights + (size_t)k * DS_FHOG_PLANES * fsize;
+    float *s = sal + (size_t)k * out_rows * out_cols;
+    memset(s, 0, (size_t)out_rows * out_cols * sizeof *s);
+    for (int o = 0; o < DS_FHOG_PLANES; o++) {
+      const float *plane = hog + (size_t)o * rows * cols;
+      if (d->separable) {
+        const int first = d->sep_first[k * DS_FHOG_PLANES + o];
+        for (int t = 0; t < d->sep_count[k * DS_FHOG_PLANES + o]; t++) {
+          const float *col = d->sep + (size_t)(first + t) * (fr + fc), *row = col + fr;
+          for (int r = 0; r < rows; r++) {
+            const float *f = plane + (size_t)r * cols;
+            float *x = scratch + (size_t)r * out_cols;
+            for (int c = 0; c < out_cols; c++)
+              x[c] = 0;
+            for (int j = 0; j < fc; j++)
+              for (int c = 0; c < out_cols; c++)
+                x[c] += row[j] * f[c + j];
+          }
+          for (int r = 0; r < out_rows; r++) {
+            float *y = s + (size_t)r * out_cols;
+            for (int i = 0; i < fr; i++) {
+              const float *x = scratch + (size_t)(r + i) * out_cols;
+              for (int c = 0; c < out_cols; c++)
+                y[c] += col[i] * x[c];
+            }
+          }
+        }
+        continue;
+      }
+      for (int i = 0; i < fr; i++)
+        for (int j = 0; j < fc; j++) {
+          const float wv = w[o * fsize + (size_t)i * fc + j];
+          if (wv == 0) continue;
+          for (int r = 0; r < out_rows; r++) {
+            const float *f = plane + (size_t)(r + i) * cols + j;
+            float *y = s + (size_t)r * out_cols;
+            for (int c = 0; c < out_cols; c++)
+              y[c] += wv * f[c];
+          }
+        }
+    }
+  }
+  free(scratch);
+}
+
+/* ---- the detector: hog_detector.c's pyramid, box mapping and NMS */
+
+static long round_half_up(double v) { return (long)floor(v + 0.5); }
+
+typedef struct box {
+  long l, t, r, b;
+} box;
+
+typedef struct candidate {
+  box rect;
+  double score;
+  int weight_index;
+  long order;
+} candidate;
+
+typedef struct cand_list {
+  candidate *items;
+  size_t n, cap;
+} cand_list;
+
+static int push(cand_list *l, candidate c) {
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? 2 * l->cap : 64;
+    candidate *p = realloc(l->items, cap * sizeof *p);
+    if (!p) return -1;
+    l->items = p;
+    l->cap = cap;
+  }
+  l->items[l->n++] = c;
+  return 0;
+}
+
+static long fhog_to_image(long p, int cell, int pad) {
+  long v = (p + 1 - (pad - 1) / 2) * cell + 1;
+  return v + (v >= 0 ? cell / 2 : -(cell / 2));
+}
+
+static double point_up6(double v, int levels) {
+  for (int i = 0; i < levels; i++)
+    v = v * (6 / 5.0) + 0.3;
+  return v;
+}
+
+/* scan_level's thresholding of the score maps, in its order. */
+static int collect(const ds_hog_detector *d, const float *sal, int rows, int cols, int level,
+                   double adjust, cand_list *out) {
+  const int fr = d->filter_rows, fc = d->filter_cols;
+  const int first_row = fr / 2, first_col = fc / 2;
+  const int last_row = rows - (fr - 1) / 2, last_col = cols - (fc - 1) / 2;
+  const int out_rows = last_row - first_row, out_cols = last_col - first_col;
+  const int det_rows = fr - 2 * d->padding, det_cols = fc - 2 * d->padding;
+  if (out_rows <= 0 || out_cols <= 0) return 0;
+  for (int k = 0; k < d->num_filters; k++) {
+    const double thresh = d->thresholds[k];
+    const float *s = sal + (size_t)k * out_rows * out_cols;
+    for (int r = first_row; r < last_row; r++)
+      for (int c = first_col; c < last_col; c++) {
+        const double v = s[(size_t)(r - first_row) * out_cols + (c - first_col)];
+        if (v < thresh + adjust) continue;
+        const long fl = c - det_cols / 2, ft = r - det_rows / 2;
+        const long fright = fl + det_cols - 1, fbottom = ft + det_rows - 1;
+        candidate cand;
+        cand.rect.l = round_half_up(point_up6(fhog_to_image(fl, d->cell_size, fc), level));
+        cand.rect.t = round_half_up(point_up6(fhog_to_image(ft, d->cell_size, fr), level));
+        cand.rect.r = round_half_up(point_up6(fhog_to_image(fright, d->cell_size, fc), level));
+        cand.rect.b = round_half_up(point_up6(fhog_to_image(fbottom, d->cell_size, fr), level));
+        cand.score = v - thresh;
+        cand.weight_index = k;
+        cand.order = (long)out->n;
+        if (push(out, cand)) return -1;
+      }
+  }
+  return 0;
+}
+
+static int by_score(const void *a, const void *b) {
+  const candidate *x = a, *y = b;
+  if (x->score != y->score) return x->score > y->score ? -1 : 1;
+  return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static double area(box a) {
+  long w = a.r - a.l + 1, h = a.b - a.t + 1;
+  return (w > 0 && h > 0) ? (double)w * (double)h : 0;
+}
+
+static int boxes_overlap(const ds_hog_detector *d, box a, box b) {
+  box in = {a.l > b.l ? a.l : b.l, a.t > b.t ? a.t : b.t, a.r < b.r ? a.r : b.r,
+            a.b < b.b ? a.b : b.b};
+  const double inner = area(in);
+  if (inner == 0) return 0;
+  box hull = {a.l < b.l ? a.l : b.l, a.t < b.t ? a.t : b.t, a.r > b.r ? a.r : b.r,
+              a.b > b.b ? a.b : b.b};
+  return inner / area(hull) > d->iou_thresh || inner / area(a) > d->covered_thresh ||
+         inner / area(b) > d->covered_thresh;
+}
+
+static ds_status no_memory(ds_error *err, int width, int height) {
+  return ds_error_set(err, DS_ERR_NO_MEMORY,
+                      "HOG detector: cannot allocate the pyramid of a %dx%d image; free memory or "
+                      "use a smaller --upsample",
+                      width, height);
+}
+
+ds_status ds_hog_detect_cl(ds_runtime *rt, const ds_hog_detector *d, const uint8_t *pixels,
+                           int width, int height, int channels, int upsample,
+                           double adjust_threshold, ds_detection **dets, int *count,
+                           ds_error *err) {
+  ds_hog_cl_workspace ws;
+  memset(&ws, 0, sizeof ws);
+  ds_status st = ds_hog_detect_cl_ws(rt, &ws, d, pixels, width, height, channels, upsample,
+                                     adjust_threshold, dets, count, err);
+  ds_hog_cl_workspace_release(&ws);
+  return st;
+}
+
+ds_status ds_hog_detect_cl_ws(ds_runtime *rt, ds_hog_cl_workspace *wsp, const ds_hog_detector *d,
+                              const uint8_t *pixels, int width, int height, int channels,
+                              int upsample, double adjust_threshold, ds_detection **dets,
+                              int *count, ds_error *err) {
+  *dets = NULL;
+  *count = 0;
+  if (width < 1 || height < 1 || (channels != 1 && channels != 3) || upsample < 0 || upsample > 4 ||
+      (long)width * height > (1L << 28) >> (2 * upsample))
+    return ds_error_set(err, DS_ERR_INVALID,
+                        "HOG detector: cannot run on a %dx%d image with %d channels at upsample "
+                        "%d (1 or 3 channels, upsample 0 to 4, at most 2^28 pixels upsampled)",
+                        width, height, channels, upsample);
+  ds_status st = DS_OK;
+  ds_hog_cl_workspace *ws = wsp;
+  cand_list cands = {0};
+  float *sal = NULL;
+  size_t sal_cap = 0;
+  const int ch = (channels == 3 && d->color) ? 3 : 1;
+  uint8_t *img = malloc((size_t)width * height * ch), *next = NULL;
+  if (!img) return no_memory(err, width, height);
+  if (channels == 3 && ch == 1)
+    ds_hog_rgb_to_gray(pixels, width, height, img);
+  else
+    memcpy(img, pixels, (size_t)width * height * ch);
+  int w = width, h = height;
+  for (int i = 0; i < upsample; i++) {
+    int uw, uh;
+    ds_hog_pyramid_up2_size(w, h, &uw, &uh);
+    next = malloc((size_t)uw * uh * ch);
+    if (!next) goto oom;
+    ds_hog_resize_bilinear(img, w, h, ch, next, uw, uh);
+    free(img);
+    img = next;
+    next = NULL;
+    w = uw;
+    h = uh;
+  }
+  long levels = 0;
+  double rl = 0, rt_ = 0, rr = w - 1, rb = h - 1;
+  for (;;) {
+    rl = (double)round_half_up((rl - 0.3) * (5 / 6.0));
+    rt_ = (double)round_half_up((rt_ - 0.3) * (5 / 6.0));
+    rr = (double)round_half_up((rr - 0.3) * (5 / 6.0));
+    rb = (double)round_half_up((rb - 0.3) * (5 / 6.0));
+    levels++;
+    if (!(rr - rl + 1 >= d->min_level_width && rb - rt_ + 1 >= d->min_level_height &&
+          levels < d->max_levels))
+      break;
+  }
+  for (long level = 0; level < levels; level++) {
+    if (level > 0) {
+      int nw, nh;
+      ds_hog_pyramid_down6_size(w, h, &nw, &nh);
+      next = malloc((size_t)nw * nh * ch + 1);
+      if (!next) goto oom;
+      ds_hog_resize_bilinear(img, w, h, ch, next, nw, nh);
+      free(img);
+      img = next;
+      next = NULL;
+      w = nw;
+      h = nh;
+    }
+    int rows, cols, out_rows, out_cols;
+    ds_fhog_size(w, h, d->cell_size, d->filter_rows, d->filter_cols, &rows, &cols);
+    if (rows == 0) continue;
+    ds_hog_scores_size(d, rows, cols, &out_rows, &out_cols);
+    if (out_rows == 0) continue;
+    const size_t img_bytes = (size_t)w * h * ch;
+    const size_t hog_bytes = (size_t)DS_FHOG_PLANES * rows * cols * sizeof(float);
+    const size_t sal_n = (size_t)d->num_filters * out_rows * out_cols;
+    st = grow(rt, &ws->img, &ws->img_bytes, img_bytes, "HOG pyramid level", err);
+    if (st == DS_OK) st = grow(rt, &ws->hog, &ws->hog_bytes, hog_bytes, "HOG features", err);
+    if (st == DS_OK)
+      st = grow(rt, &ws->sal, &ws->sal_bytes, sal_n * sizeof(float), "HOG scores", err);
+    if (st == DS_OK) st = ds_buffer_write(rt, ws->img, 0, img_bytes, img, err);
+    if (st == DS_OK)
+      st = ds_fhog(rt, &ws->fhog, ws->img, w, h, ch, d->cell_size, d->filter_rows, d->filter_cols,
+                   ws->hog, err);
+    if (st == DS_OK) st = ds_hog_scores(rt, ws, d, ws->hog, rows, cols, ws->sal, err);
+    if (st != DS_OK) goto done;
+    if (sal_n > sal_cap) {
+      free(sal);
+      sal = malloc(sal_n * sizeof *sal);
+      sal_cap = sal ? sal_n : 0;
+      if (!sal) goto oom;
+    }
+    st = ds_buffer_read(rt, ws->sal, 0, sal_n * sizeof(float), sal, err);
+    if (st != DS_OK) goto done;
+    if (collect(d, sal, rows, cols, (int)level, adjust_threshold, &cands)) goto oom;
+  }
+  if (cands.n) qsort(cands.items, cands.n, sizeof *cands.items, by_score);
+  ds_detection *kept = cands.n ? malloc(cands.n * sizeof *kept) : NULL;
+  box *kept_box = cands.n ? malloc(cands.n * sizeof *kept_box) : NULL;
+  if (cands.n && (!kept || !kept_box)) {
+    free(kept);
+    free(kept_box);
+    goto oom;
+  }
+  int n = 0;
+  for (size_t i = 0; i < cands.n; i++) {
+    const candidate *c = &cands.items[i];
+    int suppressed = 0;
+    for (int j = 0; j < n && !suppressed; j++)
+      suppressed = boxes_overlap(d, kept_box[j], c->rect);
+    if (suppressed) continue;
+    kept_box[n] = c->rect;
+    double l = (double)c->rect.l, t = (double)c->rect.t, r = (double)c->rect.r,
+           b = (double)c->rect.b;
+    for (int u = 0; u < upsample; u++) {
+      l = l / 2.0 - 1.25;
+      r = r / 2.0 - 1.25;
+      t = t / 2.0 - 0.75;
+      b = b / 2.0 - 0.75;
+    }
+    kept[n].left = (float)round_half_up(l);
+    kept[n].top = (float)round_half_up(t);
+    kept[n].right = (float)round_half_up(r);
+    kept[n].bottom = (float)round_half_up(b);
+    kept[n].score = c->score;
+    kept[n].weight_index = c->weight_index;
+    n++;
+  }
+  free(kept_box);
+  if (n == 0) {
+    free(kept);
+    kept = NULL;
+  }
+  *dets = kept;
+  *count = n;
+  goto done;
+oom:
+  st = no_memory(err, width, height);
+done:
+  free(cands.items);
+  free(sal);
+  free(img);
+  free(next);
+  return st;
+}

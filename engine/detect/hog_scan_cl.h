@@ -1,0 +1,61 @@
+/* dlib's frontal HOG detector (engine/detect/hog_detector.h) with the
+ * per-level work on the device: fHOG (engine/detect/fhog_cl.h) and the filter
+ * responses (cl/detect/scan.cl). The pyramid, thresholds, box mapping and
+ * non-max suppression stay on the host and repeat ds_hog_detect's. */
+#ifndef DS_ENGINE_DETECT_HOG_SCAN_CL_H
+#define DS_ENGINE_DETECT_HOG_SCAN_CL_H
+
+#include <CL/cl.h>
+
+#include "engine/detect/fhog_cl.h"
+#include "engine/detect/hog_detector.h"
+#include "host/runtime.h"
+
+/* Valid window area of a rows x cols feature level for d's filters: the
+ * score map has out_rows x out_cols entries per filter (both 0 when the
+ * level is smaller than a filter). */
+void ds_hog_scores_size(const ds_hog_detector *d, int rows, int cols, int *out_rows, int *out_cols);
+
+/* Device scratch for ds_hog_scores and ds_hog_detect_cl_ws: zero-initialise, release with
+ * ds_hog_cl_workspace_release. It keeps the filter bank of the first
+ * detector it scores with: release it before scoring with another. */
+typedef struct ds_hog_cl_workspace {
+  ds_fhog_workspace fhog;
+  cl_mem sep, term_plane, first, count, weights; /* the filter bank, uploaded once */
+  const ds_hog_detector *bank_of;
+  cl_mem x, img, hog, sal;
+  size_t x_bytes, img_bytes, hog_bytes, sal_bytes;
+} ds_hog_cl_workspace;
+
+void ds_hog_cl_workspace_release(ds_hog_cl_workspace *ws);
+
+/* Enqueues the responses of every filter of d at every window position of
+ * the level hog (DS_FHOG_PLANES x rows x cols on the device) into sal
+ * (num_filters x out_rows x out_cols floats): sal[k][r][c] is the response
+ * of filter k centred on feature cell (r + fr / 2, c + fc / 2), the filter's
+ * threshold not subtracted. Separable or full bank as d is set
+ * (ds_hog_detector_set_separable), summed in the C detector's order.
+ * Errors: what the buffers and kernels report. */
+ds_status ds_hog_scores(ds_runtime *rt, ds_hog_cl_workspace *ws, const ds_hog_detector *d,
+                        cl_mem hog, int rows, int cols, cl_mem sal, ds_error *err);
+
+/* The same on the host, the sums of hog_detector.c's scan_level. */
+void ds_hog_scores_reference(const ds_hog_detector *d, const float *hog, int rows, int cols,
+                             float *sal);
+
+/* ds_hog_detect with fHOG and the filter responses on rt's device: same
+ * arguments, same results (the device sums in the same order; with PoCL the
+ * scores are bit-identical). Errors: as ds_hog_detect, plus what the device
+ * reports. */
+ds_status ds_hog_detect_cl(ds_runtime *rt, const ds_hog_detector *d, const uint8_t *pixels,
+                           int width, int height, int channels, int upsample,
+                           double adjust_threshold, ds_detection **dets, int *count, ds_error *err);
+
+/* The same with the device buffers kept in ws between calls (frames of a
+ * video): ds_hog_detect_cl is this with a fresh workspace. */
+ds_status ds_hog_detect_cl_ws(ds_runtime *rt, ds_hog_cl_workspace *ws, const ds_hog_detector *d,
+                              const uint8_t *pixels, int width, int height, int channels,
+                              int upsample, double adjust_threshold, ds_detection **dets,
+                              int *count, ds_error *err);
+
+#endif
