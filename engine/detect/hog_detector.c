@@ -443,26 +443,10 @@ void ds_hog_resize_bilinear(const uint8_t *in, int in_width, int in_height, int 
 
 /* ---- scanning */
 
-typedef struct box {
-  long l, t, r, b;
-} box;
-
-typedef struct candidate {
-  box rect;
-  double score;
-  int weight_index;
-  long order; /* scan order, to break score ties deterministically */
-} candidate;
-
-typedef struct cand_list {
-  candidate *items;
-  size_t n, cap;
-} cand_list;
-
-static int push(cand_list *l, candidate c) {
+static int push(ds_hog_candidates *l, ds_hog_candidate c) {
   if (l->n == l->cap) {
     size_t cap = l->cap ? 2 * l->cap : 64;
-    candidate *p = realloc(l->items, cap * sizeof *p);
+    ds_hog_candidate *p = realloc(l->items, cap * sizeof *p);
     if (!p) return -1;
     l->items = p;
     l->cap = cap;
@@ -486,13 +470,32 @@ static double point_up6(double v, int levels) {
   return v;
 }
 
+int ds_hog_add_window(const ds_hog_detector *d, ds_hog_candidates *out, int r, int c, int level,
+                      double s, int k) {
+  const int fr = d->filter_rows, fc = d->filter_cols;
+  const int det_rows = fr - 2 * d->padding, det_cols = fc - 2 * d->padding;
+  /* centered_rect(point(c, r), det_cols, det_rows) in feature space, then
+   * fhog_to_image and rect_up to level 0. */
+  const long fl = c - det_cols / 2, ft = r - det_rows / 2;
+  const long fright = fl + det_cols - 1, fbottom = ft + det_rows - 1;
+  ds_hog_candidate cand;
+  cand.rect.l = round_half_up(point_up6(fhog_to_image(fl, d->cell_size, fc), level));
+  cand.rect.t = round_half_up(point_up6(fhog_to_image(ft, d->cell_size, fr), level));
+  cand.rect.r = round_half_up(point_up6(fhog_to_image(fright, d->cell_size, fc), level));
+  cand.rect.b = round_half_up(point_up6(fhog_to_image(fbottom, d->cell_size, fr), level));
+  cand.score = s;
+  cand.weight_index = k;
+  cand.order = (long)out->n;
+  return push(out, cand);
+}
+
 /* Scores every window position of one level with every filter and appends
  * those at or above the filter's threshold + adjust. The full 31 x fr x fc
  * filters (dlib applies an SVD-separable approximation of the same filters),
  * summed in float into a saliency map in the order plane, filter row, filter
  * column: sal[r][c] = sum w[o][i][j] * hog[o][r - fr/2 + i][c - fc/2 + j]. */
 static int scan_level(const ds_hog_detector *d, const float *hog, int rows, int cols, int level,
-                      double adjust, float *sal, float *scratch, cand_list *out) {
+                      double adjust, float *sal, float *scratch, ds_hog_candidates *out) {
   const int fr = d->filter_rows, fc = d->filter_cols;
   const size_t fsize = (size_t)fr * fc;
   /* float_spatially_filter_image_separable's valid area: rows fr / 2 to
@@ -500,7 +503,6 @@ static int scan_level(const ds_hog_detector *d, const float *hog, int rows, int 
   const int first_row = fr / 2, first_col = fc / 2;
   const int last_row = rows - (fr - 1) / 2, last_col = cols - (fc - 1) / 2;
   const int out_rows = last_row - first_row, out_cols = last_col - first_col;
-  const int det_rows = fr - 2 * d->padding, det_cols = fc - 2 * d->padding;
   if (out_rows <= 0 || out_cols <= 0) return 0;
   for (int k = 0; k < d->num_filters; k++) {
     const float *w = d->weights + (size_t)k * DS_FHOG_PLANES * fsize;
@@ -550,58 +552,47 @@ static int scan_level(const ds_hog_detector *d, const float *hog, int rows, int 
       for (int c = first_col; c < last_col; c++) {
         const double s = sal[(size_t)(r - first_row) * out_cols + (c - first_col)];
         if (s < thresh + adjust) continue;
-        /* centered_rect(point(c, r), det_cols, det_rows) in feature space,
-         * then fhog_to_image and rect_up to level 0. */
-        const long fl = c - det_cols / 2, ft = r - det_rows / 2;
-        const long fright = fl + det_cols - 1, fbottom = ft + det_rows - 1;
-        candidate cand;
-        cand.rect.l = round_half_up(point_up6(fhog_to_image(fl, d->cell_size, fc), level));
-        cand.rect.t = round_half_up(point_up6(fhog_to_image(ft, d->cell_size, fr), level));
-        cand.rect.r = round_half_up(point_up6(fhog_to_image(fright, d->cell_size, fc), level));
-        cand.rect.b = round_half_up(point_up6(fhog_to_image(fbottom, d->cell_size, fr), level));
-        cand.score = s - thresh;
-        cand.weight_index = k;
-        cand.order = (long)out->n;
-        if (push(out, cand)) return -1;
+        if (ds_hog_add_window(d, out, r, c, level, s - thresh, k)) return -1;
       }
   }
   return 0;
 }
 
 static int by_score(const void *a, const void *b) {
-  const candidate *x = a, *y = b;
+  const ds_hog_candidate *x = a, *y = b;
   if (x->score != y->score) return x->score > y->score ? -1 : 1;
   return x->order < y->order ? -1 : x->order > y->order;
 }
 
-static double area(box a) {
+static double area(ds_hog_box a) {
   long w = a.r - a.l + 1, h = a.b - a.t + 1;
   return (w > 0 && h > 0) ? (double)w * (double)h : 0;
 }
 
 /* dlib's test_box_overlap: "IoU" divides by the area of the bounding box of
  * both rectangles (rectangle operator+), not of their union. */
-static int boxes_overlap(const ds_hog_detector *d, box a, box b) {
-  box in = {a.l > b.l ? a.l : b.l, a.t > b.t ? a.t : b.t, a.r < b.r ? a.r : b.r,
-            a.b < b.b ? a.b : b.b};
+static int boxes_overlap(const ds_hog_detector *d, ds_hog_box a, ds_hog_box b) {
+  ds_hog_box in = {a.l > b.l ? a.l : b.l, a.t > b.t ? a.t : b.t, a.r < b.r ? a.r : b.r,
+                   a.b < b.b ? a.b : b.b};
   const double inner = area(in);
   if (inner == 0) return 0;
-  box hull = {a.l < b.l ? a.l : b.l, a.t < b.t ? a.t : b.t, a.r > b.r ? a.r : b.r,
-              a.b > b.b ? a.b : b.b};
+  ds_hog_box hull = {a.l < b.l ? a.l : b.l, a.t < b.t ? a.t : b.t, a.r > b.r ? a.r : b.r,
+                     a.b > b.b ? a.b : b.b};
   return inner / area(hull) > d->iou_thresh || inner / area(a) > d->covered_thresh ||
          inner / area(b) > d->covered_thresh;
 }
 
-static ds_status no_memory(ds_error *err, int width, int height) {
+ds_status ds_hog_no_memory(ds_error *err, int width, int height) {
   return ds_error_set(err, DS_ERR_NO_MEMORY,
                       "HOG detector: cannot allocate the pyramid of a %dx%d image; free memory or "
                       "use a smaller --upsample",
                       width, height);
 }
 
-ds_status ds_hog_detect(const ds_hog_detector *d, const uint8_t *pixels, int width, int height,
-                        int channels, int upsample, double adjust_threshold, ds_detection **dets,
-                        int *count, ds_error *err) {
+ds_status ds_hog_detect_with(const ds_hog_detector *d, const uint8_t *pixels, int width, int height,
+                             int channels, int upsample, double adjust_threshold,
+                             ds_hog_level_fn score_level, void *user, ds_detection **dets,
+                             int *count, ds_error *err) {
   *dets = NULL;
   *count = 0;
   if (width < 1 || height < 1 || (channels != 1 && channels != 3) || upsample < 0 || upsample > 4 ||
@@ -611,12 +602,11 @@ ds_status ds_hog_detect(const ds_hog_detector *d, const uint8_t *pixels, int wid
                         "%d (1 or 3 channels, upsample 0 to 4, at most 2^28 pixels upsampled)",
                         width, height, channels, upsample);
   ds_status st = DS_OK;
-  cand_list cands = {0};
-  float *hog = NULL, *sal = NULL;
+  ds_hog_candidates cands = {0};
   /* Colour runs dlib's rgb_pixel detector; otherwise RGB becomes grey. */
   const int ch = (channels == 3 && d->color) ? 3 : 1;
   uint8_t *img = malloc((size_t)width * height * ch), *next = NULL;
-  if (!img) return no_memory(err, width, height);
+  if (!img) return ds_hog_no_memory(err, width, height);
   if (channels == 3 && ch == 1)
     ds_hog_rgb_to_gray(pixels, width, height, img);
   else
@@ -661,25 +651,14 @@ ds_status ds_hog_detect(const ds_hog_detector *d, const uint8_t *pixels, int wid
       w = nw;
       h = nh;
     }
-    int rows, cols;
-    ds_fhog_size(w, h, d->cell_size, d->filter_rows, d->filter_cols, &rows, &cols);
-    if (rows == 0) continue;
-    free(hog);
-    free(sal);
-    hog = malloc((size_t)DS_FHOG_PLANES * rows * cols * sizeof *hog);
-    sal = malloc((size_t)2 * rows * cols * sizeof *sal);
-    if (!hog || !sal) goto oom;
-    st = ds_fhog_reference(img, w, h, ch, d->cell_size, d->filter_rows, d->filter_cols, hog, err);
+    st = score_level(user, d, img, w, h, ch, (int)level, adjust_threshold, &cands, err);
     if (st != DS_OK) goto done;
-    if (scan_level(d, hog, rows, cols, (int)level, adjust_threshold, sal, sal + (size_t)rows * cols,
-                   &cands))
-      goto oom;
   }
   if (cands.n) qsort(cands.items, cands.n, sizeof *cands.items, by_score);
   /* Non-max suppression over all filters together (object_detector's own
    * overlaps_any_box ignores weight_index), best first. */
   ds_detection *kept = cands.n ? malloc(cands.n * sizeof *kept) : NULL;
-  box *kept_box = cands.n ? malloc(cands.n * sizeof *kept_box) : NULL;
+  ds_hog_box *kept_box = cands.n ? malloc(cands.n * sizeof *kept_box) : NULL;
   if (cands.n && (!kept || !kept_box)) {
     free(kept);
     free(kept_box);
@@ -687,7 +666,7 @@ ds_status ds_hog_detect(const ds_hog_detector *d, const uint8_t *pixels, int wid
   }
   int n = 0;
   for (size_t i = 0; i < cands.n; i++) {
-    const candidate *c = &cands.items[i];
+    const ds_hog_candidate *c = &cands.items[i];
     int suppressed = 0;
     for (int j = 0; j < n && !suppressed; j++)
       suppressed = boxes_overlap(d, kept_box[j], c->rect);
@@ -720,12 +699,55 @@ ds_status ds_hog_detect(const ds_hog_detector *d, const uint8_t *pixels, int wid
   *count = n;
   goto done;
 oom:
-  st = no_memory(err, width, height);
+  st = ds_hog_no_memory(err, width, height);
 done:
   free(cands.items);
-  free(hog);
-  free(sal);
   free(img);
   free(next);
+  return st;
+}
+
+/* The host path: fHOG and filter scoring of a level in C, with buffers kept
+ * across levels. */
+typedef struct host_level {
+  float *hog, *sal;
+  size_t hog_cap, sal_cap;
+} host_level;
+
+static ds_status score_level_host(void *user, const ds_hog_detector *d, const uint8_t *img, int w,
+                                  int h, int ch, int level, double adjust, ds_hog_candidates *out,
+                                  ds_error *err) {
+  host_level *b = user;
+  int rows, cols;
+  ds_fhog_size(w, h, d->cell_size, d->filter_rows, d->filter_cols, &rows, &cols);
+  if (rows == 0) return DS_OK;
+  const size_t hog_n = (size_t)DS_FHOG_PLANES * rows * cols, sal_n = (size_t)2 * rows * cols;
+  if (hog_n > b->hog_cap) {
+    free(b->hog);
+    b->hog = malloc(hog_n * sizeof *b->hog);
+    b->hog_cap = b->hog ? hog_n : 0;
+  }
+  if (sal_n > b->sal_cap) {
+    free(b->sal);
+    b->sal = malloc(sal_n * sizeof *b->sal);
+    b->sal_cap = b->sal ? sal_n : 0;
+  }
+  if (!b->hog || !b->sal) return ds_hog_no_memory(err, w, h);
+  ds_status st =
+      ds_fhog_reference(img, w, h, ch, d->cell_size, d->filter_rows, d->filter_cols, b->hog, err);
+  if (st == DS_OK &&
+      scan_level(d, b->hog, rows, cols, level, adjust, b->sal, b->sal + (size_t)rows * cols, out))
+    st = ds_hog_no_memory(err, w, h);
+  return st;
+}
+
+ds_status ds_hog_detect(const ds_hog_detector *d, const uint8_t *pixels, int width, int height,
+                        int channels, int upsample, double adjust_threshold, ds_detection **dets,
+                        int *count, ds_error *err) {
+  host_level b = {0};
+  ds_status st = ds_hog_detect_with(d, pixels, width, height, channels, upsample, adjust_threshold,
+                                    score_level_host, &b, dets, count, err);
+  free(b.hog);
+  free(b.sal);
   return st;
 }

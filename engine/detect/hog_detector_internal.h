@@ -3,6 +3,9 @@
 #ifndef DS_ENGINE_DETECT_HOG_DETECTOR_INTERNAL_H
 #define DS_ENGINE_DETECT_HOG_DETECTOR_INTERNAL_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "engine/detect/hog_detector.h"
 
 struct ds_hog_detector {
@@ -28,5 +31,46 @@ struct ds_hog_detector {
   int sep_next;  /* terms stored so far, while loading */
   int color;     /* RGB input: dlib's colour gradient (1) or grey (0) */
 };
+
+/* ---- the scan shared by the host and device paths ---- */
+
+typedef struct ds_hog_box {
+  long l, t, r, b;
+} ds_hog_box;
+
+typedef struct ds_hog_candidate {
+  ds_hog_box rect;
+  double score;
+  int weight_index;
+  long order; /* scan order, to break score ties deterministically */
+} ds_hog_candidate;
+
+typedef struct ds_hog_candidates {
+  ds_hog_candidate *items;
+  size_t n, cap;
+} ds_hog_candidates;
+
+/* Appends the window of filter k centred on feature cell (r, c) of pyramid
+ * level `level`, whose response s reached the filter's threshold + adjust:
+ * the box mapped back to level-0 pixels as dlib does. -1 when out of memory. */
+int ds_hog_add_window(const ds_hog_detector *d, ds_hog_candidates *out, int r, int c, int level,
+                      double s, int k);
+
+/* Scores one grey (ch 1) or RGB (ch 3) pyramid level of w x h pixels and
+ * appends the windows at or above threshold + adjust, filter by filter, in
+ * row-major order. */
+typedef ds_status (*ds_hog_level_fn)(void *user, const ds_hog_detector *d, const uint8_t *img,
+                                     int w, int h, int ch, int level, double adjust,
+                                     ds_hog_candidates *out, ds_error *err);
+
+/* ds_hog_detect with the level scoring supplied: input checks, upsampling,
+ * the pyramid, then dlib's NMS and the mapping back through the upsampling. */
+ds_status ds_hog_detect_with(const ds_hog_detector *d, const uint8_t *pixels, int width, int height,
+                             int channels, int upsample, double adjust_threshold,
+                             ds_hog_level_fn score_level, void *user, ds_detection **dets,
+                             int *count, ds_error *err);
+
+/* The out-of-memory error of a detection on a width x height image. */
+ds_status ds_hog_no_memory(ds_error *err, int width, int height);
 
 #endif

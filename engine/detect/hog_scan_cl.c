@@ -213,55 +213,14 @@ void ds_hog_scores_reference(const ds_hog_detector *d, const float *hog, int row
 
 /* ---- the detector: hog_detector.c's pyramid, box mapping and NMS */
 
-static long round_half_up(double v) { return (long)floor(v + 0.5); }
-
-typedef struct box {
-  long l, t, r, b;
-} box;
-
-typedef struct candidate {
-  box rect;
-  double score;
-  int weight_index;
-  long order;
-} candidate;
-
-typedef struct cand_list {
-  candidate *items;
-  size_t n, cap;
-} cand_list;
-
-static int push(cand_list *l, candidate c) {
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? 2 * l->cap : 64;
-    candidate *p = realloc(l->items, cap * sizeof *p);
-    if (!p) return -1;
-    l->items = p;
-    l->cap = cap;
-  }
-  l->items[l->n++] = c;
-  return 0;
-}
-
-static long fhog_to_image(long p, int cell, int pad) {
-  long v = (p + 1 - (pad - 1) / 2) * cell + 1;
-  return v + (v >= 0 ? cell / 2 : -(cell / 2));
-}
-
-static double point_up6(double v, int levels) {
-  for (int i = 0; i < levels; i++)
-    v = v * (6 / 5.0) + 0.3;
-  return v;
-}
-
-/* scan_level's thresholding of the score maps, in its order. */
+/* collect: the thresholding of scan_level in hog_detector.c over the score
+ * maps, in its order. */
 static int collect(const ds_hog_detector *d, const float *sal, int rows, int cols, int level,
-                   double adjust, cand_list *out) {
+                   double adjust, ds_hog_candidates *out) {
   const int fr = d->filter_rows, fc = d->filter_cols;
   const int first_row = fr / 2, first_col = fc / 2;
   const int last_row = rows - (fr - 1) / 2, last_col = cols - (fc - 1) / 2;
   const int out_rows = last_row - first_row, out_cols = last_col - first_col;
-  const int det_rows = fr - 2 * d->padding, det_cols = fc - 2 * d->padding;
   if (out_rows <= 0 || out_cols <= 0) return 0;
   for (int k = 0; k < d->num_filters; k++) {
     const double thresh = d->thresholds[k];
@@ -270,49 +229,55 @@ static int collect(const ds_hog_detector *d, const float *sal, int rows, int col
       for (int c = first_col; c < last_col; c++) {
         const double v = s[(size_t)(r - first_row) * out_cols + (c - first_col)];
         if (v < thresh + adjust) continue;
-        const long fl = c - det_cols / 2, ft = r - det_rows / 2;
-        const long fright = fl + det_cols - 1, fbottom = ft + det_rows - 1;
-        candidate cand;
-        cand.rect.l = round_half_up(point_up6(fhog_to_image(fl, d->cell_size, fc), level));
-        cand.rect.t = round_half_up(point_up6(fhog_to_image(ft, d->cell_size, fr), level));
-        cand.rect.r = round_half_up(point_up6(fhog_to_image(fright, d->cell_size, fc), level));
-        cand.rect.b = round_half_up(point_up6(fhog_to_image(fbottom, d->cell_size, fr), level));
-        cand.score = v - thresh;
-        cand.weight_index = k;
-        cand.order = (long)out->n;
-        if (push(out, cand)) return -1;
+        if (ds_hog_add_window(d, out, r, c, level, v - thresh, k)) return -1;
       }
   }
   return 0;
 }
 
-static int by_score(const void *a, const void *b) {
-  const candidate *x = a, *y = b;
-  if (x->score != y->score) return x->score > y->score ? -1 : 1;
-  return x->order < y->order ? -1 : x->order > y->order;
-}
+/* The device path: features and scores of a level on the device, the score
+ * maps read back and thresholded on the host. */
+typedef struct device_level {
+  ds_runtime *rt;
+  ds_hog_cl_workspace *ws;
+  float *sal;
+  size_t sal_cap;
+} device_level;
 
-static double area(box a) {
-  long w = a.r - a.l + 1, h = a.b - a.t + 1;
-  return (w > 0 && h > 0) ? (double)w * (double)h : 0;
-}
-
-static int boxes_overlap(const ds_hog_detector *d, box a, box b) {
-  box in = {a.l > b.l ? a.l : b.l, a.t > b.t ? a.t : b.t, a.r < b.r ? a.r : b.r,
-            a.b < b.b ? a.b : b.b};
-  const double inner = area(in);
-  if (inner == 0) return 0;
-  box hull = {a.l < b.l ? a.l : b.l, a.t < b.t ? a.t : b.t, a.r > b.r ? a.r : b.r,
-              a.b > b.b ? a.b : b.b};
-  return inner / area(hull) > d->iou_thresh || inner / area(a) > d->covered_thresh ||
-         inner / area(b) > d->covered_thresh;
-}
-
-static ds_status no_memory(ds_error *err, int width, int height) {
-  return ds_error_set(err, DS_ERR_NO_MEMORY,
-                      "HOG detector: cannot allocate the pyramid of a %dx%d image; free memory or "
-                      "use a smaller --upsample",
-                      width, height);
+static ds_status score_level_device(void *user, const ds_hog_detector *d, const uint8_t *img, int w,
+                                    int h, int ch, int level, double adjust, ds_hog_candidates *out,
+                                    ds_error *err) {
+  device_level *b = user;
+  ds_runtime *rt = b->rt;
+  ds_hog_cl_workspace *ws = b->ws;
+  int rows, cols, out_rows, out_cols;
+  ds_fhog_size(w, h, d->cell_size, d->filter_rows, d->filter_cols, &rows, &cols);
+  if (rows == 0) return DS_OK;
+  ds_hog_scores_size(d, rows, cols, &out_rows, &out_cols);
+  if (out_rows == 0) return DS_OK;
+  const size_t img_bytes = (size_t)w * h * ch;
+  const size_t hog_bytes = (size_t)DS_FHOG_PLANES * rows * cols * sizeof(float);
+  const size_t sal_n = (size_t)d->num_filters * out_rows * out_cols;
+  ds_status st = grow(rt, &ws->img, &ws->img_bytes, img_bytes, "HOG pyramid level", err);
+  if (st == DS_OK) st = grow(rt, &ws->hog, &ws->hog_bytes, hog_bytes, "HOG features", err);
+  if (st == DS_OK)
+    st = grow(rt, &ws->sal, &ws->sal_bytes, sal_n * sizeof(float), "HOG scores", err);
+  if (st == DS_OK) st = ds_buffer_write(rt, ws->img, 0, img_bytes, img, err);
+  if (st == DS_OK)
+    st = ds_fhog(rt, &ws->fhog, ws->img, w, h, ch, d->cell_size, d->filter_rows, d->filter_cols,
+                 ws->hog, err);
+  if (st == DS_OK) st = ds_hog_scores(rt, ws, d, ws->hog, rows, cols, ws->sal, err);
+  if (st != DS_OK) return st;
+  if (sal_n > b->sal_cap) {
+    free(b->sal);
+    b->sal = malloc(sal_n * sizeof *b->sal);
+    b->sal_cap = b->sal ? sal_n : 0;
+    if (!b->sal) return ds_hog_no_memory(err, w, h);
+  }
+  st = ds_buffer_read(rt, ws->sal, 0, sal_n * sizeof(float), b->sal, err);
+  if (st == DS_OK && collect(d, b->sal, rows, cols, level, adjust, out))
+    st = ds_hog_no_memory(err, w, h);
+  return st;
 }
 
 ds_status ds_hog_detect_cl(ds_runtime *rt, const ds_hog_detector *d, const uint8_t *pixels,
@@ -331,138 +296,9 @@ ds_status ds_hog_detect_cl_ws(ds_runtime *rt, ds_hog_cl_workspace *wsp, const ds
                               const uint8_t *pixels, int width, int height, int channels,
                               int upsample, double adjust_threshold, ds_detection **dets,
                               int *count, ds_error *err) {
-  *dets = NULL;
-  *count = 0;
-  if (width < 1 || height < 1 || (channels != 1 && channels != 3) || upsample < 0 || upsample > 4 ||
-      (long)width * height > (1L << 28) >> (2 * upsample))
-    return ds_error_set(err, DS_ERR_INVALID,
-                        "HOG detector: cannot run on a %dx%d image with %d channels at upsample "
-                        "%d (1 or 3 channels, upsample 0 to 4, at most 2^28 pixels upsampled)",
-                        width, height, channels, upsample);
-  ds_status st = DS_OK;
-  ds_hog_cl_workspace *ws = wsp;
-  cand_list cands = {0};
-  float *sal = NULL;
-  size_t sal_cap = 0;
-  const int ch = (channels == 3 && d->color) ? 3 : 1;
-  uint8_t *img = malloc((size_t)width * height * ch), *next = NULL;
-  if (!img) return no_memory(err, width, height);
-  if (channels == 3 && ch == 1)
-    ds_hog_rgb_to_gray(pixels, width, height, img);
-  else
-    memcpy(img, pixels, (size_t)width * height * ch);
-  int w = width, h = height;
-  for (int i = 0; i < upsample; i++) {
-    int uw, uh;
-    ds_hog_pyramid_up2_size(w, h, &uw, &uh);
-    next = malloc((size_t)uw * uh * ch);
-    if (!next) goto oom;
-    ds_hog_resize_bilinear(img, w, h, ch, next, uw, uh);
-    free(img);
-    img = next;
-    next = NULL;
-    w = uw;
-    h = uh;
-  }
-  long levels = 0;
-  double rl = 0, rt_ = 0, rr = w - 1, rb = h - 1;
-  for (;;) {
-    rl = (double)round_half_up((rl - 0.3) * (5 / 6.0));
-    rt_ = (double)round_half_up((rt_ - 0.3) * (5 / 6.0));
-    rr = (double)round_half_up((rr - 0.3) * (5 / 6.0));
-    rb = (double)round_half_up((rb - 0.3) * (5 / 6.0));
-    levels++;
-    if (!(rr - rl + 1 >= d->min_level_width && rb - rt_ + 1 >= d->min_level_height &&
-          levels < d->max_levels))
-      break;
-  }
-  for (long level = 0; level < levels; level++) {
-    if (level > 0) {
-      int nw, nh;
-      ds_hog_pyramid_down6_size(w, h, &nw, &nh);
-      next = malloc((size_t)nw * nh * ch + 1);
-      if (!next) goto oom;
-      ds_hog_resize_bilinear(img, w, h, ch, next, nw, nh);
-      free(img);
-      img = next;
-      next = NULL;
-      w = nw;
-      h = nh;
-    }
-    int rows, cols, out_rows, out_cols;
-    ds_fhog_size(w, h, d->cell_size, d->filter_rows, d->filter_cols, &rows, &cols);
-    if (rows == 0) continue;
-    ds_hog_scores_size(d, rows, cols, &out_rows, &out_cols);
-    if (out_rows == 0) continue;
-    const size_t img_bytes = (size_t)w * h * ch;
-    const size_t hog_bytes = (size_t)DS_FHOG_PLANES * rows * cols * sizeof(float);
-    const size_t sal_n = (size_t)d->num_filters * out_rows * out_cols;
-    st = grow(rt, &ws->img, &ws->img_bytes, img_bytes, "HOG pyramid level", err);
-    if (st == DS_OK) st = grow(rt, &ws->hog, &ws->hog_bytes, hog_bytes, "HOG features", err);
-    if (st == DS_OK)
-      st = grow(rt, &ws->sal, &ws->sal_bytes, sal_n * sizeof(float), "HOG scores", err);
-    if (st == DS_OK) st = ds_buffer_write(rt, ws->img, 0, img_bytes, img, err);
-    if (st == DS_OK)
-      st = ds_fhog(rt, &ws->fhog, ws->img, w, h, ch, d->cell_size, d->filter_rows, d->filter_cols,
-                   ws->hog, err);
-    if (st == DS_OK) st = ds_hog_scores(rt, ws, d, ws->hog, rows, cols, ws->sal, err);
-    if (st != DS_OK) goto done;
-    if (sal_n > sal_cap) {
-      free(sal);
-      sal = malloc(sal_n * sizeof *sal);
-      sal_cap = sal ? sal_n : 0;
-      if (!sal) goto oom;
-    }
-    st = ds_buffer_read(rt, ws->sal, 0, sal_n * sizeof(float), sal, err);
-    if (st != DS_OK) goto done;
-    if (collect(d, sal, rows, cols, (int)level, adjust_threshold, &cands)) goto oom;
-  }
-  if (cands.n) qsort(cands.items, cands.n, sizeof *cands.items, by_score);
-  ds_detection *kept = cands.n ? malloc(cands.n * sizeof *kept) : NULL;
-  box *kept_box = cands.n ? malloc(cands.n * sizeof *kept_box) : NULL;
-  if (cands.n && (!kept || !kept_box)) {
-    free(kept);
-    free(kept_box);
-    goto oom;
-  }
-  int n = 0;
-  for (size_t i = 0; i < cands.n; i++) {
-    const candidate *c = &cands.items[i];
-    int suppressed = 0;
-    for (int j = 0; j < n && !suppressed; j++)
-      suppressed = boxes_overlap(d, kept_box[j], c->rect);
-    if (suppressed) continue;
-    kept_box[n] = c->rect;
-    double l = (double)c->rect.l, t = (double)c->rect.t, r = (double)c->rect.r,
-           b = (double)c->rect.b;
-    for (int u = 0; u < upsample; u++) {
-      l = l / 2.0 - 1.25;
-      r = r / 2.0 - 1.25;
-      t = t / 2.0 - 0.75;
-      b = b / 2.0 - 0.75;
-    }
-    kept[n].left = (float)round_half_up(l);
-    kept[n].top = (float)round_half_up(t);
-    kept[n].right = (float)round_half_up(r);
-    kept[n].bottom = (float)round_half_up(b);
-    kept[n].score = c->score;
-    kept[n].weight_index = c->weight_index;
-    n++;
-  }
-  free(kept_box);
-  if (n == 0) {
-    free(kept);
-    kept = NULL;
-  }
-  *dets = kept;
-  *count = n;
-  goto done;
-oom:
-  st = no_memory(err, width, height);
-done:
-  free(cands.items);
-  free(sal);
-  free(img);
-  free(next);
+  device_level b = {rt, wsp, NULL, 0};
+  ds_status st = ds_hog_detect_with(d, pixels, width, height, channels, upsample, adjust_threshold,
+                                    score_level_device, &b, dets, count, err);
+  free(b.sal);
   return st;
 }
