@@ -11,8 +11,7 @@
 
 #include "engine/detect/align.h"
 #include "engine/detect/alignments.h"
-#include "engine/detect/hog_detector.h"
-#include "engine/detect/shape_predictor.h"
+#include "engine/detect/face_finder.h"
 #include "engine/media/image_dir.h"
 #include "engine/media/png.h"
 #include "engine/media/video.h"
@@ -21,8 +20,7 @@
 typedef struct extractor {
   const ds_extract_options *opt;
   const ds_extract_callbacks *cb;
-  ds_hog_detector *detector;
-  ds_shape_predictor *landmarks;
+  ds_face_finder *finder;
   ds_runtime *rt;
   cl_mem frame_buf, face_buf;
   size_t frame_bytes;
@@ -100,49 +98,6 @@ static ds_status write_face(extractor *x, const char *source, int64_t index, int
   return ds_png_write_rgb(path, &x->face, text, err);
 }
 
-/* Detection and landmarks for one frame; faces (malloc'd) and *count. */
-static ds_status find_faces(extractor *x, const ds_image *frame, ds_face_record **faces, int *count,
-                            ds_error *err) {
-  ds_detection *dets = NULL;
-  int n = 0;
-  *faces = NULL;
-  *count = 0;
-  ds_status st = ds_hog_detect(x->detector, frame->data, frame->width, frame->height, 3,
-                               x->opt->upsample, 0.0, &dets, &n, err);
-  if (st != DS_OK) return st;
-  int keep = 0, best = -1;
-  double best_area = -1;
-  for (int i = 0; i < n; i++) {
-    const double w = dets[i].right - dets[i].left + 1, h = dets[i].bottom - dets[i].top + 1;
-    if (w < x->opt->min_size || h < x->opt->min_size) continue;
-    dets[keep++] = dets[i];
-    if (w * h > best_area) best_area = w * h, best = keep - 1;
-  }
-  if (x->opt->largest && keep > 1) {
-    dets[0] = dets[best];
-    keep = 1;
-  }
-  ds_face_record *out = keep ? calloc((size_t)keep, sizeof *out) : NULL;
-  if (keep && !out) st = ds_error_set(err, DS_ERR_NO_MEMORY, "out of host memory");
-  for (int i = 0; st == DS_OK && i < keep; i++) {
-    ds_face_record *r = &out[i];
-    r->box[0] = dets[i].left, r->box[1] = dets[i].top;
-    r->box[2] = dets[i].right, r->box[3] = dets[i].bottom;
-    r->score = dets[i].score;
-    st = ds_shape_predictor_run(x->landmarks, frame->data, frame->width, frame->height, 3, r->box,
-                                r->landmarks, err);
-    if (st == DS_OK) ds_align_matrix(r->landmarks, x->opt->size, x->opt->padding, r->matrix);
-  }
-  free(dets);
-  if (st != DS_OK) {
-    free(out);
-    return st;
-  }
-  *faces = out;
-  *count = keep;
-  return DS_OK;
-}
-
 static ds_status extract_source(extractor *x, const char *path, ds_error *err) {
   ds_video_reader *r = NULL;
   ds_status st = ds_video_open(path, &r, err);
@@ -199,7 +154,7 @@ static ds_status extract_source(extractor *x, const char *path, ds_error *err) {
         count = f->face_count;
       }
     } else {
-      st = find_faces(x, &frame, &faces, &count, err);
+      st = ds_face_finder_run(x->finder, &frame, &faces, &count, err);
     }
     for (int k = 0; st == DS_OK && k < count; k++)
       st = write_face(x, path, index, k, &frame, &faces[k], err);
@@ -280,8 +235,12 @@ ds_status ds_extract(const ds_extract_options *opt, const ds_extract_callbacks *
           x.al.size, x.al.padding);
     }
   }
-  if (st == DS_OK) st = ds_hog_detector_load(opt->detector_path, &x.detector, err);
-  if (st == DS_OK) st = ds_shape_predictor_load(opt->landmarks_path, &x.landmarks, err);
+  if (st == DS_OK) {
+    const ds_face_finder_options fo = {opt->detector_path, opt->landmarks_path, opt->upsample,
+                                       opt->min_size,      opt->largest,        opt->size,
+                                       opt->padding};
+    st = ds_face_finder_create(&fo, &x.finder, err);
+  }
   if (st == DS_OK) st = ds_runtime_open(&x.rt, opt->device_spec, opt->device_origin, 0, err);
   if (st == DS_OK)
     st = ds_buffer_create(x.rt, (size_t)opt->size * opt->size * 3, CL_MEM_WRITE_ONLY,
@@ -309,8 +268,7 @@ ds_status ds_extract(const ds_extract_options *opt, const ds_extract_callbacks *
   ds_buffer_release(&x.frame_buf);
   ds_buffer_release(&x.face_buf);
   ds_runtime_destroy(x.rt);
-  ds_shape_predictor_free(x.landmarks);
-  ds_hog_detector_free(x.detector);
+  ds_face_finder_destroy(x.finder);
   ds_alignments_free(&x.al);
   if (st == DS_OK && summary->interrupted)
     return ds_error_set(err, DS_ERR_INTERRUPTED,
