@@ -34,8 +34,8 @@ inline int inside_hull(const hull_arg *hull, const float px, const float py) {
 
 kernel void mask_build(global float *restrict mask, const hull_arg hull, const float m0,
                        const float m1, const float m2, const float m3, const float m4,
-                       const float m5, const int bits, const int square, const int x0,
-                       const int y0, const int w, const int h) {
+                       const float m5, const int bits, const int square, const int x0, const int y0,
+                       const int w, const int h) {
   const int x = (int)get_global_id(0), y = (int)get_global_id(1);
   if (x >= w || y >= h) return;
   const float px = (float)(x0 + x), py = (float)(y0 + y);
@@ -54,8 +54,8 @@ kernel void mask_build(global float *restrict mask, const hull_arg hull, const f
 // takes columns [i chunk, (i + 1) chunk), adds the totals of the items
 // before it and writes its running sum.
 kernel __attribute__((reqd_work_group_size(PREFIX_LOCAL, 1, 1))) void
-row_prefix(global float *restrict sums, global const float *restrict src, const int w,
-           const int h, const int chunk) {
+row_prefix(global float *restrict sums, global const float *restrict src, const int w, const int h,
+           const int chunk) {
   local float part[PREFIX_LOCAL];
   const int i = (int)get_local_id(0), y = (int)get_group_id(1);
   const int a = min(i * chunk, w), b = min(a + chunk, w);
