@@ -75,14 +75,12 @@ row_prefix(global float *restrict sums, global const float *restrict src, const 
   }
 }
 
-// round(sqrt(n)), n >= 0, in integers (ds_ellipse_runs explains why).
+// round(sqrt(n)), n >= 0, exactly (ds_ellipse_runs explains why it is
+// cv2's rounding): the float estimate is off by one at most, and k is the
+// answer when k(k-1) < n <= k(k+1). Branches, not loops: PoCL vectorises it.
 inline int round_sqrt(const int n) {
-  int k = (int)sqrt((float)n);
-  while ((k + 1) * k < n)
-    k++;
-  while (k > 0 && k * (k - 1) >= n)
-    k--;
-  return k;
+  const int k = (int)(sqrt((float)n) + 0.5f);
+  return k > 0 && k * (k - 1) >= n ? k - 1 : (k + 1) * k < n ? k + 1 : k;
 }
 
 // The ones in columns a..b (inclusive, inside the row) of a row's sums.
