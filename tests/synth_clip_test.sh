@@ -31,6 +31,7 @@ for id in 0 1; do
   echo "identity $id clip: $out"
   expect_in "$out" "frames=60 width=320 height=240" "frame count and size"
   expect_in "$out" "closer_to_$id=60" "every frame is identity $id"
+  expect_in "$out" "(0 by colour)" "every frame told apart by its features"
   if [ -n "$audio" ]; then expect_in "$out" "audio=1" "audio copied"; fi
 
   # without --truth the landmarks in the alignments file are the truth

@@ -19,20 +19,24 @@
  *    tilts the colours and a small model blurs and flattens the features;
  *    none of that moves the features themselves (eyes, brows, blush, nose,
  *    beard line), which is what the correlation sees, and a featureless face
- *    correlates with neither. A face is closer to identity 1 when shape1 >
- *    shape0. colour_score, for information, is c0 / (c0 + c1) with c_i the
- *    least mean squared difference to a render of identity i over the same
- *    cells without the planes removed: 0 on identity 0's colours, 1 on
+ *    correlates with neither. A face is closer to identity 1 when shape1
+ *    exceeds shape0 by shape_margin (0.05), to identity 0 in the opposite
+ *    case. Sharp faces of either identity are 0.3 apart, faces blurred to
+ *    16 px cells still 0.1; closer than 0.05 the features are too faint to
+ *    judge (a model that has learnt only colours and a mouth blob), and the
+ *    colours decide: c_i, the least mean squared difference to a render of
+ *    identity i over the same cells without the planes removed.
+ *    colour_score = c0 / (c0 + c1) is 0 on identity 0's colours and 1 on
  *    identity 1's;
  *  - truth: mouth_open from CSV ("frame,mouth_open" lines, as synth_clip
  *    --truth writes), else from FILE's landmarks: the inner lip gap (62 to 66)
  *    over the eye-corner distance (36 to 45), which grows linearly with the
  *    drawn mouth_open.
  * Prints one line about the video (frames=N audio=0|1 ...), one about
- * identity (closer_to_0, closer_to_1: face counts; mean shape0, shape1 and
- * colour_score) and one about the mouth (corr=Pearson(truth, mouth)); --verbose
- * adds a line per frame and --save-faces DIR writes the aligned faces as
- * DIR/face_%04d.png.
+ * identity (closer_to_0, closer_to_1: face counts, and how many of them the
+ * colours decided; mean shape0, shape1 and colour_score) and one about the mouth
+ * (corr=Pearson(truth, mouth)); --verbose adds a line per frame and --save-faces DIR writes the
+ * aligned faces as DIR/face_%04d.png.
  *
  * Checks, each failing with one "synth_measure: FAILED: ..." line: the frames
  * decoded must be the frames FILE lists, at its size (always checked: the
@@ -67,6 +71,9 @@ enum {
   WIN_Y1 = 19,
   WIN_CELLS = (WIN_X1 - WIN_X0) * (WIN_Y1 - WIN_Y0),
 };
+
+/* The least difference of the shape correlations that decides identity. */
+static const double shape_margin = 0.05;
 
 /* An aligned face as LOW x LOW cell means, RGB. */
 typedef struct low_face {
@@ -293,7 +300,7 @@ static const ds_source_record *pick_source(ds_alignments *al, const measure_opts
 }
 
 typedef struct results {
-  long decoded, faces, closer[DS_SYNTH_IDENTITIES];
+  long decoded, faces, closer[DS_SYNTH_IDENTITIES], by_colour;
   double shape_sum[DS_SYNTH_IDENTITIES], colour_sum;
   double *mouth, *truth; /* [frames in FILE], NAN where unknown */
 } results;
@@ -331,7 +338,9 @@ static int measure_video(const measure_opts *o, const ds_source_record *src, ds_
     float mouth = ds_synth_mouth_opening(face.data, S);
     res->mouth[index] = mouth;
     res->faces++;
-    res->closer[shape[1] > shape[0]]++;
+    int by_shape = fabs(shape[1] - shape[0]) >= shape_margin;
+    res->closer[by_shape ? shape[1] > shape[0] : colour[1] < colour[0]]++;
+    res->by_colour += !by_shape;
     res->shape_sum[0] += shape[0];
     res->shape_sum[1] += shape[1];
     res->colour_sum += colour_score;
@@ -419,10 +428,10 @@ int main(int argc, char **argv) {
       failed++;
     }
     double nf = res.faces ? (double)res.faces : NAN;
-    printf("synth_measure: faces=%ld closer_to_0=%ld closer_to_1=%ld shape0=%.3f shape1=%.3f "
-           "colour_score=%.3f\n",
-           res.faces, res.closer[0], res.closer[1], res.shape_sum[0] / nf, res.shape_sum[1] / nf,
-           res.colour_sum / nf);
+    printf("synth_measure: faces=%ld closer_to_0=%ld closer_to_1=%ld (%ld by colour) shape0=%.3f "
+           "shape1=%.3f colour_score=%.3f\n",
+           res.faces, res.closer[0], res.closer[1], res.by_colour, res.shape_sum[0] / nf,
+           res.shape_sum[1] / nf, res.colour_sum / nf);
     if (o.expect_identity >= 0) {
       long want = (long)ceil(o.min_fraction * res.faces - 1e-9);
       if (res.faces == 0 || res.closer[o.expect_identity] < want) {
