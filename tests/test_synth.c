@@ -14,7 +14,9 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "engine/detect/align.h"
 #include "engine/media/png.h"
+#include "synth/synth_align.h"
 #include "synth/synth_face.h"
 
 enum { PATH_LEN = 2048, S = 128 };
@@ -285,6 +287,50 @@ static void test_landmarks(void) {
   }
 }
 
+/* Aligned faces: the pose is undone (two poses of one expression give nearly
+ * the same pixels), the aligned landmarks sit where ds_align_matrix puts them
+ * (re-aligning them is the identity), and the mouth measure still follows the
+ * mouth on them. */
+static void test_aligned(void) {
+  enum { A = 256 };
+  static uint8_t a[A * A * 3], b[A * A * 3];
+  float xy[68][2], mat[6];
+  double worst_diff = 0, worst_mat = 0;
+  for (int id = 0; id < DS_SYNTH_IDENTITIES; id++)
+    for (int i = 0; i < 6; i++) {
+      ds_synth_params p, q;
+      ds_synth_params_random(31, id, i, &p);
+      ds_synth_params_default(id, p.mouth_open, &q);
+      CHECK(ds_synth_face_render_aligned(&p, A, 48, a, xy) == 0, "render_aligned failed");
+      CHECK(ds_synth_face_render_aligned(&q, A, 48, b, NULL) == 0, "render_aligned failed");
+      double diff = 0;
+      for (int k = 0; k < A * A * 3; k++)
+        diff += abs(a[k] - b[k]);
+      worst_diff = fmax(worst_diff, diff / (A * A * 3));
+      ds_align_matrix(xy, A, 48, mat);
+      const float unit[6] = {1, 0, 0, 0, 1, 0};
+      for (int k = 0; k < 6; k++)
+        worst_mat = fmax(worst_mat, fabs(mat[k] - unit[k]) * (k == 2 || k == 5 ? 0.01 : 1));
+    }
+  /* resampling at different sub-pixel phases blurs edges differently */
+  CHECK(worst_diff < 2.0, "aligned faces of two poses differ by %.2f levels on average",
+        worst_diff);
+  CHECK(worst_mat < 1e-3, "re-aligning aligned landmarks is off the identity by %.2g", worst_mat);
+
+  double open[11], meas[11];
+  for (int k = 0; k <= 10; k++) {
+    ds_synth_params p;
+    ds_synth_params_random(32, 1, k, &p);
+    p.mouth_open = k / 10.0f;
+    ds_synth_face_render_aligned(&p, A, 48, a, NULL);
+    open[k] = p.mouth_open;
+    meas[k] = ds_synth_mouth_opening(a, A);
+  }
+  double r = pearson(open, meas, 11);
+  CHECK(r >= 0.98, "mouth measure on aligned faces: Pearson %.4f, want >= 0.98", r);
+  printf("aligned faces: poses differ by <= %.2f levels, mouth Pearson %.4f\n", worst_diff, r);
+}
+
 /* Runs the tool with args, stdout and stderr into log; returns its exit
  * status or -1. */
 static int run_tool(const char *const *args, const char *log) {
@@ -348,6 +394,28 @@ static void test_tool(void) {
   snprintf(path, sizeof path, "%s/face_0003.png", dir);
   CHECK(access(path, F_OK) != 0, "synth_faces wrote more faces than asked");
 
+  /* --aligned writes ds_synth_face_render_aligned's faces, padding 3 S / 16 */
+  snprintf(dir, sizeof dir, "%s/tool/aligned", scratch);
+  const char *aligned[] = {"--identity", "0", "--count",   "2", "--size", "64",
+                           "--seed",     "5", "--aligned", dir, NULL};
+  rc = run_tool(aligned, log);
+  read_log(log, text, sizeof text);
+  CHECK(rc == 0, "synth_faces --aligned exited %d: %s", rc, text);
+  CHECK_CONTAINS(text, "wrote 2 aligned faces of identity 0");
+  for (int i = 0; i < 2; i++) {
+    ds_error err = {0};
+    ds_image img = {0};
+    snprintf(path, sizeof path, "%s/face_%04d.png", dir, i);
+    CHECK_OK(ds_png_read_rgb(path, &img, &err), &err);
+    if (!img.data) continue;
+    ds_synth_params p;
+    ds_synth_params_random(5, 0, i, &p);
+    ds_synth_face_render_aligned(&p, 64, 12, want, NULL);
+    CHECK(img.width == 64 && img.height == 64 && memcmp(img.data, want, sizeof want) == 0,
+          "%s differs from the aligned render", path);
+    ds_image_free(&img);
+  }
+
   const char *bad[][10] = {
       {"--identity", "7", dir, NULL}, {"--size", "0", dir, NULL},
       {"--count", "abc", dir, NULL},  {"--seed", "-3", dir, NULL},
@@ -403,6 +471,7 @@ int main(int argc, char **argv) {
   test_identities_differ();
   test_mouth_measure();
   test_landmarks();
+  test_aligned();
   test_tool();
   write_example_grid();
   return check_summary("synth");

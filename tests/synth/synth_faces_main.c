@@ -1,30 +1,37 @@
 /* synth_faces: writes synthetic faces of one identity as PNG files, for
  * tests and demos that must not use real media.
  *
- *   synth_faces [--identity N] [--count C] [--size S] [--seed K] OUTDIR
+ *   synth_faces [--identity N] [--count C] [--size S] [--seed K] [--aligned] OUTDIR
  *
  * Face i has the expression and pose ds_synth_params_random(K, N, i) and is
  * written to OUTDIR/face_%04d.png (OUTDIR is created) with two tEXt chunks:
  * "synth_params" (the parameters) and "landmarks" (68 x,y pairs in pixels).
+ * With --aligned each face is aligned as `dsengine extract` aligns a detected
+ * one (ds_synth_face_render_aligned, padding 3 S / 16: 48 at 256), which
+ * undoes the pose, and the landmarks are the aligned ones with pixel centres
+ * at integers; these are the faces to train on when a test converts a
+ * synthetic clip through its alignments file.
  * Exit status: 0 done, 1 a file could not be written, 2 bad arguments. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "engine/media/png.h"
+#include "synth/synth_align.h"
 #include "synth/synth_face.h"
+#include "synth/synth_tool.h"
 
 enum { MAX_COUNT = 100000, MIN_SIZE = 16, MAX_SIZE = 4096, PATH_LEN = 4096 };
 
 static const char usage[] =
-    "usage: synth_faces [--identity N] [--count C] [--size S] [--seed K] OUTDIR\n"
+    "usage: synth_faces [--identity N] [--count C] [--size S] [--seed K] [--aligned] OUTDIR\n"
     "  --identity N  which face, 0 to %d (default 0)\n"
     "  --count C     how many images, 1 to %d (default 10)\n"
     "  --size S      image side in pixels, %d to %d (default 256)\n"
-    "  --seed K      seed of the expressions and poses, an unsigned integer (default 1)\n";
+    "  --seed K      seed of the expressions and poses, an unsigned integer (default 1)\n"
+    "  --aligned     align each face as 'dsengine extract' does (padding 3 S / 16)\n";
 
 static int bad_usage(const char *fmt, const char *what) {
   fprintf(stderr, "synth_faces: error: ");
@@ -34,61 +41,22 @@ static int bad_usage(const char *fmt, const char *what) {
   return 2;
 }
 
-/* A whole decimal integer in [lo, hi]; 0 on success. */
-static int parse_int(const char *s, long lo, long hi, long *out) {
-  char *end;
-  errno = 0;
-  long v = strtol(s, &end, 10);
-  if (errno || end == s || *end || v < lo || v > hi) return -1;
-  *out = v;
-  return 0;
-}
-
-static int parse_u64(const char *s, uint64_t *out) {
-  char *end;
-  errno = 0;
-  if (*s == '-' || *s == '+') return -1;
-  unsigned long long v = strtoull(s, &end, 10);
-  if (errno || end == s || *end) return -1;
-  *out = (uint64_t)v;
-  return 0;
-}
-
-/* mkdir -p; 0 on success. */
-static int make_dirs(const char *path) {
-  char buf[PATH_LEN];
-  if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
-    errno = ENAMETOOLONG;
-    return -1;
-  }
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = '\0';
-    if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
-    *p = '/';
-  }
-  if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
-  struct stat sb;
-  if (stat(buf, &sb) != 0) return -1;
-  if (!S_ISDIR(sb.st_mode)) {
-    errno = ENOTDIR;
-    return -1;
-  }
-  return 0;
-}
-
-static int write_face(const char *dir, int index, const ds_synth_params *p, ds_image *img,
-                      ds_error *err) {
+static int write_face(const char *dir, int index, const ds_synth_params *p, int aligned,
+                      ds_image *img, ds_error *err) {
   char path[PATH_LEN], params[256], marks[68 * 2 * 12];
   if (snprintf(path, sizeof path, "%s/face_%04d.png", dir, index) >= (int)sizeof path)
     return ds_error_set(err, DS_ERR_INVALID, "output path %s/face_%04d.png is too long", dir,
                         index);
-  ds_synth_face_render(p, img->width, img->data);
+  float xy[68][2];
+  if (!aligned) {
+    ds_synth_face_render(p, img->width, img->data);
+    ds_synth_face_landmarks(p, img->width, xy);
+  } else if (ds_synth_face_render_aligned(p, img->width, img->width * 3 / 16, img->data, xy) != 0) {
+    return ds_error_set(err, DS_ERR_NO_MEMORY, "out of memory drawing face %d", index);
+  }
   snprintf(params, sizeof params,
            "identity=%d mouth_open=%.4f rotation_deg=%.4f scale=%.4f shift_x=%.4f shift_y=%.4f",
            p->identity, p->mouth_open, p->rotation_deg, p->scale, p->shift_x, p->shift_y);
-  float xy[68][2];
-  ds_synth_face_landmarks(p, img->width, xy);
   size_t used = 0;
   for (int k = 0; k < 68; k++)
     used += (size_t)snprintf(marks + used, sizeof marks - used, "%s%.2f %.2f", k ? " " : "",
@@ -100,6 +68,7 @@ static int write_face(const char *dir, int index, const ds_synth_params *p, ds_i
 int main(int argc, char **argv) {
   long identity = 0, count = 10, size = 256;
   uint64_t seed = 1;
+  int aligned = 0;
   const char *outdir = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -107,7 +76,9 @@ int main(int argc, char **argv) {
       printf(usage, DS_SYNTH_IDENTITIES - 1, MAX_COUNT, MIN_SIZE, MAX_SIZE);
       return 0;
     }
-    if (a[0] == '-' && a[1] == '-') {
+    if (!strcmp(a, "--aligned")) {
+      aligned = 1;
+    } else if (a[0] == '-' && a[1] == '-') {
       if (strcmp(a, "--identity") && strcmp(a, "--count") && strcmp(a, "--size") &&
           strcmp(a, "--seed"))
         return bad_usage("unknown option %s", a);
@@ -115,13 +86,13 @@ int main(int argc, char **argv) {
       const char *v = argv[++i];
       int bad = 0;
       if (!strcmp(a, "--identity"))
-        bad = parse_int(v, 0, DS_SYNTH_IDENTITIES - 1, &identity);
+        bad = synth_parse_int(v, 0, DS_SYNTH_IDENTITIES - 1, &identity);
       else if (!strcmp(a, "--count"))
-        bad = parse_int(v, 1, MAX_COUNT, &count);
+        bad = synth_parse_int(v, 1, MAX_COUNT, &count);
       else if (!strcmp(a, "--size"))
-        bad = parse_int(v, MIN_SIZE, MAX_SIZE, &size);
+        bad = synth_parse_int(v, MIN_SIZE, MAX_SIZE, &size);
       else
-        bad = parse_u64(v, &seed);
+        bad = synth_parse_u64(v, &seed);
       if (bad) {
         char what[300];
         snprintf(what, sizeof what, "%s %.200s is out of range or not a number", a, v);
@@ -136,7 +107,7 @@ int main(int argc, char **argv) {
     }
   }
   if (!outdir) return bad_usage("%s", "no output folder given");
-  if (make_dirs(outdir) != 0) {
+  if (synth_make_dirs(outdir) != 0) {
     fprintf(stderr, "synth_faces: error: cannot create folder %s: %s; choose a writable path\n",
             outdir, strerror(errno));
     return 2;
@@ -151,7 +122,7 @@ int main(int argc, char **argv) {
   for (int i = 0; i < count; i++) {
     ds_synth_params p;
     ds_synth_params_random(seed, (int)identity, i, &p);
-    if (write_face(outdir, i, &p, &img, &err) != DS_OK) {
+    if (write_face(outdir, i, &p, aligned, &img, &err) != DS_OK) {
       fprintf(stderr, "synth_faces: error: %s\n", err.msg);
       ds_error_clear(&err);
       ds_image_free(&img);
@@ -159,7 +130,7 @@ int main(int argc, char **argv) {
     }
   }
   ds_image_free(&img);
-  printf("synth_faces: wrote %ld faces of identity %ld (%ldx%ld, seed %" PRIu64 ") to %s\n", count,
-         identity, size, size, seed, outdir);
+  printf("synth_faces: wrote %ld %sfaces of identity %ld (%ldx%ld, seed %" PRIu64 ") to %s\n",
+         count, aligned ? "aligned " : "", identity, size, size, seed, outdir);
   return 0;
 }
