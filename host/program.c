@@ -1,5 +1,6 @@
 #include "host/program.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -306,6 +307,19 @@ ds_status ds_kernel_arg(cl_kernel k, cl_uint i, size_t size, const void *value, 
   kernel_name(k, name, sizeof name);
   return ds_error_set(err, DS_ERR_OPENCL, "cannot set argument %u of kernel %s: %s", i, name,
                       ds_cl_status_name(rc));
+}
+
+ds_status ds_kernel_args(cl_kernel k, ds_error *err, int count, ...) {
+  va_list ap;
+  va_start(ap, count);
+  ds_status st = DS_OK;
+  for (int i = 0; i < count && st == DS_OK; i++) {
+    const size_t size = va_arg(ap, size_t);
+    const void *value = va_arg(ap, const void *);
+    st = ds_kernel_arg(k, (cl_uint)i, size, value, err);
+  }
+  va_end(ap);
+  return st;
 }
 
 ds_status ds_kernel_launch(ds_runtime *rt, cl_kernel k, cl_uint dims, const size_t *global,

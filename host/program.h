@@ -28,6 +28,12 @@ ds_status ds_kernel_get(ds_runtime *rt, const char *program, const char *options
 /* Sets argument i, naming the kernel and argument on failure. */
 ds_status ds_kernel_arg(cl_kernel k, cl_uint i, size_t size, const void *value, ds_error *err);
 
+/* Sets arguments 0 .. count-1 from (size_t size, const void *value) pairs:
+ *   ds_kernel_args(k, err, 2, DS_ARG(dst), DS_ARG(n));
+ * stopping at the first failure, which names the kernel and argument. */
+ds_status ds_kernel_args(cl_kernel k, ds_error *err, int count, ...);
+#define DS_ARG(x) sizeof(x), (const void *)&(x)
+
 /* Enqueues k with global sizes rounded up to multiples of local (local may be
  * NULL). Kernels guard their own bounds. */
 ds_status ds_kernel_launch(ds_runtime *rt, cl_kernel k, cl_uint dims, const size_t *global,
