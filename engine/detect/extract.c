@@ -15,6 +15,7 @@
 #include "engine/media/image_dir.h"
 #include "engine/media/png.h"
 #include "engine/media/video.h"
+#include "engine/model/tensor_file.h"
 #include "host/buffer.h"
 
 typedef struct extractor {
@@ -192,21 +193,6 @@ static ds_status extract_source(extractor *x, const char *path, ds_error *err) {
   return st;
 }
 
-static ds_status make_dir(const char *dir, ds_error *err) {
-  char tmp[1024];
-  snprintf(tmp, sizeof tmp, "%s", dir);
-  for (char *p = tmp + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = '\0';
-    mkdir(tmp, 0755);
-    *p = '/';
-  }
-  if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-    return ds_error_set(err, DS_ERR_IO, "cannot create the output folder %s: %s", dir,
-                        strerror(errno));
-  return DS_OK;
-}
-
 ds_status ds_extract(const ds_extract_options *opt, const ds_extract_callbacks *cb,
                      ds_extract_summary *summary, ds_error *err) {
   extractor x;
@@ -219,7 +205,7 @@ ds_status ds_extract(const ds_extract_options *opt, const ds_extract_callbacks *
   ds_alignments_init(&x.al, opt->size, opt->padding);
   snprintf(x.al_path, sizeof x.al_path, "%s/alignments.json", opt->out_dir);
 
-  ds_status st = make_dir(opt->out_dir, err);
+  ds_status st = ds_make_dirs(opt->out_dir, "output folder", err);
   if (st == DS_OK) {
     ds_status ls = ds_alignments_load(x.al_path, &x.al, err);
     if (ls == DS_ERR_NOT_FOUND) {

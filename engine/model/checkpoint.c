@@ -49,29 +49,6 @@ static void join(char *out, const char *dir, const char *name) {
   snprintf(out, PATH_CAP, "%s/%s", dir, name);
 }
 
-/* mkdir -p */
-static ds_status make_dirs(const char *dir, ds_error *err) {
-  char tmp[PATH_CAP];
-  snprintf(tmp, sizeof tmp, "%s", dir);
-  for (char *p = tmp + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = '\0';
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST) break;
-    *p = '/';
-  }
-  struct stat sb;
-  int e = 0;
-  if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-    e = errno;
-  else if (stat(dir, &sb) != 0)
-    e = errno;
-  else if (!S_ISDIR(sb.st_mode))
-    e = ENOTDIR;
-  if (e)
-    return ds_error_set(err, DS_ERR_IO, "cannot create the model folder %s: %s", dir, strerror(e));
-  return DS_OK;
-}
-
 /* ---------------------------------------------------------------- model.json */
 
 /* A file name from model.json must stay inside the model folder. */
@@ -301,7 +278,7 @@ ds_status ds_checkpoint_save(const char *dir, int64_t iteration, const char *con
   cJSON *config = NULL, *state = NULL, *old = NULL;
   ds_status st = parse_object(config_json, "config", &config, err);
   if (st == DS_OK) st = parse_object(state_json, "state", &state, err);
-  if (st == DS_OK) st = make_dirs(dir, err);
+  if (st == DS_OK) st = ds_make_dirs(dir, "model folder", err);
   if (st != DS_OK) goto done;
 
   /* What model.json names now becomes the backup. A model.json that cannot

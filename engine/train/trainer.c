@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "engine/model/checkpoint.h"
+#include "engine/model/tensor_file.h"
 #include "engine/model/model.h"
 #include "engine/train/augment.h"
 #include "engine/train/dataset.h"
@@ -446,6 +447,8 @@ ds_status ds_train(const ds_train_options *opt, const ds_train_callbacks *cb,
   memset(&ck, 0, sizeof ck);
   int resume = 0;
   ds_status st = load_config(&t, &ck, &resume, err);
+  /* now, not at the first save: a preview may come first */
+  if (st == DS_OK) st = ds_make_dirs(opt->model_dir, "model folder", err);
   if (st == DS_OK) st = load_faces(&t, err);
   if (st == DS_OK) st = setup_device(&t, err);
   if (st == DS_OK) st = init_weights(&t, &ck, resume, err);
