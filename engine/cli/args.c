@@ -53,6 +53,27 @@ int cli_option_value(int argc, char **argv, int *i, const char *name, const char
   return 1;
 }
 
+int cli_parse_int(const char *command, const char *opt, const char *v, int lo, int hi, int *out) {
+  char *end = NULL;
+  long n = v ? strtol(v, &end, 10) : 0;
+  if (!v || *end || end == v || n < lo || n > hi)
+    return cli_usage_error(command, "%s needs a whole number from %d to %d, not '%s'", opt, lo, hi,
+                           v ? v : "");
+  *out = (int)n;
+  return DS_EXIT_OK;
+}
+
+int cli_parse_float(const char *command, const char *opt, const char *v, double lo, double hi,
+                    double *out) {
+  char *end = NULL;
+  double x = v ? strtod(v, &end) : 0;
+  if (!v || *end || end == v || !(x >= lo && x <= hi))
+    return cli_usage_error(command, "%s needs a number from %g to %g, not '%s'", opt, lo, hi,
+                           v ? v : "");
+  *out = x;
+  return DS_EXIT_OK;
+}
+
 int cli_is_help(const char *arg) { return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0; }
 
 const char *cli_device_spec(const char *flag_value, const char **origin) {

@@ -27,6 +27,11 @@ int cli_usage_error(const char *command, const char *fmt, ...)
  * and returns -1. Returns 0 when argv[*i] is another option. */
 int cli_option_value(int argc, char **argv, int *i, const char *name, const char **value);
 int cli_is_help(const char *arg);
+/* Parse a whole number / a number within [lo, hi] into *out; on a bad value
+ * print a usage error naming opt and return DS_EXIT_USAGE, else DS_EXIT_OK. */
+int cli_parse_int(const char *command, const char *opt, const char *v, int lo, int hi, int *out);
+int cli_parse_float(const char *command, const char *opt, const char *v, double lo, double hi,
+                    double *out);
 
 /* The device spec: --device when given, else $DSENGINE_DEVICE, else "auto";
  * *origin names which ("--device" / "DSENGINE_DEVICE") for messages. */
@@ -51,5 +56,20 @@ volatile sig_atomic_t *cli_stop_on_signals(void);
 int cmd_devices(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_extract(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
+/* convert's defaults, and a run with progress and summary (shared with the
+ * main job); returns the exit code. */
+struct ds_train_options;
+struct ds_train_summary;
+int cli_train_run(const struct ds_train_options *o, struct ds_train_summary *sum);
+struct ds_extract_options;
+struct ds_extract_summary;
+void cli_extract_defaults(struct ds_extract_options *o);
+int cli_extract_run(const struct ds_extract_options *o, struct ds_extract_summary *sum);
+struct ds_convert_options;
+struct ds_convert_summary;
+void cli_convert_defaults(struct ds_convert_options *o);
+int cli_convert_run(const struct ds_convert_options *o, struct ds_convert_summary *sum);
+int cmd_run(int argc, char **argv);
 
 #endif

@@ -53,27 +53,9 @@ static void on_progress(const ds_extract_status *s, void *user) {
 
 static void on_note(const char *text, void *user) { cli_line_note(user, text); }
 
-static int parse_int(const char *opt, const char *v, int lo, int hi, int *out) {
-  char *end;
-  long n = v ? strtol(v, &end, 10) : 0;
-  if (!v || *end || end == v || n < lo || n > hi) {
-    cli_usage_error("dsengine extract", "%s needs a whole number from %d to %d, not '%s'", opt, lo,
-                    hi, v ? v : "");
-    return -1;
-  }
-  *out = (int)n;
-  return 0;
-}
-
 int cmd_extract(int argc, char **argv) {
   ds_extract_options o;
-  memset(&o, 0, sizeof o);
-  o.every = 1;
-  o.min_size = 40;
-  o.size = DS_ALIGN_SIZE;
-  o.padding = DS_ALIGN_PADDING;
-  o.detector_path = DS_DEFAULT_DETECTOR;
-  o.landmarks_path = DS_DEFAULT_LANDMARKS;
+  cli_extract_defaults(&o);
   const char **inputs = calloc((size_t)argc, sizeof *inputs);
   const char *flag_device = NULL;
   int n_in = 0, rc = DS_EXIT_OK;
@@ -88,15 +70,20 @@ int cmd_extract(int argc, char **argv) {
     } else if (VALUE("--out")) {
       o.out_dir = v;
     } else if (VALUE("--every")) {
-      if (m < 0 || parse_int("--every", v, 1, 1000000, &o.every)) rc = DS_EXIT_USAGE;
+      if (m >= 0 && cli_parse_int("dsengine extract", "--every", v, 1, 1000000, &o.every))
+        rc = DS_EXIT_USAGE;
     } else if (VALUE("--min-size")) {
-      if (m < 0 || parse_int("--min-size", v, 1, 100000, &o.min_size)) rc = DS_EXIT_USAGE;
+      if (m >= 0 && cli_parse_int("dsengine extract", "--min-size", v, 1, 100000, &o.min_size))
+        rc = DS_EXIT_USAGE;
     } else if (VALUE("--upsample")) {
-      if (m < 0 || parse_int("--upsample", v, 0, 4, &o.upsample)) rc = DS_EXIT_USAGE;
+      if (m >= 0 && cli_parse_int("dsengine extract", "--upsample", v, 0, 4, &o.upsample))
+        rc = DS_EXIT_USAGE;
     } else if (VALUE("--size")) {
-      if (m < 0 || parse_int("--size", v, 16, 4096, &o.size)) rc = DS_EXIT_USAGE;
+      if (m >= 0 && cli_parse_int("dsengine extract", "--size", v, 16, 4096, &o.size))
+        rc = DS_EXIT_USAGE;
     } else if (VALUE("--padding")) {
-      if (m < 0 || parse_int("--padding", v, 0, 2048, &o.padding)) rc = DS_EXIT_USAGE;
+      if (m >= 0 && cli_parse_int("dsengine extract", "--padding", v, 0, 2048, &o.padding))
+        rc = DS_EXIT_USAGE;
     } else if (VALUE("--landmarks")) {
       o.landmarks_path = v;
     } else if (VALUE("--detector")) {
@@ -131,19 +118,34 @@ int cmd_extract(int argc, char **argv) {
   o.device_spec = cli_device_spec(flag_device, &o.device_origin);
   o.stop = cli_stop_on_signals();
 
+  ds_extract_summary sum;
+  rc = cli_extract_run(&o, &sum);
+  free(inputs);
+  return rc;
+}
+
+int cli_extract_run(const ds_extract_options *o, ds_extract_summary *sum) {
   cli_line v;
   cli_line_init(&v);
   ds_extract_callbacks cb = {on_progress, on_note, &v};
-  ds_extract_summary sum;
   ds_error err = {0};
-  ds_status st = ds_extract(&o, &cb, &sum, &err);
-  free(inputs);
+  ds_status st = ds_extract(o, &cb, sum, &err);
   cli_line_end(&v);
   printf("%lld frames from %d sources in %.1f s (%.1f frames/s): %lld faces, %lld frames without "
          "a face%s\n",
-         (long long)sum.frames, sum.sources, sum.seconds,
-         sum.seconds > 0 ? (double)sum.frames / sum.seconds : 0.0, (long long)sum.faces,
-         (long long)sum.frames_without_face, sum.reused ? " (some from alignments.json)" : "");
+         (long long)sum->frames, sum->sources, sum->seconds,
+         sum->seconds > 0 ? (double)sum->frames / sum->seconds : 0.0, (long long)sum->faces,
+         (long long)sum->frames_without_face, sum->reused ? " (some from alignments.json)" : "");
   if (st != DS_OK) return cli_fail(&err);
   return DS_EXIT_OK;
+}
+
+void cli_extract_defaults(ds_extract_options *o) {
+  memset(o, 0, sizeof *o);
+  o->every = 1;
+  o->min_size = 40;
+  o->size = DS_ALIGN_SIZE;
+  o->padding = DS_ALIGN_PADDING;
+  o->detector_path = DS_DEFAULT_DETECTOR;
+  o->landmarks_path = DS_DEFAULT_LANDMARKS;
 }

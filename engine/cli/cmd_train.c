@@ -137,28 +137,32 @@ int cmd_train(int argc, char **argv) {
   o.device_spec = cli_device_spec(flag_device, &o.device_origin);
 
   o.stop = cli_stop_on_signals();
+  ds_train_summary sum;
+  const int rc = cli_train_run(&o, &sum);
+  for (int i = 0; i < o.face_count; i++)
+    free((char *)o.face_names[i]);
+  return rc;
+}
 
+int cli_train_run(const ds_train_options *o, ds_train_summary *sum) {
   cli_line v;
   cli_line_init(&v);
   ds_train_callbacks cb = {on_progress, on_note, &v};
-  ds_train_summary sum;
   ds_error err = {0};
-  ds_status st = ds_train(&o, &cb, &sum, &err);
-  for (int i = 0; i < o.face_count; i++)
-    free((char *)o.face_names[i]);
+  ds_status st = ds_train(o, &cb, sum, &err);
   cli_line_end(&v);
-  if (sum.last_iteration > sum.first_iteration) {
+  if (sum->last_iteration > sum->first_iteration) {
     char el[32];
-    fmt_time(sum.seconds, el, sizeof el);
-    printf("trained iterations %lld..%lld in %s (%.1f samples/s)\n", sum.first_iteration + 1,
-           sum.last_iteration, el, sum.samples_per_s);
-    const long long run = sum.last_iteration - sum.first_iteration;
+    fmt_time(sum->seconds, el, sizeof el);
+    printf("trained iterations %lld..%lld in %s (%.1f samples/s)\n", sum->first_iteration + 1,
+           sum->last_iteration, el, sum->samples_per_s);
+    const long long run = sum->last_iteration - sum->first_iteration;
     const long long w = run < DS_TRAIN_LOSS_WINDOW ? run : DS_TRAIN_LOSS_WINDOW;
-    for (int i = 0; i < sum.identity_count; i++)
-      printf("loss %s: first %lld iterations %.4f, last %lld %.4f (%.2fx)\n", sum.names[i], w,
-             sum.loss_first[i], w, sum.loss_last[i],
-             sum.loss_first[i] > 0 ? sum.loss_last[i] / sum.loss_first[i] : 0.0);
-    printf("model: %s/model.json\npreview: %s\n", sum.checkpoint_dir, sum.preview_path);
+    for (int i = 0; i < sum->identity_count; i++)
+      printf("loss %s: first %lld iterations %.4f, last %lld %.4f (%.2fx)\n", sum->names[i], w,
+             sum->loss_first[i], w, sum->loss_last[i],
+             sum->loss_first[i] > 0 ? sum->loss_last[i] / sum->loss_first[i] : 0.0);
+    printf("model: %s/model.json\npreview: %s\n", sum->checkpoint_dir, sum->preview_path);
   }
   if (st != DS_OK) return cli_fail(&err);
   return DS_EXIT_OK;

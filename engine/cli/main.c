@@ -16,10 +16,12 @@ static const struct {
     {"devices", cmd_devices, "list OpenCL devices and the one dsengine picks; check them"},
     {"extract", cmd_extract, "find, landmark and align the faces of videos and images"},
     {"train", cmd_train, "train the autoencoder on folders of aligned faces"},
+    {"convert", cmd_convert, "swap faces in a video or images with a trained model"},
 };
 
 static void usage(FILE *out) {
   fprintf(out, "usage: dsengine [--version] [--help] COMMAND [OPTIONS]\n"
+               "       dsengine --config FILE [--resume]   (the main job on the bundled sample)\n"
                "\n"
                "dsengine runs the classic face-swap pipeline (detect, align, train, convert)\n"
                "on any OpenCL device: AMD, Intel and NVIDIA GPUs, or the CPU through PoCL.\n"
@@ -53,6 +55,9 @@ int main(int argc, char **argv) {
     printf("dsengine %s\n", DSENGINE_VERSION);
     return DS_EXIT_OK;
   }
+  if (strncmp(cmd, "--config", 8) == 0 || strcmp(cmd, "--resume") == 0 ||
+      strncmp(cmd, "--work", 6) == 0)
+    return cmd_run(argc - 1, argv + 1);
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     if (strcmp(cmd, commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
   fprintf(stderr, "dsengine: unknown command '%s'; see 'dsengine --help'\n", cmd);
