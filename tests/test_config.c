@@ -73,7 +73,7 @@ static void test_shipped(void) {
   CHECK(low.run.has_iterations && low.run.iterations == 2000 && low.run.has_minutes &&
             low.run.minutes == 30.0 && low.run.save_every == 100,
         "lowmem run");
-  CHECK(tiny.batch == 16 && tiny.run.iterations == 300 && tiny.run.minutes == 15.0, "tiny");
+  CHECK(tiny.batch == 16 && tiny.run.iterations == 2500 && tiny.run.minutes == 13.0, "tiny");
 
   /* canonical JSON: parses back to the same config and is a fixed point */
   const ds_model_config *all[] = {&orig, &low, &tiny};
