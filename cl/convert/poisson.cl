@@ -95,10 +95,10 @@ kernel void poisson_sweep(global float2 *restrict spec, global float *restrict r
 
 // The chirp-z convolution's pointwise product with the transformed kernel.
 kernel void poisson_chirp_mul(global float *restrict spec, global const float *restrict kern,
-                              const int n, const int lines) {
+                              const int n, const int pitch, const int lines) {
   const int j = (int)get_global_id(0), line = (int)get_global_id(1);
   if (j >= n || line >= lines) return;
-  global float *z = spec + ((size_t)line * n + j) * 2;
+  global float *z = spec + ((size_t)line * pitch + j) * 2;
   const float ar = z[0], ai = z[1], br = kern[2 * j], bi = kern[2 * j + 1];
   z[0] = ar * br - ai * bi;
   z[1] = ar * bi + ai * br;

@@ -4,7 +4,9 @@
  * one-pixel ring is a Dirichlet boundary equal to dst, and inside it f solves
  * the 5-point Poisson equation lap f = div g, where the guidance g is the
  * forward-difference gradient of src at pixels whose mask is > 0.5 and of dst
- * elsewhere, and div takes backward differences.
+ * elsewhere, and div takes backward differences. (seamlessClone itself also
+ * takes the region from the mask's bounding box, erodes the mask three times
+ * by a 3x3 square and truncates to 8 bits: bench/README.md, "blend".)
  *
  * Method (Hockney's FFT + tridiagonal solver). With f = dst + u the unknown u
  * is 0 on the ring and lap u = r, where r = div(m grad(src - dst)) is zero
@@ -22,10 +24,10 @@
  * N + 1 factors into 2, 3, 5 and 7. The line axis is x when w - 1 does, else
  * y when h - 1 does; when neither does, the DST along x runs as a chirp-z
  * (Bluestein) convolution through complex clFFTs of a 7-smooth length
- * >= 2(w - 2) - 1, which is also exact but about twice as slow. So every w, h
- * is solved exactly; ds_poisson_good_size tells a caller that may grow its
- * region (more destination around the mask changes nothing else) which sizes
- * take the fast path.
+ * >= 2(w - 2) - 1, which is also exact but 2-4 times slower. So every w, h is
+ * solved exactly, never on a padded domain; ds_poisson_good_size tells a
+ * caller that may grow its region which sizes take the fast path (a region a
+ * pixel larger only moves the boundary a pixel further from the mask).
  *
  * Everything runs on rt's queue without a host round trip: three kernels
  * (right-hand side packed into the transform rows, the tridiagonal sweep that
@@ -67,10 +69,10 @@ ds_poisson_path ds_poisson_path_for(int w, int h);
  * device float RGB interleaved, w*h*3, values 0..255; mask: device float w*h,
  * a pixel selects the gradients of src when mask > 0.5 (OpenCV's binary
  * mask). out: float w*h*3, must not be one of the inputs; its ring equals dst
- * and its interior is the exact solution (float32 rounding aside: about 1e-4
- * of the solution's range), not clamped. The work is enqueued on rt's queue;
- * the call returns without waiting for it. The first call of a size bakes
- * its clFFT plans. */
+ * and its interior is the exact solution, not clamped (float32 rounding
+ * aside: within 1e-3 of a float64 solve for 0..255 inputs in the tests). The work is enqueued on
+ * rt's queue; the call returns without waiting for it. The first call of a size bakes its clFFT
+ * plans. */
 ds_status ds_poisson_blend(ds_poisson *p, cl_mem src, cl_mem dst, cl_mem mask, int w, int h,
                            cl_mem out, ds_error *err);
 
