@@ -20,7 +20,7 @@ struct ds_video_reader {
   AVPacket *pkt;
   AVFrame *frame;
   struct SwsContext *sws;
-  uint8_t *upright; /* coded-orientation RGB before rotation; NULL when rotation is 0 */
+  uint8_t *upright; /* the scaler's output, padded: coded orientation, before rotation */
   size_t upright_bytes;
   ds_video_info info;
   int64_t next_index;
@@ -254,10 +254,14 @@ static ds_status convert_frame(ds_video_reader *r, ds_image *frame, ds_error *er
     ds_status st = ds_image_alloc(frame, r->info.width, r->info.height, 3, err);
     if (st != DS_OK) return stop(r, st, err, "%s", err ? err->msg : "out of memory");
   }
+  /* libswscale's SIMD stores may run past the end of a row, and so past the
+   * end of an exactly sized image (a heap corruption seen at 1080x1920): it
+   * always writes into this buffer, padded and aligned, and the frame is
+   * copied or rotated from there. */
   size_t bytes = (size_t)cw * (size_t)ch * 3;
-  if (rot && r->upright_bytes != bytes) {
-    free(r->upright);
-    r->upright = malloc(bytes);
+  if (r->upright_bytes != bytes) {
+    av_free(r->upright);
+    r->upright = av_malloc(bytes + 256);
     r->upright_bytes = r->upright ? bytes : 0;
     if (!r->upright)
       return stop(r, DS_ERR_NO_MEMORY, err, "video %s: cannot allocate %zu bytes for a frame",
@@ -278,10 +282,13 @@ static ds_status convert_frame(ds_video_reader *r, ds_image *frame, ds_error *er
              f->format == AV_PIX_FMT_YUVJ422P || f->format == AV_PIX_FMT_YUVJ444P;
   sws_setColorspaceDetails(r->sws, coef, full, sws_getCoefficients(AVCOL_SPC_BT709), 1, 0, 1 << 16,
                            1 << 16);
-  uint8_t *dst[4] = {rot ? r->upright : frame->data, NULL, NULL, NULL};
+  uint8_t *dst[4] = {r->upright, NULL, NULL, NULL};
   int stride[4] = {cw * 3, 0, 0, 0};
   sws_scale(r->sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dst, stride);
-  if (rot) ds_image_rotate_rgb(r->upright, cw, ch, rot, frame->data);
+  if (rot)
+    ds_image_rotate_rgb(r->upright, cw, ch, rot, frame->data);
+  else
+    memcpy(frame->data, r->upright, bytes);
   return DS_OK;
 }
 
@@ -380,7 +387,7 @@ void ds_video_close(ds_video_reader *r) {
   av_packet_free(&r->pkt);
   avcodec_free_context(&r->dec);
   avformat_close_input(&r->fmt);
-  free(r->upright);
+  av_free(r->upright);
   free(r->path);
   free(r);
 }
