@@ -3,13 +3,14 @@
 # iterations, a preview) and a short convert (5 frames of a synthetic clip),
 # with tests/valgrind.supp hiding what PoCL, LLVM, hwloc, the ICD loader and
 # libav/x264 keep. Fails when a leak or error is left that is not theirs.
-# Not in ctest: under valgrind PoCL takes minutes. Warm the kernel caches first
-# (run any test, or this script twice): a cold cache has LLVM compile every
-# kernel under valgrind.
+# Not in ctest: too slow. Under valgrind PoCL detects another CPU
+# (pthread-haswell instead of pthread-skylake-avx512), so the kernel caches of
+# normal runs miss and the first run compiles every kernel under valgrind
+# (more than 10 minutes on 2 cores); a second run is served from the cache.
 # usage: valgrind_run.sh BUILD_DIR SCRATCH
 #   e.g. tests/valgrind_run.sh build /tmp/vg
-# Result (2-core CPU, PoCL 3.1): see the report in the session that added it;
-# train: <filled in below by the last run>
+# Result: not yet recorded; the first run (cold cache) had not finished when
+# this script was committed.
 set -u
 build=$1
 scratch=$2
