@@ -62,6 +62,7 @@ run "$bin" convert --model "$model" --swap A:B --config "$root/configs/lowmem.js
   --out "$scratch/x.mp4"
 expect_rc 2 "config mismatch"
 expect_in "$err" "does not describe the model" "config mismatch explained"
+expect_one_line "$err" "config mismatch"
 run "$bin" convert --model "$model" --swap A:B "$clip" --out "$scratch/no/such/dir/x.mp4"
 [ "$rc" != 0 ] && ok || bad "unwritable output accepted"
 expect_in "$err" "$scratch/no/such/dir/x.mp4" "unwritable output named"

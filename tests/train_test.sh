@@ -83,6 +83,7 @@ printf 'not a png' >"$scratch/B/zz_broken.png"
 run "$bin" train "${common[@]}" --model "$scratch/x"
 expect_rc 2 "corrupt face"
 expect_in "$err" "zz_broken.png" "corrupt face named"
+expect_one_line "$err" "corrupt face"
 [ ! -e "$scratch/x/model.json" ] && ok || bad "a failed run wrote a checkpoint"
 run "$bin" train "${common[@]}" --model "$scratch/x" --iterations abc
 expect_rc 2 "bad --iterations"
