@@ -9,6 +9,7 @@
 #include "host/hash.h"
 #include "host/kernel_sources.h"
 #include "host/program_cache.h"
+#include "host/quiet.h"
 
 struct ds_program_entry {
   char *name;
@@ -134,7 +135,9 @@ ds_status ds_program_build(ds_runtime *rt, const char *name, const char *source,
     goto done;
   }
   rt->stats.source_builds++;
+  const int quiet = ds_stderr_quiet(rt); /* the build log keeps what PoCL prints */
   rc = clBuildProgram(p, 1, &rt->device.id, opts, NULL, NULL);
+  ds_stderr_restore(quiet);
   if (rc != CL_SUCCESS) {
     st = build_failed(rt, p, name, rc, err);
     clReleaseProgram(p);

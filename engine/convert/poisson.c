@@ -1,9 +1,7 @@
 #include "engine/convert/poisson.h"
 
 #include <clFFT.h>
-#include <fcntl.h>
 #include <stdio.h>
-#include <unistd.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -13,6 +11,7 @@
 #include "host/buffer.h"
 #include "host/cl_status.h"
 #include "host/program.h"
+#include "host/quiet.h"
 
 /* Region sizes whose plans and tables stay baked; the least recently used
  * goes first. A warm re-bake costs ~30 ms, a cold one seconds. */
@@ -264,32 +263,6 @@ static ds_status clfft_failed(ds_runtime *rt, const size_entry *e, const char *w
   return DS_ERR_OPENCL;
 }
 
-/* clFFT generates its kernels' source, and PoCL's compiler prints "N warnings
- * generated" for them to the process's stderr, under the user's progress
- * line. On CPU devices stderr is pointed at /dev/null while a plan bakes
- * (library code may not print; a build failure still comes back as a status). */
-static int quiet_begin(const ds_runtime *rt) {
-  if (rt->device.vendor_class != DS_VENDOR_CPU || getenv("DSENGINE_CLFFT_VERBOSE")) return -1;
-  fflush(stderr);
-  const int saved = dup(STDERR_FILENO);
-  const int null = open("/dev/null", O_WRONLY);
-  if (saved < 0 || null < 0) {
-    if (saved >= 0) close(saved);
-    if (null >= 0) close(null);
-    return -1;
-  }
-  dup2(null, STDERR_FILENO);
-  close(null);
-  return saved;
-}
-
-static void quiet_end(int saved) {
-  if (saved < 0) return;
-  fflush(stderr);
-  dup2(saved, STDERR_FILENO);
-  close(saved);
-}
-
 static ds_status entry_plan(ds_runtime *rt, size_entry *e, ds_error *err) {
   size_t len = (size_t)e->fft_len;
   clfftStatus st = clfftCreateDefaultPlan(&e->plan, rt->context, CLFFT_1D, &len);
@@ -311,9 +284,9 @@ static ds_status entry_plan(ds_runtime *rt, size_entry *e, ds_error *err) {
   if (st == CLFFT_SUCCESS) st = clfftSetPlanScale(e->plan, CLFFT_FORWARD, 1.0f);
   if (st == CLFFT_SUCCESS) st = clfftSetPlanScale(e->plan, CLFFT_BACKWARD, 1.0f / e->fft_len);
   if (st != CLFFT_SUCCESS) return clfft_failed(rt, e, "configure", st, err);
-  const int quiet = quiet_begin(rt);
+  const int quiet = ds_stderr_quiet(rt); /* PoCL prints clFFT kernels' warnings */
   st = clfftBakePlan(e->plan, 1, &rt->queue, NULL, NULL);
-  quiet_end(quiet);
+  ds_stderr_restore(quiet);
   if (st != CLFFT_SUCCESS) return clfft_failed(rt, e, "bake", st, err);
   st = clfftGetTmpBufSize(e->plan, &e->tmp_bytes);
   if (st != CLFFT_SUCCESS) return clfft_failed(rt, e, "size the temporary of", st, err);
