@@ -141,7 +141,7 @@ run "$bin" train --config "$micro" --faces A="$scratch/A" --faces B="$scratch/Bc
 expect_error "truncated PNG face" 1 "$scratch/Bcut/zz_cut.png" "truncated"
 
 # a truncated mp4 (the first 40% of the clip): extract fails naming the frame;
-# convert writes the frames it could read, exit 0, with a warning on stdout
+# convert writes the frames it could read, exit 0, with a one-line warning on stderr
 mkdir -p "$scratch/cut"
 head -c $(($(stat -c %s "$clip") * 2 / 5)) "$clip" >"$scratch/cut/clip.mp4"
 run "$bin" extract "$scratch/cut/clip.mp4" --out "$scratch/e4"
@@ -149,7 +149,8 @@ expect_error "truncated mp4, extract" 1 "$scratch/cut/clip.mp4" "truncated"
 run "$bin" convert --model "$model" --swap A:B "$scratch/cut/clip.mp4" --alignments "$scratch/al.json" \
   --out "$scratch/cut.mp4"
 expect_rc 0 "truncated mp4, convert"
-expect_in "$out" "warning: the input ended early: video $scratch/cut/clip.mp4" "truncated mp4 named"
+expect_in "$err" "dsengine: warning: the input ended early: video $scratch/cut/clip.mp4" "truncated mp4 named"
+expect_one_line "$err" "truncated mp4 warning"
 read_frames=$(printf '%s\n' "$out" | sed -n 's/^\([0-9]*\) frames in.*/\1/p')
 expect_in "$("$probe" "$scratch/cut.mp4")" "frames=$read_frames " "the frames read are written"
 

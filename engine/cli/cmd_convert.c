@@ -98,7 +98,11 @@ int cli_convert_run(const ds_convert_options *o, ds_convert_summary *sum) {
     if (o->alignments && sum->frames_unaligned)
       printf(", %lld not in the alignments", (long long)sum->frames_unaligned);
     printf("\n");
-    if (sum->corrupt) printf("warning: the input ended early: %s\n", sum->corrupt_msg);
+    if (sum->corrupt)
+      fprintf(stderr,
+              "dsengine: warning: the input ended early: %s; the %lld frames before it are "
+              "converted\n",
+              sum->corrupt_msg, (long long)sum->frames);
     if (sum->codec[0])
       printf("wrote %s (%s%s)\n", o->output, sum->codec, sum->audio ? ", audio copied" : "");
     else if (sum->frames)
