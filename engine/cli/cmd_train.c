@@ -162,7 +162,8 @@ int cli_train_run(const ds_train_options *o, ds_train_summary *sum) {
       printf("loss %s: first %lld iterations %.4f, last %lld %.4f (%.2fx)\n", sum->names[i], w,
              sum->loss_first[i], w, sum->loss_last[i],
              sum->loss_first[i] > 0 ? sum->loss_last[i] / sum->loss_first[i] : 0.0);
-    printf("model: %s/model.json\npreview: %s\n", sum->checkpoint_dir, sum->preview_path);
+    if (sum->checkpoint_dir[0]) printf("model: %s/model.json\n", sum->checkpoint_dir);
+    if (sum->preview_path[0]) printf("preview: %s\n", sum->preview_path);
   }
   if (st != DS_OK) return cli_fail(&err);
   return DS_EXIT_OK;
