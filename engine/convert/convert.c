@@ -228,7 +228,7 @@ static ds_status load_model(converter *c, ds_error *err) {
   }
   if (st == DS_OK) st = ds_runtime_open(&c->rt, o->device_spec, o->device_origin, 0, err);
   const unsigned batch = (unsigned)(o->batch > 0 ? o->batch : DEFAULT_FACE_BATCH);
-  if (st == DS_OK) st = ds_model_device_create(&c->model, c->rt, batch, err);
+  if (st == DS_OK) st = ds_model_device_create_inference(&c->model, c->rt, batch, err);
   if (st == DS_OK) {
     c->model_on_device = 1;
     st =

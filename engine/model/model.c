@@ -253,7 +253,16 @@ static size_t pack_floats(const ds_model *m, const ds_runtime *rt, unsigned batc
   return need;
 }
 
-uint64_t ds_model_device_bytes(const ds_model *m, const ds_runtime *rt, unsigned batch) {
+static uint64_t device_bytes(const ds_model *m, const ds_runtime *rt, unsigned batch,
+                             int training) {
+  if (!training) {
+    uint64_t floats =
+        (uint64_t)m->param_floats + scratch_floats(m, batch) + pack_floats(m, rt, batch);
+    floats += (uint64_t)batch * m->cfg.input_size * m->cfg.input_size * m->cfg.input_channels;
+    for (int p = 0; p < ds_model_path_length(m); p++)
+      floats += act_floats(ds_model_path_layer(m, 0, p), batch);
+    return 4 * floats;
+  }
   uint64_t floats = 4 * (uint64_t)m->param_floats + scratch_floats(m, batch) + DS_LOSS_PARTIALS;
   floats += pack_floats(m, rt, batch);
   size_t largest = (size_t)batch * m->cfg.input_size * m->cfg.input_size * m->cfg.input_channels;
@@ -266,6 +275,10 @@ uint64_t ds_model_device_bytes(const ds_model *m, const ds_runtime *rt, unsigned
   return 4 * (floats + 2 * (uint64_t)largest);
 }
 
+uint64_t ds_model_device_bytes(const ds_model *m, const ds_runtime *rt, unsigned batch) {
+  return device_bytes(m, rt, batch, 1);
+}
+
 static ds_status make(ds_model *m, size_t floats, const char *what, cl_mem *out, ds_error *err) {
   ds_status st = ds_buffer_create(m->rt, floats * sizeof(float), CL_MEM_READ_WRITE, what, out, err);
   if (st == DS_ERR_NO_MEMORY)
@@ -273,10 +286,12 @@ static ds_status make(ds_model *m, size_t floats, const char *what, cl_mem *out,
   return st;
 }
 
-ds_status ds_model_device_create(ds_model *m, ds_runtime *rt, unsigned batch, ds_error *err) {
+/* training: gradients, Adam moments, activation gradients and loss sums too */
+static ds_status device_create(ds_model *m, ds_runtime *rt, unsigned batch, int training,
+                               ds_error *err) {
   m->rt = rt;
   m->batch = batch;
-  uint64_t need = ds_model_device_bytes(m, rt, batch);
+  uint64_t need = device_bytes(m, rt, batch, training);
   if (rt->device.global_mem_bytes && need > rt->device.global_mem_bytes) {
     char a[32], b[32];
     return ds_error_set(err, DS_ERR_NO_MEMORY,
@@ -286,11 +301,12 @@ ds_status ds_model_device_create(ds_model *m, ds_runtime *rt, unsigned batch, ds
                         ds_format_bytes(rt->device.global_mem_bytes, b, sizeof b));
   }
   ds_status st = make(m, m->param_floats, "parameters", &m->params, err);
-  if (st == DS_OK) st = make(m, m->param_floats, "gradients", &m->grads, err);
-  if (st == DS_OK) st = make(m, m->param_floats, "Adam first moments", &m->adam_m, err);
-  if (st == DS_OK) st = make(m, m->param_floats, "Adam second moments", &m->adam_v, err);
+  if (st == DS_OK && training) st = make(m, m->param_floats, "gradients", &m->grads, err);
+  if (st == DS_OK && training) st = make(m, m->param_floats, "Adam first moments", &m->adam_m, err);
+  if (st == DS_OK && training)
+    st = make(m, m->param_floats, "Adam second moments", &m->adam_v, err);
   cl_mem zero[4] = {m->params, m->grads, m->adam_m, m->adam_v};
-  for (int i = 0; i < 4 && st == DS_OK; i++)
+  for (int i = 0; i < (training ? 4 : 1) && st == DS_OK; i++)
     st = ds_fill_f32(rt, zero[i], 0.0f, m->param_floats, err);
 
   size_t largest = (size_t)batch * m->cfg.input_size * m->cfg.input_size * m->cfg.input_channels;
@@ -301,15 +317,32 @@ ds_status ds_model_device_create(ds_model *m, ds_runtime *rt, unsigned batch, ds
     if (a > largest) largest = a;
     st = make(m, a, "activations", &m->act[p + 1], err);
   }
-  if (st == DS_OK) st = make(m, largest, "activation gradients", &m->dbuf[0], err);
-  if (st == DS_OK) st = make(m, largest, "activation gradients", &m->dbuf[1], err);
+  if (st == DS_OK && training) st = make(m, largest, "activation gradients", &m->dbuf[0], err);
+  if (st == DS_OK && training) st = make(m, largest, "activation gradients", &m->dbuf[1], err);
   m->scratch.floats = scratch_floats(m, batch);
   if (st == DS_OK) st = make(m, m->scratch.floats, "patch scratch", &m->scratch.buf, err);
   m->scratch.pack_floats = pack_floats(m, rt, batch);
   if (st == DS_OK) st = make(m, m->scratch.pack_floats, "GEMM packing", &m->scratch.pack, err);
-  if (st == DS_OK) st = make(m, DS_LOSS_PARTIALS, "loss partial sums", &m->loss_partials, err);
+  if (st == DS_OK && training)
+    st = make(m, DS_LOSS_PARTIALS, "loss partial sums", &m->loss_partials, err);
   if (st != DS_OK) ds_model_device_destroy(m);
   return st;
+}
+
+ds_status ds_model_device_create(ds_model *m, ds_runtime *rt, unsigned batch, ds_error *err) {
+  return device_create(m, rt, batch, 1, err);
+}
+
+ds_status ds_model_device_create_inference(ds_model *m, ds_runtime *rt, unsigned batch,
+                                           ds_error *err) {
+  return device_create(m, rt, batch, 0, err);
+}
+
+static ds_status need_training(const ds_model *m, ds_error *err) {
+  return m->grads
+             ? DS_OK
+             : ds_error_set(err, DS_ERR_INVALID,
+                            "model '%s' was set up on the device for inference only", m->cfg.name);
 }
 
 void ds_model_device_destroy(ds_model *m) {
@@ -354,6 +387,7 @@ ds_status ds_model_forward(ds_model *m, int id, cl_mem input, unsigned n, ds_err
 ds_status ds_model_loss(ds_model *m, int id, cl_mem target, unsigned n, double *loss,
                         ds_error *err) {
   (void)id;
+  if (need_training(m, err) != DS_OK) return DS_ERR_INVALID;
   const int last = ds_model_path_length(m);
   const ds_layer *l = ds_model_path_layer(m, 0, last - 1);
   ds_loss kind = m->cfg.loss == DS_LOSS_MSE ? DS_LOSS_KIND_MSE : DS_LOSS_KIND_MAE;
@@ -362,6 +396,7 @@ ds_status ds_model_loss(ds_model *m, int id, cl_mem target, unsigned n, double *
 }
 
 ds_status ds_model_backward(ds_model *m, int id, unsigned n, ds_error *err) {
+  if (need_training(m, err) != DS_OK) return DS_ERR_INVALID;
   int cur = 0;
   ds_status st = DS_OK;
   for (int p = ds_model_path_length(m) - 1; st == DS_OK && p >= 0; p--) {
@@ -387,6 +422,7 @@ ds_status ds_model_backward(ds_model *m, int id, unsigned n, ds_error *err) {
 }
 
 ds_status ds_model_adam(ds_model *m, int id, ds_error *err) {
+  if (need_training(m, err) != DS_OK) return DS_ERR_INVALID;
   ds_adam a = {m->cfg.lr, m->cfg.beta1, m->cfg.beta2, m->cfg.epsilon};
   long long s = ++m->adam_step;
   ds_status st = ds_adam_step(m->rt, &a, s, m->params, m->grads, m->adam_m, m->adam_v, 0,

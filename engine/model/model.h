@@ -84,6 +84,11 @@ float ds_uniform(uint64_t seed, uint64_t tensor, uint64_t index);
  * the bytes needed and a hint. */
 ds_status ds_model_device_create(ds_model *m, ds_runtime *rt, unsigned batch, ds_error *err);
 void ds_model_device_destroy(ds_model *m);
+/* Parameters, activations and scratch only: enough for ds_model_forward
+ * (convert); the training calls then fail with DS_ERR_INVALID. A quarter of
+ * the device memory a training set-up takes for the big models. */
+ds_status ds_model_device_create_inference(ds_model *m, ds_runtime *rt, unsigned batch,
+                                           ds_error *err);
 /* Approximate device bytes ds_model_device_create needs. */
 uint64_t ds_model_device_bytes(const ds_model *m, const ds_runtime *rt, unsigned batch);
 
