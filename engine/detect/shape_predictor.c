@@ -152,8 +152,11 @@ static int read_column(reader *r, size_t want, size_t *rows, const char *what) {
   return 0;
 }
 
+/* Also allocates when need is 0: a tree of no splits or a model of no parts
+ * takes `array + 0`, undefined on NULL (fuzz input regress/shape_predictor/
+ * zero-splits.dat). */
 static int grow(reader *r, void **array, size_t *cap, size_t need, size_t elem, const char *what) {
-  if (need <= *cap) return 0;
+  if (need <= *cap && *array) return 0;
   size_t n = *cap ? *cap : 64;
   while (n < need)
     n *= 2;

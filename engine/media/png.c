@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 ds_status ds_image_alloc(ds_image *img, int width, int height, int channels, ds_error *err) {
@@ -74,7 +75,27 @@ typedef struct png_reader {
   png_bytep *rows;
   ds_image img;
   png_failure fail;
+  png_alloc_size_t alloc_max; /* largest allocation libpng may make */
 } png_reader;
+
+/* libpng reads an ancillary chunk (tEXt, iCCP, ...) into one allocation as
+ * large as its header claims, and Debian's build sets no limit: a 137-byte
+ * file that claims a 2 GB tEXt chunk took 2 GB (fuzz input regress/png/
+ * huge-text-chunk.png). No chunk is longer than the file, and libpng's other
+ * buffers (rows, inflate state, text inflated up to chunk_malloc_max) stay
+ * far below 16 MiB, so larger requests are refused; libpng then skips the
+ * chunk with a warning and meets the end of the file. */
+enum { PNG_ALLOC_SLACK = 16 << 20 };
+
+static png_voidp limited_malloc(png_structp png, png_alloc_size_t size) {
+  const png_reader *r = png_get_mem_ptr(png);
+  return size > r->alloc_max ? NULL : malloc(size);
+}
+
+static void plain_free(png_structp png, png_voidp p) {
+  (void)png;
+  free(p);
+}
 
 static void read_data(png_structp png, png_bytep data, size_t len) {
   png_reader *r = png_get_io_ptr(png);
@@ -124,7 +145,12 @@ static ds_status reader_open(png_reader *r, const char *path, ds_error *err) {
   if (n < sizeof sig || png_sig_cmp(sig, 0, sizeof sig) != 0)
     return ds_error_set(err, DS_ERR_INVALID,
                         "%s: not a PNG file; convert it to PNG or remove it from the input", path);
-  r->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &r->fail, on_png_error, on_png_warning);
+  struct stat st;
+  r->alloc_max = PNG_ALLOC_SLACK;
+  if (fstat(fileno(r->fp), &st) == 0 && st.st_size > 0)
+    r->alloc_max += (png_alloc_size_t)st.st_size;
+  r->png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, &r->fail, on_png_error, on_png_warning,
+                                    r, limited_malloc, plain_free);
   if (r->png) r->info = png_create_info_struct(r->png);
   if (!r->png || !r->info)
     return ds_error_set(err, DS_ERR_NO_MEMORY, "%s: cannot allocate the PNG decoder", path);
@@ -133,6 +159,7 @@ static ds_status reader_open(png_reader *r, const char *path, ds_error *err) {
   /* libpng's own limit (1e6) would surface as a corrupt file; ours gives the
    * clear message in check_size. */
   png_set_user_limits(r->png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
+  png_set_chunk_malloc_max(r->png, PNG_ALLOC_SLACK / 2); /* zTXt, iTXt, iCCP inflated */
   return DS_OK;
 }
 
