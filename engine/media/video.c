@@ -2,6 +2,7 @@
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
+#include <libavutil/mem.h>
 #include <libavutil/display.h>
 #include <libavutil/imgutils.h>
 #include <libswscale/swscale.h>
@@ -35,10 +36,17 @@ struct ds_video_reader {
   char final_msg[DS_ERROR_MSG_MAX];
 };
 
-/* Only the first call silences FFmpeg, so a caller may turn its log back on. */
+/* Only the first call silences FFmpeg, so a caller may turn its log back on.
+ * It also caps each of FFmpeg's allocations at 256 MiB (8K RGB frames are
+ * 100 MiB): a 2.3 KB damaged file made the demuxer grow a buffer by
+ * av_fast_realloc to 2.8 GB (found by fuzz_video,
+ * tests/fuzz/regress/video/oom-fast-realloc). */
 static void quiet_libav(void) {
   static atomic_int done;
-  if (!atomic_exchange(&done, 1)) av_log_set_level(AV_LOG_QUIET);
+  if (!atomic_exchange(&done, 1)) {
+    av_log_set_level(AV_LOG_QUIET);
+    av_max_alloc((size_t)256 << 20);
+  }
 }
 
 static void av_message(int averr, char *buf, size_t size) {
