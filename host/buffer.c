@@ -59,3 +59,13 @@ void ds_buffer_release(cl_mem *buf) {
     *buf = NULL;
   }
 }
+
+ds_status ds_buffer_ensure(ds_runtime *rt, cl_mem *buf, size_t *have, size_t bytes,
+                           const char *what, ds_error *err) {
+  if (*buf && *have >= bytes) return DS_OK;
+  ds_buffer_release(buf);
+  *have = 0;
+  ds_status st = ds_buffer_create(rt, bytes, CL_MEM_READ_WRITE, what, buf, err);
+  if (st == DS_OK) *have = bytes;
+  return st;
+}

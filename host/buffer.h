@@ -24,5 +24,9 @@ ds_status ds_buffer_read(ds_runtime *rt, cl_mem buf, size_t offset, size_t bytes
 
 /* Releases *buf and sets it to NULL; NULL is fine. */
 void ds_buffer_release(cl_mem *buf);
+/* Scratch that grows: keeps *buf when its *have bytes suffice, else releases
+ * it and creates one of bytes (contents lost), updating *have. */
+ds_status ds_buffer_ensure(ds_runtime *rt, cl_mem *buf, size_t *have, size_t bytes,
+                           const char *what, ds_error *err);
 
 #endif

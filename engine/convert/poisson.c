@@ -1,9 +1,9 @@
 #include "engine/convert/poisson.h"
 
 #include <clFFT.h>
-#include <stdio.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -359,28 +359,19 @@ static ds_status entry_get(ds_poisson *p, int w, int h, size_entry **out, ds_err
   return DS_OK;
 }
 
-/* Grows *buf to at least bytes (contents lost). */
-static ds_status scratch(ds_runtime *rt, cl_mem *buf, size_t *have, size_t bytes, const char *what,
-                         ds_error *err) {
-  if (*buf && *have >= bytes) return DS_OK;
-  ds_buffer_release(buf);
-  *have = 0;
-  ds_status st = ds_buffer_create(rt, bytes, CL_MEM_READ_WRITE, what, buf, err);
-  if (st == DS_OK) *have = bytes;
-  return st;
-}
-
 static ds_status scratch_for(ds_poisson *p, const size_entry *e, ds_error *err) {
   ds_runtime *rt = p->rt;
   const size_t rows = (size_t)e->batch * e->pitch * sizeof(float);
   const size_t spec = (size_t)e->batch * e->spec_pitch * 2 * sizeof(float);
   if (!p->rows || p->rows_bytes < rows) p->rows_zeroed_for = 0;
-  ds_status st = scratch(rt, &p->rows, &p->rows_bytes, rows, "Poisson transform rows", err);
-  if (st == DS_OK) st = scratch(rt, &p->spec, &p->spec_bytes, spec, "Poisson spectra", err);
+  ds_status st =
+      ds_buffer_ensure(rt, &p->rows, &p->rows_bytes, rows, "Poisson transform rows", err);
+  if (st == DS_OK)
+    st = ds_buffer_ensure(rt, &p->spec, &p->spec_bytes, spec, "Poisson spectra", err);
   if (st == DS_OK && e->path == DS_POISSON_BLUESTEIN_X)
-    st = scratch(rt, &p->back, &p->back_bytes, spec, "Poisson chirp-z output", err);
+    st = ds_buffer_ensure(rt, &p->back, &p->back_bytes, spec, "Poisson chirp-z output", err);
   if (st == DS_OK && e->tmp_bytes)
-    st = scratch(rt, &p->tmp, &p->tmp_bytes, e->tmp_bytes, "clFFT temporary", err);
+    st = ds_buffer_ensure(rt, &p->tmp, &p->tmp_bytes, e->tmp_bytes, "clFFT temporary", err);
   if (st == DS_OK && p->rows_zeroed_for != e->serial) {
     /* the slots no table names must read as zero for this layout */
     st = ds_fill_f32(rt, p->rows, 0.0f, rows / sizeof(float), err);

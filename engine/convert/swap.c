@@ -233,12 +233,7 @@ ds_status ds_swapper_run(ds_swapper *s, ds_image *frames, ds_face_record *const 
   for (int f = 0; st == DS_OK && f < n; f++) {
     if (!counts[f]) continue;
     const size_t bytes = (size_t)frames[f].width * frames[f].height * 3;
-    if (bytes > s->frame_bytes[f]) {
-      ds_buffer_release(&s->frames[f]);
-      s->frame_bytes[f] = 0;
-      st = ds_buffer_create(s->rt, bytes, CL_MEM_READ_WRITE, "video frame", &s->frames[f], err);
-      if (st == DS_OK) s->frame_bytes[f] = bytes;
-    }
+    st = ds_buffer_ensure(s->rt, &s->frames[f], &s->frame_bytes[f], bytes, "video frame", err);
     if (st == DS_OK) st = ds_buffer_write(s->rt, s->frames[f], 0, bytes, frames[f].data, err);
   }
   if (st == DS_OK && s->timing) st = stage_end(s, &s->timing->upload, &t0, err);

@@ -34,17 +34,6 @@ void ds_hog_cl_workspace_release(ds_hog_cl_workspace *ws) {
   memset(ws, 0, sizeof *ws);
 }
 
-/* A buffer of at least bytes, kept between calls. */
-static ds_status grow(ds_runtime *rt, cl_mem *buf, size_t *have, size_t bytes, const char *what,
-                      ds_error *err) {
-  if (*buf && *have >= bytes) return DS_OK;
-  ds_buffer_release(buf);
-  *have = 0;
-  ds_status st = ds_buffer_create(rt, bytes, CL_MEM_READ_WRITE, what, buf, err);
-  if (st == DS_OK) *have = bytes;
-  return st;
-}
-
 static ds_status upload_bank(ds_runtime *rt, ds_hog_cl_workspace *ws, const ds_hog_detector *d,
                              ds_error *err) {
   if (ws->bank_of == d && ws->sep) return DS_OK;
@@ -124,8 +113,8 @@ ds_status ds_hog_scores(ds_runtime *rt, ds_hog_cl_workspace *ws, const ds_hog_de
     if (st == DS_OK) st = ds_kernel_launch(rt, k, 3, global, local, err);
     return st;
   }
-  st = grow(rt, &ws->x, &ws->x_bytes, (size_t)G * rows * out_cols * sizeof(float),
-            "HOG row-filtered features", err);
+  st = ds_buffer_ensure(rt, &ws->x, &ws->x_bytes, (size_t)G * rows * out_cols * sizeof(float),
+                        "HOG row-filtered features", err);
   if (st != DS_OK) return st;
   {
     const cl_int a[6] = {G, R, C, OC, fr, fc};
@@ -258,10 +247,12 @@ static ds_status score_level_device(void *user, const ds_hog_detector *d, const 
   const size_t img_bytes = (size_t)w * h * ch;
   const size_t hog_bytes = (size_t)DS_FHOG_PLANES * rows * cols * sizeof(float);
   const size_t sal_n = (size_t)d->num_filters * out_rows * out_cols;
-  ds_status st = grow(rt, &ws->img, &ws->img_bytes, img_bytes, "HOG pyramid level", err);
-  if (st == DS_OK) st = grow(rt, &ws->hog, &ws->hog_bytes, hog_bytes, "HOG features", err);
+  ds_status st =
+      ds_buffer_ensure(rt, &ws->img, &ws->img_bytes, img_bytes, "HOG pyramid level", err);
   if (st == DS_OK)
-    st = grow(rt, &ws->sal, &ws->sal_bytes, sal_n * sizeof(float), "HOG scores", err);
+    st = ds_buffer_ensure(rt, &ws->hog, &ws->hog_bytes, hog_bytes, "HOG features", err);
+  if (st == DS_OK)
+    st = ds_buffer_ensure(rt, &ws->sal, &ws->sal_bytes, sal_n * sizeof(float), "HOG scores", err);
   if (st == DS_OK) st = ds_buffer_write(rt, ws->img, 0, img_bytes, img, err);
   if (st == DS_OK)
     st = ds_fhog(rt, &ws->fhog, ws->img, w, h, ch, d->cell_size, d->filter_rows, d->filter_cols,
