@@ -31,16 +31,26 @@ ds_status ds_buffer_create(ds_runtime *rt, size_t bytes, cl_mem_flags flags, con
   return DS_OK;
 }
 
-ds_status ds_buffer_write(ds_runtime *rt, cl_mem buf, size_t offset, size_t bytes, const void *src,
-                          ds_error *err) {
+static ds_status write(ds_runtime *rt, cl_mem buf, cl_bool blocking, size_t offset, size_t bytes,
+                       const void *src, ds_error *err) {
   if (!bytes) return DS_OK;
-  cl_int rc = clEnqueueWriteBuffer(rt->queue, buf, CL_TRUE, offset, bytes, src, 0, NULL, NULL);
+  cl_int rc = clEnqueueWriteBuffer(rt->queue, buf, blocking, offset, bytes, src, 0, NULL, NULL);
   if (rc == CL_MEM_OBJECT_ALLOCATION_FAILURE || rc == CL_OUT_OF_RESOURCES)
     return no_memory(rt, bytes, "an upload", ds_cl_status_name(rc), err);
   if (rc != CL_SUCCESS)
     return ds_error_set(err, DS_ERR_OPENCL, "cannot upload %zu bytes to %s: %s", bytes,
                         rt->device.name, ds_cl_status_name(rc));
   return DS_OK;
+}
+
+ds_status ds_buffer_write(ds_runtime *rt, cl_mem buf, size_t offset, size_t bytes, const void *src,
+                          ds_error *err) {
+  return write(rt, buf, CL_TRUE, offset, bytes, src, err);
+}
+
+ds_status ds_buffer_write_async(ds_runtime *rt, cl_mem buf, size_t offset, size_t bytes,
+                                const void *src, ds_error *err) {
+  return write(rt, buf, CL_FALSE, offset, bytes, src, err);
 }
 
 ds_status ds_buffer_read(ds_runtime *rt, cl_mem buf, size_t offset, size_t bytes, void *dst,

@@ -21,6 +21,10 @@ ds_status ds_buffer_write(ds_runtime *rt, cl_mem buf, size_t offset, size_t byte
                           ds_error *err);
 ds_status ds_buffer_read(ds_runtime *rt, cl_mem buf, size_t offset, size_t bytes, void *dst,
                          ds_error *err);
+/* An upload that only enqueues: src must stay unchanged until the queue has
+ * run it (a later blocking transfer or ds_runtime_finish). */
+ds_status ds_buffer_write_async(ds_runtime *rt, cl_mem buf, size_t offset, size_t bytes,
+                                const void *src, ds_error *err);
 
 /* Releases *buf and sets it to NULL; NULL is fine. */
 void ds_buffer_release(cl_mem *buf);

@@ -3,10 +3,11 @@
  *
  *   test_hog_cl MODEL [IMAGE...]
  *
- * fHOG of random grey and RGB images of odd sizes against
- * ds_fhog_reference (max |diff| <= 1e-5, printed; a guard element past the
- * end stays untouched), filter responses against ds_hog_scores_reference
- * (separable and full bank, |diff| <= 1e-5 * (1 + |score|)), and, for each
+ * fHOG of random grey and RGB images of odd sizes, dense and in padded
+ * layouts, against ds_fhog_reference (max |diff| <= 1e-5, printed; padding
+ * 0; a guard element past the end stays untouched), filter responses
+ * against ds_hog_scores_reference (separable and full bank, |diff| <= 1e-5
+ * * (1 + |score|)), and, for each
  * IMAGE (any still ds_video_open decodes), ds_hog_detect_cl against
  * ds_hog_detect at upsample 0 and 1: the same number of faces, each with IoU
  * >= 0.99 and a score within 1e-4. */
@@ -42,36 +43,50 @@ static void fill(uint8_t *img, int w, int h, int ch) {
       }
 }
 
+/* Device fHOG in a padded layout (pad_extra rows and columns beyond the
+ * level; 0: dense) against the reference: the level equal within 1e-5, the
+ * padding 0, a guard element past the end untouched. */
 static double fhog_case(ds_runtime *rt, ds_fhog_workspace *ws, int w, int h, int ch, int cell,
-                        int pr, int pc) {
+                        int pr, int pc, int pad_extra) {
   ds_error err = {0};
   int rows, cols;
   ds_fhog_size(w, h, cell, pr, pc, &rows, &cols);
+  const int pitch = cols + pad_extra, plane_rows = rows + pad_extra;
   const size_t n = (size_t)DS_FHOG_PLANES * rows * cols;
+  const size_t np = (size_t)DS_FHOG_PLANES * plane_rows * pitch;
   uint8_t *img = malloc((size_t)w * h * ch);
-  float *ref = malloc((n + 1) * sizeof *ref), *dev = malloc((n + 1) * sizeof *dev);
+  float *ref = malloc((n + 1) * sizeof *ref), *dev = malloc((np + 1) * sizeof *dev);
   fill(img, w, h, ch);
   CHECK_OK(ds_fhog_reference(img, w, h, ch, cell, pr, pc, ref, &err), &err);
-  for (size_t i = 0; i < n + 1; i++)
+  for (size_t i = 0; i < np + 1; i++)
     dev[i] = guard;
   cl_mem dimg = NULL, dhog = NULL;
   double worst = 0;
+  int pad_nonzero = 0;
   CHECK_OK(ds_buffer_create(rt, (size_t)w * h * ch, CL_MEM_READ_ONLY, "image", &dimg, &err), &err);
-  CHECK_OK(ds_buffer_create(rt, (n + 1) * sizeof(float), CL_MEM_READ_WRITE, "hog", &dhog, &err),
+  CHECK_OK(ds_buffer_create(rt, (np + 1) * sizeof(float), CL_MEM_READ_WRITE, "hog", &dhog, &err),
            &err);
   CHECK_OK(ds_buffer_write(rt, dimg, 0, (size_t)w * h * ch, img, &err), &err);
-  CHECK_OK(ds_buffer_write(rt, dhog, 0, (n + 1) * sizeof(float), dev, &err), &err);
-  CHECK_OK(ds_fhog(rt, ws, dimg, w, h, ch, cell, pr, pc, dhog, &err), &err);
-  CHECK_OK(ds_buffer_read(rt, dhog, 0, (n + 1) * sizeof(float), dev, &err), &err);
-  for (size_t i = 0; i < n; i++) {
-    const double dd = fabs((double)dev[i] - ref[i]);
-    if (!(dd <= worst)) worst = dd;
-  }
+  CHECK_OK(ds_buffer_write(rt, dhog, 0, (np + 1) * sizeof(float), dev, &err), &err);
+  CHECK_OK(ds_fhog(rt, ws, dimg, w, h, ch, cell, pr, pc, pitch, plane_rows, dhog, &err), &err);
+  CHECK_OK(ds_buffer_read(rt, dhog, 0, (np + 1) * sizeof(float), dev, &err), &err);
+  for (int o = 0; o < DS_FHOG_PLANES; o++)
+    for (int r = 0; r < plane_rows; r++)
+      for (int c = 0; c < pitch; c++) {
+        const float v = dev[((size_t)o * plane_rows + r) * pitch + c];
+        if (r >= rows || c >= cols) {
+          pad_nonzero += v != 0;
+          continue;
+        }
+        const double dd = fabs((double)v - ref[((size_t)o * rows + r) * cols + c]);
+        if (!(dd <= worst)) worst = dd;
+      }
   CHECK(worst <= 1e-5, "fhog %dx%d ch %d cell %d pad %dx%d: max |diff| %g", w, h, ch, cell, pr, pc,
         worst);
-  CHECK(dev[n] == guard, "fhog %dx%d: wrote past the end", w, h);
-  printf("fhog %4dx%-4d ch %d cell %d pad %2dx%-2d -> %3dx%-3d max |diff| %g\n", w, h, ch, cell, pr,
-         pc, rows, cols, worst);
+  CHECK(pad_nonzero == 0, "fhog %dx%d: %d layout padding values not 0", w, h, pad_nonzero);
+  CHECK(dev[np] == guard, "fhog %dx%d: wrote past the end", w, h);
+  printf("fhog %4dx%-4d ch %d cell %d pad %2dx%-2d -> %3dx%-3d in %3dx%-3d max |diff| %g\n", w, h,
+         ch, cell, pr, pc, rows, cols, plane_rows, pitch, worst);
   ds_buffer_release(&dimg);
   ds_buffer_release(&dhog);
   free(img);
@@ -80,44 +95,57 @@ static double fhog_case(ds_runtime *rt, ds_fhog_workspace *ws, int w, int h, int
   return worst;
 }
 
+/* Device scores of a reference fHOG level, put in ds_hog_feature_layout and
+ * written at an offset into the scores buffer, against
+ * ds_hog_scores_reference: |diff| <= 1e-5 * (1 + |score|), guards before
+ * and after untouched. */
 static void scores_case(ds_runtime *rt, ds_hog_cl_workspace *ws, ds_hog_detector *d, int w, int h,
                         int separable) {
   ds_error err = {0};
   ds_hog_detector_set_separable(d, separable);
-  int rows, cols, orow, ocol;
+  int rows, cols, orow, ocol, pitch, plane_rows;
   ds_fhog_size(w, h, 8, 10, 10, &rows, &cols);
   ds_hog_scores_size(d, rows, cols, &orow, &ocol);
+  ds_hog_feature_layout(d, rows, cols, &pitch, &plane_rows);
   const size_t nh = (size_t)DS_FHOG_PLANES * rows * cols;
-  const size_t ns = (size_t)ds_hog_detector_num_filters(d) * orow * ocol;
+  const size_t np = (size_t)DS_FHOG_PLANES * plane_rows * pitch;
+  const size_t ns = (size_t)ds_hog_detector_num_filters(d) * orow * ocol, at = 3;
   uint8_t *img = malloc((size_t)w * h);
-  float *hog = malloc(nh * sizeof *hog), *ref = malloc((ns + 1) * sizeof *ref),
-        *dev = malloc((ns + 1) * sizeof *dev);
+  float *hog = malloc(nh * sizeof *hog), *padded = calloc(np, sizeof *padded),
+        *ref = malloc(ns * sizeof *ref), *dev = malloc((at + ns + 1) * sizeof *dev);
   fill(img, w, h, 1);
   CHECK_OK(ds_fhog_reference(img, w, h, 1, 8, 10, 10, hog, &err), &err);
+  for (int o = 0; o < DS_FHOG_PLANES; o++)
+    for (int r = 0; r < rows; r++)
+      memcpy(padded + ((size_t)o * plane_rows + r) * pitch, hog + ((size_t)o * rows + r) * cols,
+             (size_t)cols * sizeof *hog);
   ds_hog_scores_reference(d, hog, rows, cols, ref);
-  for (size_t i = 0; i < ns + 1; i++)
+  for (size_t i = 0; i < at + ns + 1; i++)
     dev[i] = guard;
   cl_mem dhog = NULL, dsal = NULL;
-  CHECK_OK(ds_buffer_create(rt, nh * sizeof(float), CL_MEM_READ_ONLY, "hog", &dhog, &err), &err);
-  CHECK_OK(ds_buffer_create(rt, (ns + 1) * sizeof(float), CL_MEM_READ_WRITE, "sal", &dsal, &err),
-           &err);
-  CHECK_OK(ds_buffer_write(rt, dhog, 0, nh * sizeof(float), hog, &err), &err);
-  CHECK_OK(ds_buffer_write(rt, dsal, 0, (ns + 1) * sizeof(float), dev, &err), &err);
-  CHECK_OK(ds_hog_scores(rt, ws, d, dhog, rows, cols, dsal, &err), &err);
-  CHECK_OK(ds_buffer_read(rt, dsal, 0, (ns + 1) * sizeof(float), dev, &err), &err);
+  CHECK_OK(ds_buffer_create(rt, np * sizeof(float), CL_MEM_READ_ONLY, "hog", &dhog, &err), &err);
+  CHECK_OK(
+      ds_buffer_create(rt, (at + ns + 1) * sizeof(float), CL_MEM_READ_WRITE, "sal", &dsal, &err),
+      &err);
+  CHECK_OK(ds_buffer_write(rt, dhog, 0, np * sizeof(float), padded, &err), &err);
+  CHECK_OK(ds_buffer_write(rt, dsal, 0, (at + ns + 1) * sizeof(float), dev, &err), &err);
+  CHECK_OK(ds_hog_scores(rt, ws, d, dhog, rows, cols, dsal, at, &err), &err);
+  CHECK_OK(ds_buffer_read(rt, dsal, 0, (at + ns + 1) * sizeof(float), dev, &err), &err);
   double worst = 0;
   for (size_t i = 0; i < ns; i++) {
-    const double dd = fabs((double)dev[i] - ref[i]) / (1 + fabs(ref[i]));
+    const double dd = fabs((double)dev[at + i] - ref[i]) / (1 + fabs(ref[i]));
     if (!(dd <= worst)) worst = dd;
   }
   CHECK(worst <= 1e-5, "scores %dx%d separable %d: max rel diff %g", w, h, separable, worst);
-  CHECK(dev[ns] == guard, "scores: wrote past the end");
-  printf("scores %dx%d (%dx%d windows) separable %d: max |diff| / (1 + |s|) %g\n", w, h, orow, ocol,
-         separable, worst);
+  CHECK(dev[0] == guard && dev[at - 1] == guard && dev[at + ns] == guard,
+        "scores: wrote outside its range");
+  printf("scores %dx%d (%dx%d windows, layout %dx%d) separable %d: max |diff| / (1 + |s|) %g\n", w,
+         h, orow, ocol, plane_rows, pitch, separable, worst);
   ds_buffer_release(&dhog);
   ds_buffer_release(&dsal);
   free(img);
   free(hog);
+  free(padded);
   free(ref);
   free(dev);
   ds_hog_detector_set_separable(d, 1);
@@ -199,15 +227,15 @@ int main(int argc, char **argv) {
   ds_fhog_workspace fws = {0};
   /* The largest case first: the workspace then never grows (Oclgrind 21.10
    * reports false uninitialised reads in buffers created after a release). */
-  fhog_case(rt, &fws, 211, 173, 3, 4, 7, 6);
+  fhog_case(rt, &fws, 211, 173, 3, 4, 7, 6, 0);
   static const int sizes[][2] = {{17, 23}, {24, 24}, {37, 29}, {61, 45}, {101, 77}, {203, 151}};
   for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-    fhog_case(rt, &fws, sizes[i][0], sizes[i][1], 1, 8, 10, 10);
-    fhog_case(rt, &fws, sizes[i][1], sizes[i][0], 1, 8, 1, 1);
+    fhog_case(rt, &fws, sizes[i][0], sizes[i][1], 1, 8, 10, 10, (int)i % 2 * 7);
+    fhog_case(rt, &fws, sizes[i][1], sizes[i][0], 1, 8, 1, 1, 0);
   }
-  fhog_case(rt, &fws, 97, 83, 3, 8, 10, 10);
-  fhog_case(rt, &fws, 131, 67, 1, 4, 3, 4);
-  fhog_case(rt, &fws, 75, 53, 3, 4, 2, 5);
+  fhog_case(rt, &fws, 97, 83, 3, 8, 10, 10, 5);
+  fhog_case(rt, &fws, 131, 67, 1, 4, 3, 4, 0);
+  fhog_case(rt, &fws, 75, 53, 3, 4, 2, 5, 3);
   ds_fhog_workspace_release(&fws);
 
   ds_hog_detector *d = NULL;

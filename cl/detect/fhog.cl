@@ -1,5 +1,6 @@
 // dlib's fHOG (engine/detect/fhog.c, ds_fhog_reference) for one 8-bit image:
-// fhog_gradient (one work-item per pixel: orientation bin and magnitude),
+// fhog_gradient (grey, 16 pixels per work-item) or fhog_gradient_rgb (one
+// per pixel): orientation bin and magnitude,
 // fhog_hist (one per cell: the 18-bin histogram, gathered from the pixels
 // that vote into it in the C code's scan order, and the cell's energy) and
 // fhog_features (one per output cell: block normalisation, 31 features, zero
@@ -15,69 +16,99 @@ constant float fhog_dir[9][2] = {
     {-0.5000f, 0.8660f}, {-0.7660f, 0.6428f}, {-0.9397f, 0.3420f},
 };
 
-// orient/mag: width x height (rows width apart), all written; pixels outside
-// 1 <= x < visible_nc, 1 <= y < visible_nr (which vote nowhere) get 0.
-// simd_end splits dlib's SIMD blocks (x < simd_end) from its scalar tail,
-// which breaks RGB ties the other way.
-kernel void fhog_gradient(global int *restrict orient, global float *restrict mag,
+// The orientation bin (0-17) of each gradient: the largest |dot product|
+// with fhog_dir, ties to the earlier direction, as the C code's loop.
+#define FHOG_ORIENT(T, IT, fx, fy, best_o)                                      \
+  do {                                                                          \
+    T best_dot = (T)(0.0f);                                                     \
+    best_o = (IT)(0);                                                           \
+    for (int k_ = 0; k_ < 9; k_++) {                                            \
+      const T a = fhog_dir[k_][0] * (fx);                                       \
+      const T b = fhog_dir[k_][1] * (fy);                                       \
+      const T dot = a + b;                                                      \
+      const IT up = dot > best_dot, down = (-dot > best_dot) & ~up;             \
+      best_dot = select(best_dot, dot, up);                                     \
+      best_dot = select(best_dot, -dot, down);                                  \
+      best_o = select(best_o, (IT)(k_), up);                                    \
+      best_o = select(best_o, (IT)(k_ + 9), down);                              \
+    }                                                                           \
+  } while (0)
+
+// Grey images: one work-item per 16 pixels x = 1 + 16 * get_global_id(0) ..
+// + 15 of row y = 1 + get_global_id(1), for 1 <= x < visible_nc and
+// 1 <= y < visible_nr (the pixels that vote; the hist kernel reads no
+// other). orient/mag rows are gpitch apart (>= width + 16). The last block
+// of a row loads through clamped indices so as not to read past the image.
+kernel void fhog_gradient(global uchar *restrict orient, global float *restrict mag,
                           global const uchar *restrict img, const int width, const int height,
-                          const int channels, const int visible_nr, const int visible_nc,
-                          const int simd_end) {
-  const int x = (int)get_global_id(0), y = (int)get_global_id(1);
-  if (x >= width || y >= height) return;
-  if (x < 1 || y < 1 || x >= visible_nc || y >= visible_nr) {
-    orient[(size_t)y * width + x] = 0;
-    mag[(size_t)y * width + x] = 0;
-    return;
-  }
-  const int stride = width * channels;
-  global const uchar *p = img + (size_t)y * stride + (size_t)x * channels;
-  int gx, gy, len;
-  if (channels == 1) {
-    gx = (int)p[1] - (int)p[-1];
-    gy = (int)p[stride] - (int)p[-stride];
-    len = gx * gx + gy * gy;
+                          const int visible_nr, const int visible_nc, const int gpitch) {
+  const int x0 = 1 + 16 * (int)get_global_id(0), y = 1 + (int)get_global_id(1);
+  if (x0 >= visible_nc || y >= visible_nr) return;
+  global const uchar *p = img + (size_t)y * width + x0;
+  int16 l, r, t, b;
+  if (x0 + 16 < width) {
+    l = convert_int16(vload16(0, p - 1));
+    r = convert_int16(vload16(0, p + 1));
+    t = convert_int16(vload16(0, p - width));
+    b = convert_int16(vload16(0, p + width));
   } else {
-    const int simd = x < simd_end;
-    gx = 0;
-    gy = 0;
-    len = -1;
-    for (int ch = 0; ch < 3; ch++) {
-      const int dx = (int)p[channels + ch] - (int)p[-channels + ch];
-      const int dy = (int)p[stride + ch] - (int)p[-stride + ch];
-      const int l = dx * dx + dy * dy;
-      if (ch == 0 || (simd ? l >= len : l > len)) {
-        gx = dx;
-        gy = dy;
-        len = l;
-      }
+    int lv[16], rv[16], tv[16], bv[16];
+    for (int i = 0; i < 16; i++) {
+      const int x = min(x0 + i, width - 2);
+      lv[i] = p[x - x0 - 1];
+      rv[i] = p[x - x0 + 1];
+      tv[i] = p[x - x0 - width];
+      bv[i] = p[x - x0 + width];
+    }
+    l = vload16(0, lv);
+    r = vload16(0, rv);
+    t = vload16(0, tv);
+    b = vload16(0, bv);
+  }
+  const int16 gx = r - l, gy = b - t;
+  const float16 fx = convert_float16(gx), fy = convert_float16(gy);
+  int16 o;
+  FHOG_ORIENT(float16, int16, fx, fy, o);
+  const size_t i = (size_t)y * gpitch + x0;
+  vstore16(convert_uchar16(o), 0, orient + i);
+  vstore16(sqrt(convert_float16(gx * gx + gy * gy)), 0, mag + i);
+}
+
+// RGB (dlib's rgb_pixel path): one work-item per pixel, the gradient of the
+// strongest channel; simd_end splits dlib's SIMD blocks (x < simd_end) from
+// its scalar tail, which breaks ties between channels the other way.
+kernel void fhog_gradient_rgb(global uchar *restrict orient, global float *restrict mag,
+                              global const uchar *restrict img, const int width,
+                              const int visible_nr, const int visible_nc, const int gpitch,
+                              const int simd_end) {
+  const int x = 1 + (int)get_global_id(0), y = 1 + (int)get_global_id(1);
+  if (x >= visible_nc || y >= visible_nr) return;
+  const int stride = width * 3;
+  global const uchar *p = img + (size_t)y * stride + (size_t)x * 3;
+  const int simd = x < simd_end;
+  int gx = 0, gy = 0, len = -1;
+  for (int ch = 0; ch < 3; ch++) {
+    const int dx = (int)p[3 + ch] - (int)p[-3 + ch];
+    const int dy = (int)p[stride + ch] - (int)p[-stride + ch];
+    const int l = dx * dx + dy * dy;
+    if (ch == 0 || (simd ? l >= len : l > len)) {
+      gx = dx;
+      gy = dy;
+      len = l;
     }
   }
-  const float fx = (float)gx, fy = (float)gy;
-  float best_dot = 0;
-  int best_o = 0;
-  for (int o = 0; o < 9; o++) {
-    const float a = fhog_dir[o][0] * fx;
-    const float b = fhog_dir[o][1] * fy;
-    const float dot = a + b;
-    if (dot > best_dot) {
-      best_dot = dot;
-      best_o = o;
-    } else if (-dot > best_dot) {
-      best_dot = -dot;
-      best_o = o + 9;
-    }
-  }
-  const size_t i = (size_t)y * width + x;
-  orient[i] = best_o;
+  int o;
+  FHOG_ORIENT(float, int, (float)gx, (float)gy, o);
+  const size_t i = (size_t)y * gpitch + x;
+  orient[i] = (uchar)o;
   mag[i] = sqrt((float)len);
 }
 
 // hist: cells_nr x cells_nc x 18, cell (r, c) being dlib's padded histogram
 // cell (r + 1, c + 1); norm: cells_nr x cells_nc.
 kernel void fhog_hist(global float *restrict hist, global float *restrict norm,
-                      global const int *restrict orient, global const float *restrict mag,
-                      const int width, const int cell, const int cells_nr, const int cells_nc,
+                      global const uchar *restrict orient, global const float *restrict mag,
+                      const int gpitch, const int cell, const int cells_nr, const int cells_nc,
                       const int visible_nr, const int visible_nc, const int simd_end) {
   const int c = (int)get_global_id(0), r = (int)get_global_id(1);
   if (c >= cells_nc || r >= cells_nr) return;
@@ -89,8 +120,11 @@ kernel void fhog_hist(global float *restrict hist, global float *restrict norm,
   for (int o = 0; o < 18; o++)
     h[o] = 0;
   const float fcell = (float)cell;
-  const int y0 = max(1, (R - 2) * cell), y1 = min(visible_nr - 1, (R + 1) * cell);
-  const int x0 = max(1, (C - 2) * cell), x1 = min(visible_nc - 1, (C + 1) * cell);
+  // The pixels voting into (R, C) lie in y = R * cell - 1.5 cell - 0.5 ..
+  // R * cell + 0.5 cell - 0.5 (16 rows for cell 8), the same for x: a
+  // superset of whole rows and columns; the tests below pick the exact ones.
+  const int y0 = max(1, R * cell - 3 * cell / 2 - 1), y1 = min(visible_nr - 1, R * cell + cell / 2);
+  const int x0 = max(1, C * cell - 3 * cell / 2 - 1), x1 = min(visible_nc - 1, C * cell + cell / 2);
   for (int y = y0; y <= y1; y++) {
     const float yp = ((float)y + 0.5f) / fcell - 0.5f;
     const int iyp = (int)floor(yp);
@@ -104,7 +138,7 @@ kernel void fhog_hist(global float *restrict hist, global float *restrict norm,
     else
       continue;
     for (int x = x0; x <= x1; x++) {
-      const size_t i = (size_t)y * width + x;
+      const size_t i = (size_t)y * gpitch + x;
       float add = 0;
       if (x < simd_end) {
         const float xp = ((float)x + 0.5f) / fcell + 0.5f;
@@ -152,15 +186,16 @@ inline float fhog_sum4(const float a, const float b, const float c, const float 
   return (a + c) + (b + d);
 }
 
-// hog: 31 planes of rows x cols; cell (y, x) of the hog_nr x hog_nc cells
-// lands at (y + row_off, x + col_off), everything else is 0.
+// hog: 31 planes of plane_rows x pitch (>= rows x cols, ds_hog_feature_layout);
+// cell (y, x) of the hog_nr x hog_nc cells lands at (y + row_off, x +
+// col_off), everything else is 0, the padding up to pitch and plane_rows too.
 kernel void fhog_features(global float *restrict hog, global const float *restrict hist,
-                          global const float *restrict norm, const int rows, const int cols,
-                          const int hog_nr, const int hog_nc, const int cells_nc, const int row_off,
-                          const int col_off) {
+                          global const float *restrict norm, const int pitch,
+                          const int plane_rows, const int hog_nr, const int hog_nc,
+                          const int cells_nc, const int row_off, const int col_off) {
   const int xx = (int)get_global_id(0), yy = (int)get_global_id(1);
-  if (xx >= cols || yy >= rows) return;
-  const size_t plane = (size_t)rows * cols, at = (size_t)yy * cols + xx;
+  if (xx >= pitch || yy >= plane_rows) return;
+  const size_t plane = (size_t)plane_rows * pitch, at = (size_t)yy * pitch + xx;
   const int y = yy - row_off, x = xx - col_off;
   if (y < 0 || x < 0 || y >= hog_nr || x >= hog_nc) {
     for (int o = 0; o < 31; o++)

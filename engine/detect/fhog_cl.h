@@ -19,8 +19,10 @@ typedef struct ds_fhog_workspace {
 void ds_fhog_workspace_release(ds_fhog_workspace *ws);
 
 /* Enqueues the fHOG of img (width x height 8-bit pixels, 1 or 3 interleaved
- * channels, no row padding) into hog (DS_FHOG_PLANES * rows * cols floats,
- * sized by ds_fhog_size; every element is written). Same maths and operation
+ * channels, no row padding) into hog: DS_FHOG_PLANES planes of plane_rows x
+ * pitch floats (rows x cols sized by ds_fhog_size, plane_rows >= rows, pitch
+ * >= cols; plane o, row r, column c at hog[(o * plane_rows + r) * pitch +
+ * c]; every element is written, the padding with 0). Same maths and operation
  * order as ds_fhog_reference; bit-identical where the device's sqrt and
  * division are correctly rounded (PoCL), and with cell sizes that are powers
  * of two (the C code computes some positions in double). Measured against
@@ -28,7 +30,7 @@ void ds_fhog_workspace_release(ds_fhog_workspace *ws);
  * too small to give a cell (rows == 0). Errors: DS_ERR_INVALID, what the
  * buffers and kernels report. */
 ds_status ds_fhog(ds_runtime *rt, ds_fhog_workspace *ws, cl_mem img, int width, int height,
-                  int channels, int cell_size, int pad_rows, int pad_cols, cl_mem hog,
-                  ds_error *err);
+                  int channels, int cell_size, int pad_rows, int pad_cols, int pitch,
+                  int plane_rows, cl_mem hog, ds_error *err);
 
 #endif

@@ -591,8 +591,8 @@ ds_status ds_hog_no_memory(ds_error *err, int width, int height) {
 
 ds_status ds_hog_detect_with(const ds_hog_detector *d, const uint8_t *pixels, int width, int height,
                              int channels, int upsample, double adjust_threshold,
-                             ds_hog_level_fn score_level, void *user, ds_detection **dets,
-                             int *count, ds_error *err) {
+                             ds_hog_level_fn score_level, ds_hog_finish_fn finish, void *user,
+                             ds_detection **dets, int *count, ds_error *err) {
   *dets = NULL;
   *count = 0;
   if (width < 1 || height < 1 || (channels != 1 && channels != 3) || upsample < 0 || upsample > 4 ||
@@ -605,6 +605,10 @@ ds_status ds_hog_detect_with(const ds_hog_detector *d, const uint8_t *pixels, in
   ds_hog_candidates cands = {0};
   /* Colour runs dlib's rgb_pixel detector; otherwise RGB becomes grey. */
   const int ch = (channels == 3 && d->color) ? 3 : 1;
+  /* Every level's image stays until the end: score_level may only enqueue
+   * work that reads it (the device path). */
+  uint8_t **imgs = NULL;
+  long levels = 0, kept_levels = 0;
   uint8_t *img = malloc((size_t)width * height * ch), *next = NULL;
   if (!img) return ds_hog_no_memory(err, width, height);
   if (channels == 3 && ch == 1)
@@ -626,7 +630,6 @@ ds_status ds_hog_detect_with(const ds_hog_detector *d, const uint8_t *pixels, in
   }
   /* create_fhog_pyramid: levels until the mapped image rectangle (rect_down,
    * (p - 0.3) * 5 / 6, rounded) is narrower or shorter than the minimum. */
-  long levels = 0;
   double rl = 0, rt = 0, rr = w - 1, rb = h - 1;
   for (;;) {
     rl = (double)round_half_up((rl - 0.3) * (5 / 6.0));
@@ -638,20 +641,27 @@ ds_status ds_hog_detect_with(const ds_hog_detector *d, const uint8_t *pixels, in
           levels < d->max_levels))
       break;
   }
+  imgs = calloc((size_t)levels, sizeof *imgs);
+  if (!imgs) goto oom;
+  imgs[0] = img;
+  img = NULL;
+  kept_levels = 1;
   for (long level = 0; level < levels; level++) {
     if (level > 0) {
       int nw, nh;
       ds_hog_pyramid_down6_size(w, h, &nw, &nh);
-      next = malloc((size_t)nw * nh * ch + 1);
-      if (!next) goto oom;
-      ds_hog_resize_bilinear(img, w, h, ch, next, nw, nh);
-      free(img);
-      img = next;
-      next = NULL;
+      imgs[level] = malloc((size_t)nw * nh * ch + 1);
+      if (!imgs[level]) goto oom;
+      kept_levels = level + 1;
+      ds_hog_resize_bilinear(imgs[level - 1], w, h, ch, imgs[level], nw, nh);
       w = nw;
       h = nh;
     }
-    st = score_level(user, d, img, w, h, ch, (int)level, adjust_threshold, &cands, err);
+    st = score_level(user, d, imgs[level], w, h, ch, (int)level, adjust_threshold, &cands, err);
+    if (st != DS_OK) goto done;
+  }
+  if (finish) {
+    st = finish(user, d, adjust_threshold, &cands, err);
     if (st != DS_OK) goto done;
   }
   if (cands.n) qsort(cands.items, cands.n, sizeof *cands.items, by_score);
@@ -704,6 +714,9 @@ done:
   free(cands.items);
   free(img);
   free(next);
+  for (long i = 0; i < kept_levels; i++)
+    free(imgs[i]);
+  free(imgs);
   return st;
 }
 
@@ -746,7 +759,7 @@ ds_status ds_hog_detect(const ds_hog_detector *d, const uint8_t *pixels, int wid
                         int *count, ds_error *err) {
   host_level b = {0};
   ds_status st = ds_hog_detect_with(d, pixels, width, height, channels, upsample, adjust_threshold,
-                                    score_level_host, &b, dets, count, err);
+                                    score_level_host, NULL, &b, dets, count, err);
   free(b.hog);
   free(b.sal);
   return st;

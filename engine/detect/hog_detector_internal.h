@@ -63,12 +63,20 @@ typedef ds_status (*ds_hog_level_fn)(void *user, const ds_hog_detector *d, const
                                      int w, int h, int ch, int level, double adjust,
                                      ds_hog_candidates *out, ds_error *err);
 
+/* Called once after the last level, before the non-max suppression: for a
+ * score_level that only enqueues work, to append every level's windows in
+ * the order score_level would have (level by level). */
+typedef ds_status (*ds_hog_finish_fn)(void *user, const ds_hog_detector *d, double adjust,
+                                      ds_hog_candidates *out, ds_error *err);
+
 /* ds_hog_detect with the level scoring supplied: input checks, upsampling,
- * the pyramid, then dlib's NMS and the mapping back through the upsampling. */
+ * the pyramid, then dlib's NMS and the mapping back through the upsampling.
+ * Each level's image stays valid until ds_hog_detect_with returns; finish
+ * may be NULL. */
 ds_status ds_hog_detect_with(const ds_hog_detector *d, const uint8_t *pixels, int width, int height,
                              int channels, int upsample, double adjust_threshold,
-                             ds_hog_level_fn score_level, void *user, ds_detection **dets,
-                             int *count, ds_error *err);
+                             ds_hog_level_fn score_level, ds_hog_finish_fn finish, void *user,
+                             ds_detection **dets, int *count, ds_error *err);
 
 /* The out-of-memory error of a detection on a width x height image. */
 ds_status ds_hog_no_memory(ds_error *err, int width, int height);

@@ -4,6 +4,7 @@
 #include "engine/detect/hog_scan_cl.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,23 @@ void ds_hog_scores_size(const ds_hog_detector *d, int rows, int cols, int *out_r
   if (*out_rows <= 0 || *out_cols <= 0) *out_rows = *out_cols = 0;
 }
 
+enum { SCAN_STRIP_ROWS = 8 }; /* RB of scan_strip: output rows per work-item */
+
+void ds_hog_feature_layout(const ds_hog_detector *d, int rows, int cols, int *pitch,
+                           int *plane_rows) {
+  int out_rows, out_cols;
+  ds_hog_scores_size(d, rows, cols, &out_rows, &out_cols);
+  *pitch = cols;
+  *plane_rows = rows;
+  if (out_rows == 0) return;
+  /* Whole 16-column vectors and RB-row strips of windows, each reading
+   * filter_cols - 1 columns and filter_rows - 1 rows beyond. */
+  const int p = (out_cols + 15) / 16 * 16 + d->filter_cols - 1;
+  *pitch = (p + 15) / 16 * 16;
+  *plane_rows =
+      (out_rows + SCAN_STRIP_ROWS - 1) / SCAN_STRIP_ROWS * SCAN_STRIP_ROWS + d->filter_rows - 1;
+}
+
 void ds_hog_cl_workspace_release(ds_hog_cl_workspace *ws) {
   ds_fhog_workspace_release(&ws->fhog);
   ds_buffer_release(&ws->sep);
@@ -27,7 +45,6 @@ void ds_hog_cl_workspace_release(ds_hog_cl_workspace *ws) {
   ds_buffer_release(&ws->first);
   ds_buffer_release(&ws->count);
   ds_buffer_release(&ws->weights);
-  ds_buffer_release(&ws->x);
   ds_buffer_release(&ws->img);
   ds_buffer_release(&ws->hog);
   ds_buffer_release(&ws->sal);
@@ -91,57 +108,42 @@ static ds_status upload_bank(ds_runtime *rt, ds_hog_cl_workspace *ws, const ds_h
 }
 
 ds_status ds_hog_scores(ds_runtime *rt, ds_hog_cl_workspace *ws, const ds_hog_detector *d,
-                        cl_mem hog, int rows, int cols, cl_mem sal, ds_error *err) {
+                        cl_mem hog, int rows, int cols, cl_mem sal, size_t sal_offset,
+                        ds_error *err) {
   int out_rows, out_cols;
   ds_hog_scores_size(d, rows, cols, &out_rows, &out_cols);
   if (out_rows == 0) return DS_OK;
   ds_status st = upload_bank(rt, ws, d, err);
   if (st != DS_OK) return st;
-  const cl_int K = d->num_filters, G = d->sep_next, fr = d->filter_rows, fc = d->filter_cols;
-  const cl_int R = rows, C = cols, OR = out_rows, OC = out_cols;
-  static const size_t local[3] = {16, 4, 1};
+  int pitch, plane_rows;
+  ds_hog_feature_layout(d, rows, cols, &pitch, &plane_rows);
+  const cl_int K = d->num_filters, P = pitch, PR = plane_rows, OR = out_rows, OC = out_cols;
+  const cl_ulong at = sal_offset;
+  char options[64];
+  snprintf(options, sizeof options, "-DFR=%d -DFC=%d -DRB=%d", d->filter_rows, d->filter_cols,
+           (int)SCAN_STRIP_ROWS);
   cl_kernel k;
-  if (!d->separable || G == 0) {
-    const cl_int a[7] = {K, R, C, OR, OC, fr, fc};
+  if (!d->separable || d->sep_next == 0) {
+    static const size_t local[3] = {16, 4, 1};
     const size_t global[3] = {(size_t)OC, (size_t)OR, (size_t)K};
-    st = ds_kernel_get(rt, "detect/scan", NULL, "scan_full", &k, err);
-    if (st == DS_OK) st = ds_kernel_arg(k, 0, sizeof sal, &sal, err);
-    if (st == DS_OK) st = ds_kernel_arg(k, 1, sizeof hog, &hog, err);
-    if (st == DS_OK) st = ds_kernel_arg(k, 2, sizeof ws->weights, &ws->weights, err);
-    for (int i = 0; i < 7 && st == DS_OK; i++)
-      st = ds_kernel_arg(k, (cl_uint)(3 + i), sizeof a[i], &a[i], err);
+    st = ds_kernel_get(rt, "detect/scan", options, "scan_full", &k, err);
+    if (st == DS_OK)
+      st = ds_kernel_args(k, err, 9, DS_ARG(sal), DS_ARG(at), DS_ARG(hog), DS_ARG(ws->weights),
+                          DS_ARG(K), DS_ARG(P), DS_ARG(PR), DS_ARG(OR), DS_ARG(OC));
     if (st == DS_OK) st = ds_kernel_launch(rt, k, 3, global, local, err);
     return st;
   }
-  st = ds_buffer_ensure(rt, &ws->x, &ws->x_bytes, (size_t)G * rows * out_cols * sizeof(float),
-                        "HOG row-filtered features", err);
-  if (st != DS_OK) return st;
-  {
-    const cl_int a[6] = {G, R, C, OC, fr, fc};
-    const size_t global[2] = {(size_t)OC, (size_t)R};
-    st = ds_kernel_get(rt, "detect/scan", NULL, "scan_rows", &k, err);
-    if (st == DS_OK) st = ds_kernel_arg(k, 0, sizeof ws->x, &ws->x, err);
-    if (st == DS_OK) st = ds_kernel_arg(k, 1, sizeof hog, &hog, err);
-    if (st == DS_OK) st = ds_kernel_arg(k, 2, sizeof ws->sep, &ws->sep, err);
-    if (st == DS_OK) st = ds_kernel_arg(k, 3, sizeof ws->term_plane, &ws->term_plane, err);
-    for (int i = 0; i < 6 && st == DS_OK; i++)
-      st = ds_kernel_arg(k, (cl_uint)(4 + i), sizeof a[i], &a[i], err);
-    if (st == DS_OK) st = ds_kernel_launch(rt, k, 2, global, local, err);
-    if (st != DS_OK) return st;
-  }
-  {
-    const cl_int a[6] = {K, R, OR, OC, fr, fc};
-    const size_t global[3] = {(size_t)OC, (size_t)OR, (size_t)K};
-    st = ds_kernel_get(rt, "detect/scan", NULL, "scan_cols", &k, err);
-    if (st == DS_OK) st = ds_kernel_arg(k, 0, sizeof sal, &sal, err);
-    if (st == DS_OK) st = ds_kernel_arg(k, 1, sizeof ws->x, &ws->x, err);
-    if (st == DS_OK) st = ds_kernel_arg(k, 2, sizeof ws->sep, &ws->sep, err);
-    if (st == DS_OK) st = ds_kernel_arg(k, 3, sizeof ws->first, &ws->first, err);
-    if (st == DS_OK) st = ds_kernel_arg(k, 4, sizeof ws->count, &ws->count, err);
-    for (int i = 0; i < 6 && st == DS_OK; i++)
-      st = ds_kernel_arg(k, (cl_uint)(5 + i), sizeof a[i], &a[i], err);
-    if (st == DS_OK) st = ds_kernel_launch(rt, k, 3, global, local, err);
-  }
+  /* A tile kernel: the vendor profile's GEMM work-group shape (one
+   * work-item per group on CPUs). */
+  const size_t local[3] = {rt->profile->gemm_local[0], rt->profile->gemm_local[1], 1};
+  const size_t global[3] = {(size_t)(OC + 15) / 16,
+                            (size_t)(OR + SCAN_STRIP_ROWS - 1) / SCAN_STRIP_ROWS, (size_t)K};
+  st = ds_kernel_get(rt, "detect/scan", options, "scan_strip", &k, err);
+  if (st == DS_OK)
+    st = ds_kernel_args(k, err, 11, DS_ARG(sal), DS_ARG(at), DS_ARG(hog), DS_ARG(ws->sep),
+                        DS_ARG(ws->term_plane), DS_ARG(ws->first), DS_ARG(ws->count), DS_ARG(P),
+                        DS_ARG(PR), DS_ARG(OR), DS_ARG(OC));
+  if (st == DS_OK) st = ds_kernel_launch(rt, k, 3, global, local, err);
   return st;
 }
 
@@ -224,50 +226,96 @@ static int collect(const ds_hog_detector *d, const float *sal, int rows, int col
   return 0;
 }
 
-/* The device path: features and scores of a level on the device, the score
- * maps read back and thresholded on the host. */
+/* The device path: each level's image uploaded without waiting, its
+ * features and scores enqueued (the queue runs in order, so one image and
+ * one feature buffer serve every level), every level's scores in one buffer
+ * read back once at the end and thresholded on the host. */
+typedef struct level_scores {
+  int level, rows, cols;
+  size_t offset; /* in floats, into the scores */
+} level_scores;
+
 typedef struct device_level {
   ds_runtime *rt;
   ds_hog_cl_workspace *ws;
+  level_scores *levels;
+  int n, cap;
+  size_t used; /* floats of the scores buffer filled so far */
   float *sal;
-  size_t sal_cap;
 } device_level;
+
+/* Scores of a w x h level and of every pyramid level below it, in floats:
+ * the scores buffer's size, known when level 0 arrives. */
+static size_t pyramid_scores(const ds_hog_detector *d, int w, int h) {
+  size_t total = 0;
+  for (;;) {
+    int rows, cols, out_rows, out_cols;
+    ds_fhog_size(w, h, d->cell_size, d->filter_rows, d->filter_cols, &rows, &cols);
+    ds_hog_scores_size(d, rows, cols, &out_rows, &out_cols);
+    if (out_rows == 0) return total;
+    total += (size_t)d->num_filters * out_rows * out_cols;
+    ds_hog_pyramid_down6_size(w, h, &w, &h);
+  }
+}
 
 static ds_status score_level_device(void *user, const ds_hog_detector *d, const uint8_t *img, int w,
                                     int h, int ch, int level, double adjust, ds_hog_candidates *out,
                                     ds_error *err) {
+  (void)adjust;
+  (void)out;
   device_level *b = user;
   ds_runtime *rt = b->rt;
   ds_hog_cl_workspace *ws = b->ws;
-  int rows, cols, out_rows, out_cols;
+  int rows, cols, out_rows, out_cols, pitch, plane_rows;
   ds_fhog_size(w, h, d->cell_size, d->filter_rows, d->filter_cols, &rows, &cols);
   if (rows == 0) return DS_OK;
   ds_hog_scores_size(d, rows, cols, &out_rows, &out_cols);
   if (out_rows == 0) return DS_OK;
-  const size_t img_bytes = (size_t)w * h * ch;
-  const size_t hog_bytes = (size_t)DS_FHOG_PLANES * rows * cols * sizeof(float);
-  const size_t sal_n = (size_t)d->num_filters * out_rows * out_cols;
-  ds_status st =
-      ds_buffer_ensure(rt, &ws->img, &ws->img_bytes, img_bytes, "HOG pyramid level", err);
-  if (st == DS_OK)
-    st = ds_buffer_ensure(rt, &ws->hog, &ws->hog_bytes, hog_bytes, "HOG features", err);
-  if (st == DS_OK)
-    st = ds_buffer_ensure(rt, &ws->sal, &ws->sal_bytes, sal_n * sizeof(float), "HOG scores", err);
-  if (st == DS_OK) st = ds_buffer_write(rt, ws->img, 0, img_bytes, img, err);
-  if (st == DS_OK)
-    st = ds_fhog(rt, &ws->fhog, ws->img, w, h, ch, d->cell_size, d->filter_rows, d->filter_cols,
-                 ws->hog, err);
-  if (st == DS_OK) st = ds_hog_scores(rt, ws, d, ws->hog, rows, cols, ws->sal, err);
-  if (st != DS_OK) return st;
-  if (sal_n > b->sal_cap) {
-    free(b->sal);
-    b->sal = malloc(sal_n * sizeof *b->sal);
-    b->sal_cap = b->sal ? sal_n : 0;
+  ds_hog_feature_layout(d, rows, cols, &pitch, &plane_rows);
+  ds_status st = DS_OK;
+  if (b->n == 0) { /* the first and largest level: size everything for the frame */
+    const size_t total = pyramid_scores(d, w, h);
+    st = ds_buffer_ensure(rt, &ws->sal, &ws->sal_bytes, total * sizeof(float), "HOG scores", err);
+    if (st != DS_OK) return st;
+    b->sal = malloc(total * sizeof *b->sal);
     if (!b->sal) return ds_hog_no_memory(err, w, h);
   }
-  st = ds_buffer_read(rt, ws->sal, 0, sal_n * sizeof(float), b->sal, err);
-  if (st == DS_OK && collect(d, b->sal, rows, cols, level, adjust, out))
-    st = ds_hog_no_memory(err, w, h);
+  if (b->n == b->cap) {
+    const int cap = b->cap ? 2 * b->cap : 16;
+    level_scores *grown = realloc(b->levels, (size_t)cap * sizeof *grown);
+    if (!grown) return ds_hog_no_memory(err, w, h);
+    b->levels = grown;
+    b->cap = cap;
+  }
+  const size_t img_bytes = (size_t)w * h * ch;
+  const size_t hog_bytes = (size_t)DS_FHOG_PLANES * plane_rows * pitch * sizeof(float);
+  const size_t sal_n = (size_t)d->num_filters * out_rows * out_cols;
+  if ((b->used + sal_n) * sizeof(float) > ws->sal_bytes)
+    return ds_error_set(err, DS_ERR_INVALID, "HOG detector: level %d outgrows the scores", level);
+  st = ds_buffer_ensure(rt, &ws->img, &ws->img_bytes, img_bytes, "HOG pyramid level", err);
+  if (st == DS_OK)
+    st = ds_buffer_ensure(rt, &ws->hog, &ws->hog_bytes, hog_bytes, "HOG features", err);
+  if (st == DS_OK) st = ds_buffer_write_async(rt, ws->img, 0, img_bytes, img, err);
+  if (st == DS_OK)
+    st = ds_fhog(rt, &ws->fhog, ws->img, w, h, ch, d->cell_size, d->filter_rows, d->filter_cols,
+                 pitch, plane_rows, ws->hog, err);
+  if (st == DS_OK) st = ds_hog_scores(rt, ws, d, ws->hog, rows, cols, ws->sal, b->used, err);
+  if (st != DS_OK) return st;
+  b->levels[b->n++] = (level_scores){level, rows, cols, b->used};
+  b->used += sal_n;
+  return DS_OK;
+}
+
+static ds_status finish_device(void *user, const ds_hog_detector *d, double adjust,
+                               ds_hog_candidates *out, ds_error *err) {
+  device_level *b = user;
+  if (b->n == 0) return DS_OK;
+  ds_status st = ds_buffer_read(b->rt, b->ws->sal, 0, b->used * sizeof(float), b->sal, err);
+  for (int i = 0; i < b->n && st == DS_OK; i++) {
+    const level_scores *l = &b->levels[i];
+    if (collect(d, b->sal + l->offset, l->rows, l->cols, l->level, adjust, out))
+      st = ds_error_set(err, DS_ERR_NO_MEMORY, "HOG detector: cannot hold the candidate windows");
+  }
   return st;
 }
 
@@ -287,9 +335,14 @@ ds_status ds_hog_detect_cl_ws(ds_runtime *rt, ds_hog_cl_workspace *wsp, const ds
                               const uint8_t *pixels, int width, int height, int channels,
                               int upsample, double adjust_threshold, ds_detection **dets,
                               int *count, ds_error *err) {
-  device_level b = {rt, wsp, NULL, 0};
+  device_level b = {rt, wsp, NULL, 0, 0, 0, NULL};
   ds_status st = ds_hog_detect_with(d, pixels, width, height, channels, upsample, adjust_threshold,
-                                    score_level_device, &b, dets, count, err);
+                                    score_level_device, finish_device, &b, dets, count, err);
+  if (st != DS_OK) { /* nothing may still read the level images the caller frees */
+    ds_error ignored = {0};
+    ds_runtime_finish(rt, &ignored);
+  }
+  free(b.levels);
   free(b.sal);
   return st;
 }

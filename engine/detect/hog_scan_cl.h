@@ -23,29 +23,41 @@ typedef struct ds_hog_cl_workspace {
   ds_fhog_workspace fhog;
   cl_mem sep, term_plane, first, count, weights; /* the filter bank, uploaded once */
   const ds_hog_detector *bank_of;
-  cl_mem x, img, hog, sal;
-  size_t x_bytes, img_bytes, hog_bytes, sal_bytes;
+  cl_mem img, hog, sal;
+  size_t img_bytes, hog_bytes, sal_bytes;
 } ds_hog_cl_workspace;
 
 void ds_hog_cl_workspace_release(ds_hog_cl_workspace *ws);
 
+/* The layout ds_hog_scores reads a rows x cols feature level in: planes of
+ * plane_rows x pitch floats (ds_fhog's layout arguments), zero beyond rows
+ * and cols, so the scan reads whole strips without bounds checks. */
+void ds_hog_feature_layout(const ds_hog_detector *d, int rows, int cols, int *pitch,
+                           int *plane_rows);
+
 /* Enqueues the responses of every filter of d at every window position of
- * the level hog (DS_FHOG_PLANES x rows x cols on the device) into sal
- * (num_filters x out_rows x out_cols floats): sal[k][r][c] is the response
- * of filter k centred on feature cell (r + fr / 2, c + fc / 2), the filter's
- * threshold not subtracted. Separable or full bank as d is set
- * (ds_hog_detector_set_separable), summed in the C detector's order.
+ * the level hog (rows x cols features in ds_hog_feature_layout on the
+ * device) into sal from float sal_offset on (num_filters x out_rows x
+ * out_cols floats): sal[k][r][c] is the response of filter k centred on
+ * feature cell (r + fr / 2, c + fc / 2), the filter's threshold not
+ * subtracted. Separable or full bank as d is set
+ * (ds_hog_detector_set_separable), each in the C detector's order; the
+ * separable bank with fused multiply-adds (within float rounding of the
+ * reference), the full bank with plain sums (bit-identical on PoCL).
  * Errors: what the buffers and kernels report. */
 ds_status ds_hog_scores(ds_runtime *rt, ds_hog_cl_workspace *ws, const ds_hog_detector *d,
-                        cl_mem hog, int rows, int cols, cl_mem sal, ds_error *err);
+                        cl_mem hog, int rows, int cols, cl_mem sal, size_t sal_offset,
+                        ds_error *err);
 
 /* The same on the host, the sums of hog_detector.c's scan_level. */
 void ds_hog_scores_reference(const ds_hog_detector *d, const float *hog, int rows, int cols,
                              float *sal);
 
 /* ds_hog_detect with fHOG and the filter responses on rt's device: same
- * arguments, same results (the device sums in the same order; with PoCL the
- * scores are bit-identical). Errors: as ds_hog_detect, plus what the device
+ * arguments, same results (features bit-identical on PoCL; scores within
+ * float rounding, ~1e-6, of the host's). The pyramid is built on the host,
+ * each level uploaded as it is made while the device works on the one
+ * before; every level's scores come back in one read. Errors: as ds_hog_detect, plus what the device
  * reports. */
 ds_status ds_hog_detect_cl(ds_runtime *rt, const ds_hog_detector *d, const uint8_t *pixels,
                            int width, int height, int channels, int upsample,
