@@ -236,6 +236,8 @@ int main(int argc, char **argv) {
   fhog_case(rt, &fws, 97, 83, 3, 8, 10, 10, 5);
   fhog_case(rt, &fws, 131, 67, 1, 4, 3, 4, 0);
   fhog_case(rt, &fws, 75, 53, 3, 4, 2, 5, 3);
+  fhog_case(rt, &fws, 89, 71, 1, 6, 5, 5, 2); /* cell sizes that are not powers of two */
+  fhog_case(rt, &fws, 64, 50, 3, 3, 4, 4, 0);
   ds_fhog_workspace_release(&fws);
 
   ds_hog_detector *d = NULL;

@@ -1,13 +1,27 @@
-// dlib's fHOG (engine/detect/fhog.c, ds_fhog_reference) for one 8-bit image:
+// dlib's fHOG (engine/detect/fhog.c, ds_fhog_reference) for one 8-bit image,
+// in four kernels:
+//
 // fhog_gradient (grey, 16 pixels per work-item) or fhog_gradient_rgb (one
-// per pixel): orientation bin and magnitude,
-// fhog_hist (one per cell: the 18-bin histogram, gathered from the pixels
-// that vote into it in the C code's scan order, and the cell's energy) and
-// fhog_features (one per output cell: block normalisation, 31 features, zero
-// padding). The arithmetic repeats the C code's operation by operation with
-// contraction off, so with correctly rounded sqrt and division (PoCL) the
-// result is bit-identical; positions that C computes in double ((x + 0.5) /
-// cell - 0.5) are computed in float, exact for power-of-two cell sizes.
+//   per pixel): each pixel's orientation bin and gradient magnitude, the
+//   C code's arithmetic exactly, stored "block-major": a pixel at column x
+//   votes into histogram columns b and b + 1 (dlib's padded coordinates) with
+//   b = (2x + 1 + cell) / (2 cell), and sits at phase p = x - first pixel of
+//   block b; row y keeps phase p of block b at [y * cell * bpitch + p *
+//   bpitch + b], so the same phase of 16 neighbouring blocks is one vector.
+//   Pixels that vote nowhere (the image border, beyond visible_nc) hold 0.
+// fhog_hist: one work-item per 16 blocks x one band of cell pixel rows (the
+//   rows that vote into histogram rows q and q + 1): per bin, the bilinear
+//   votes of the band summed by one-hot selects on whole vectors, into four
+//   partial histograms (to rows q / q + 1 x columns b / b + 1).
+// fhog_combine: one work-item per cell: its 18 bins as the sum of the four
+//   partials that reach it, and its energy.
+// fhog_features: one per output cell: block normalisation, 31 features, zero
+//   padding, the C code's operations in its order.
+//
+// Orientations, magnitudes and the features' arithmetic repeat the C code
+// with contraction off; the histogram sums run in another order than its
+// pixel-by-pixel scatter (weights as exact fractions, (2p + 1 - cell % 2) /
+// 2 cell), so features agree with the reference to float rounding (~1e-7).
 #pragma OPENCL FP_CONTRACT OFF
 
 constant float fhog_dir[9][2] = {
@@ -34,19 +48,36 @@ constant float fhog_dir[9][2] = {
     }                                                                           \
   } while (0)
 
-// Grey images: one work-item per 16 pixels x = 1 + 16 * get_global_id(0) ..
-// + 15 of row y = 1 + get_global_id(1), for 1 <= x < visible_nc and
-// 1 <= y < visible_nr (the pixels that vote; the hist kernel reads no
-// other). orient/mag rows are gpitch apart (>= width + 16). The last block
-// of a row loads through clamped indices so as not to read past the image.
+// Block of pixel column x >= 0, and its index in the block-major layout.
+inline int fhog_block(const int x, const int cell) { return (2 * x + 1 + cell) / (2 * cell); }
+inline size_t fhog_slot(const int x, const int y, const int cell, const int bpitch) {
+  const int b = fhog_block(x, cell);
+  const int p = (2 * x + 1 + cell - 2 * cell * b) / 2;
+  return ((size_t)y * cell + p) * bpitch + b;
+}
+
+// Block 0's first phases stand for columns x < 0: zero, as the image border.
+inline void fhog_zero_front(global uchar *restrict orient, global float *restrict mag,
+                            const int y, const int cell, const int bpitch) {
+  for (int p = 0; p < (cell + 1) / 2; p++) {
+    orient[((size_t)y * cell + p) * bpitch] = 0;
+    mag[((size_t)y * cell + p) * bpitch] = 0;
+  }
+}
+
+// Grey images: one work-item per 16 pixels x = 16 * get_global_id(0) .. + 15
+// of row y = 1 + get_global_id(1) < visible_nr, over the blocks < bpitch. The
+// last block of a row loads through clamped indices so as not to read past
+// the image.
 kernel void fhog_gradient(global uchar *restrict orient, global float *restrict mag,
-                          global const uchar *restrict img, const int width, const int height,
-                          const int visible_nr, const int visible_nc, const int gpitch) {
-  const int x0 = 1 + 16 * (int)get_global_id(0), y = 1 + (int)get_global_id(1);
-  if (x0 >= visible_nc || y >= visible_nr) return;
-  global const uchar *p = img + (size_t)y * width + x0;
+                          global const uchar *restrict img, const int width, const int visible_nr,
+                          const int visible_nc, const int cell, const int bpitch) {
+  const int x0 = 16 * (int)get_global_id(0), y = 1 + (int)get_global_id(1);
+  if (fhog_block(x0, cell) >= bpitch || y >= visible_nr) return;
+  global const uchar *row = img + (size_t)y * width;
   int16 l, r, t, b;
-  if (x0 + 16 < width) {
+  if (x0 >= 1 && x0 + 16 < width) {
+    global const uchar *p = row + x0;
     l = convert_int16(vload16(0, p - 1));
     r = convert_int16(vload16(0, p + 1));
     t = convert_int16(vload16(0, p - width));
@@ -54,11 +85,11 @@ kernel void fhog_gradient(global uchar *restrict orient, global float *restrict 
   } else {
     int lv[16], rv[16], tv[16], bv[16];
     for (int i = 0; i < 16; i++) {
-      const int x = min(x0 + i, width - 2);
-      lv[i] = p[x - x0 - 1];
-      rv[i] = p[x - x0 + 1];
-      tv[i] = p[x - x0 - width];
-      bv[i] = p[x - x0 + width];
+      const int x = clamp(x0 + i, 1, width - 2);
+      lv[i] = row[x - 1];
+      rv[i] = row[x + 1];
+      tv[i] = row[x - width];
+      bv[i] = row[x + width];
     }
     l = vload16(0, lv);
     r = vload16(0, rv);
@@ -69,20 +100,43 @@ kernel void fhog_gradient(global uchar *restrict orient, global float *restrict 
   const float16 fx = convert_float16(gx), fy = convert_float16(gy);
   int16 o;
   FHOG_ORIENT(float16, int16, fx, fy, o);
-  const size_t i = (size_t)y * gpitch + x0;
-  vstore16(convert_uchar16(o), 0, orient + i);
-  vstore16(sqrt(convert_float16(gx * gx + gy * gy)), 0, mag + i);
+  const int16 x = (int16)(x0) + (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const int16 votes = x >= 1 & x < visible_nc;
+  uchar ov[16];
+  float mv[16];
+  vstore16(convert_uchar16(select((int16)(0), o, votes)), 0, ov);
+  vstore16(select((float16)(0.0f), sqrt(convert_float16(gx * gx + gy * gy)), votes), 0, mv);
+  // Slots of x0 .. x0 + 15: the phase steps by one, the block when it wraps.
+  int blk = fhog_block(x0, cell), p = (2 * x0 + 1 + cell - 2 * cell * blk) / 2;
+  for (int i = 0; i < 16 && blk < bpitch; i++) {
+    const size_t at = ((size_t)y * cell + p) * bpitch + blk;
+    orient[at] = ov[i];
+    mag[at] = mv[i];
+    if (++p == cell) {
+      p = 0;
+      blk++;
+    }
+  }
+  if (x0 == 0) fhog_zero_front(orient, mag, y, cell, bpitch);
 }
 
-// RGB (dlib's rgb_pixel path): one work-item per pixel, the gradient of the
-// strongest channel; simd_end splits dlib's SIMD blocks (x < simd_end) from
-// its scalar tail, which breaks ties between channels the other way.
+// RGB (dlib's rgb_pixel path): one work-item per pixel x (block < bpitch) of
+// row y = 1 + get_global_id(1), the gradient of the strongest channel;
+// simd_end splits dlib's SIMD blocks (x < simd_end) from its scalar tail,
+// which breaks ties between channels the other way.
 kernel void fhog_gradient_rgb(global uchar *restrict orient, global float *restrict mag,
                               global const uchar *restrict img, const int width,
-                              const int visible_nr, const int visible_nc, const int gpitch,
-                              const int simd_end) {
-  const int x = 1 + (int)get_global_id(0), y = 1 + (int)get_global_id(1);
-  if (x >= visible_nc || y >= visible_nr) return;
+                              const int visible_nr, const int visible_nc, const int cell,
+                              const int bpitch, const int simd_end) {
+  const int x = (int)get_global_id(0), y = 1 + (int)get_global_id(1);
+  if (fhog_block(x, cell) >= bpitch || y >= visible_nr) return;
+  const size_t at = fhog_slot(x, y, cell, bpitch);
+  if (x == 0) fhog_zero_front(orient, mag, y, cell, bpitch);
+  if (x < 1 || x >= visible_nc) {
+    orient[at] = 0;
+    mag[at] = 0;
+    return;
+  }
   const int stride = width * 3;
   global const uchar *p = img + (size_t)y * stride + (size_t)x * 3;
   const int simd = x < simd_end;
@@ -99,74 +153,70 @@ kernel void fhog_gradient_rgb(global uchar *restrict orient, global float *restr
   }
   int o;
   FHOG_ORIENT(float, int, (float)gx, (float)gy, o);
-  const size_t i = (size_t)y * gpitch + x;
-  orient[i] = (uchar)o;
-  mag[i] = sqrt((float)len);
+  orient[at] = (uchar)o;
+  mag[at] = sqrt((float)len);
+}
+
+// part: (bands) x 18 bins x 4 x bpitch: for band q (pixel rows y with
+// (2y + 1 + cell) / (2 cell) == q, row phase py, vertical weight v0 =
+// (2 py + 1 - cell % 2) / 2 cell) and block b, the votes into histogram
+// cell (q, b) [0], (q, b + 1) [1], (q + 1, b) [2], (q + 1, b + 1) [3]. Bins
+// in groups of 3 keep the 12 sums and 6 row sums in registers.
+kernel void fhog_hist(global float *restrict part, global const uchar *restrict orient,
+                      global const float *restrict mag, const int cell, const int bpitch,
+                      const int visible_nr, const int bands) {
+  const int b0 = 16 * (int)get_global_id(0), q = (int)get_global_id(1);
+  if (b0 >= bpitch || q >= bands) return;
+  const int odd = cell % 2;
+  const float two_cell = (float)(2 * cell);
+  const int y_first = cell * q - (cell + 1) / 2;
+  const int y0 = max(1, y_first), y1 = min(visible_nr, y_first + cell);
+  for (int g = 0; g < 18; g += 3) {
+    float16 s[3][4];
+    for (int t = 0; t < 3; t++)
+      for (int k = 0; k < 4; k++)
+        s[t][k] = (float16)(0.0f);
+    for (int p = 0; p < cell; p++) {
+      const float w0 = (float)(2 * p + 1 - odd) / two_cell, w1 = 1.0f - w0;
+      float16 up[3] = {(float16)(0.0f), (float16)(0.0f), (float16)(0.0f)};
+      float16 down[3] = {(float16)(0.0f), (float16)(0.0f), (float16)(0.0f)};
+      for (int y = y0; y < y1; y++) {
+        const float v0 = (float)(2 * (y - y_first) + 1 - odd) / two_cell, v1 = 1.0f - v0;
+        const size_t at = ((size_t)y * cell + p) * bpitch + b0;
+        const int16 o = convert_int16(vload16(0, orient + at));
+        const float16 m = vload16(0, mag + at);
+        for (int t = 0; t < 3; t++) {
+          const float16 mb = select((float16)(0.0f), m, o == (int16)(g + t));
+          up[t] = fma((float16)(v1), mb, up[t]);
+          down[t] = fma((float16)(v0), mb, down[t]);
+        }
+      }
+      for (int t = 0; t < 3; t++) {
+        s[t][0] = fma((float16)(w1), up[t], s[t][0]);
+        s[t][1] = fma((float16)(w0), up[t], s[t][1]);
+        s[t][2] = fma((float16)(w1), down[t], s[t][2]);
+        s[t][3] = fma((float16)(w0), down[t], s[t][3]);
+      }
+    }
+    for (int t = 0; t < 3; t++)
+      for (int k = 0; k < 4; k++)
+        vstore16(s[t][k], 0, part + (((size_t)q * 18 + g + t) * 4 + k) * bpitch + b0);
+  }
 }
 
 // hist: cells_nr x cells_nc x 18, cell (r, c) being dlib's padded histogram
-// cell (r + 1, c + 1); norm: cells_nr x cells_nc.
-kernel void fhog_hist(global float *restrict hist, global float *restrict norm,
-                      global const uchar *restrict orient, global const float *restrict mag,
-                      const int gpitch, const int cell, const int cells_nr, const int cells_nc,
-                      const int visible_nr, const int visible_nc, const int simd_end) {
+// cell (r + 1, c + 1); norm: cells_nr x cells_nc, the cell's energy.
+kernel void fhog_combine(global float *restrict hist, global float *restrict norm,
+                         global const float *restrict part, const int bpitch, const int cells_nr,
+                         const int cells_nc) {
   const int c = (int)get_global_id(0), r = (int)get_global_id(1);
   if (c >= cells_nc || r >= cells_nr) return;
   const int R = r + 1, C = c + 1;
-  // Accumulated in place: only this work-item touches its cell (a private
-  // float[18] indexed by orientation crashes Oclgrind 21.10's
-  // --uninitialized plugin).
   global float *h = hist + ((size_t)r * cells_nc + c) * 18;
+#define PART(q, o, k, b) part[(((size_t)(q)*18 + (o)) * 4 + (k)) * bpitch + (b)]
   for (int o = 0; o < 18; o++)
-    h[o] = 0;
-  const float fcell = (float)cell;
-  // The pixels voting into (R, C) lie in y = R * cell - 1.5 cell - 0.5 ..
-  // R * cell + 0.5 cell - 0.5 (16 rows for cell 8), the same for x: a
-  // superset of whole rows and columns; the tests below pick the exact ones.
-  const int y0 = max(1, R * cell - 3 * cell / 2 - 1), y1 = min(visible_nr - 1, R * cell + cell / 2);
-  const int x0 = max(1, C * cell - 3 * cell / 2 - 1), x1 = min(visible_nc - 1, C * cell + cell / 2);
-  for (int y = y0; y <= y1; y++) {
-    const float yp = ((float)y + 0.5f) / fcell - 0.5f;
-    const int iyp = (int)floor(yp);
-    const float vy0 = yp - (float)iyp;
-    const float vy1 = 1.0f - vy0;
-    float vy = 0;
-    if (iyp + 1 == R)
-      vy = vy1;
-    else if (iyp + 2 == R)
-      vy = vy0;
-    else
-      continue;
-    for (int x = x0; x <= x1; x++) {
-      const size_t i = (size_t)y * gpitch + x;
-      float add = 0;
-      if (x < simd_end) {
-        const float xp = ((float)x + 0.5f) / fcell + 0.5f;
-        const int ixp = (int)xp;
-        const float vx0 = xp - (float)ixp;
-        const float vx1 = 1.0f - vx0;
-        if (ixp == C)
-          add = vy * (vx1 * mag[i]);
-        else if (ixp + 1 == C)
-          add = vy * (vx0 * mag[i]);
-        else
-          continue;
-      } else {
-        const float xp = ((float)x + 0.5f) / fcell - 0.5f;
-        const int ixp = (int)floor(xp);
-        const float vx0 = xp - (float)ixp;
-        const float vx1 = 1.0f - vx0;
-        if (ixp + 1 == C)
-          add = (vy * vx1) * mag[i];
-        else if (ixp + 2 == C)
-          add = (vy * vx0) * mag[i];
-        else
-          continue;
-      }
-      const int o = orient[i];
-      h[o] = h[o] + add;
-    }
-  }
+    h[o] = (PART(R, o, 0, C) + PART(R, o, 1, C - 1)) + (PART(R - 1, o, 2, C) + PART(R - 1, o, 3, C - 1));
+#undef PART
   float e = 0;
   for (int o = 0; o < 9; o++) {
     const float s = h[o] + h[o + 9];

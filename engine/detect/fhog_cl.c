@@ -9,39 +9,10 @@
 void ds_fhog_workspace_release(ds_fhog_workspace *ws) {
   ds_buffer_release(&ws->orient);
   ds_buffer_release(&ws->mag);
+  ds_buffer_release(&ws->part);
   ds_buffer_release(&ws->hist);
   ds_buffer_release(&ws->norm);
-  ws->pixels = ws->cells = 0;
-}
-
-static ds_status reserve(ds_runtime *rt, ds_fhog_workspace *ws, size_t pixels, size_t cells,
-                         ds_error *err) {
-  ds_status st = DS_OK;
-  if (pixels > ws->pixels) {
-    ds_buffer_release(&ws->orient);
-    ds_buffer_release(&ws->mag);
-    ws->pixels = 0;
-    st = ds_buffer_create(rt, pixels, CL_MEM_READ_WRITE, "fHOG orientations",
-                          &ws->orient, err);
-    if (st == DS_OK)
-      st = ds_buffer_create(rt, pixels * sizeof(float), CL_MEM_READ_WRITE, "fHOG magnitudes",
-                            &ws->mag, err);
-    if (st != DS_OK) return st;
-    ws->pixels = pixels;
-  }
-  if (cells > ws->cells) {
-    ds_buffer_release(&ws->hist);
-    ds_buffer_release(&ws->norm);
-    ws->cells = 0;
-    st = ds_buffer_create(rt, cells * 18 * sizeof(float), CL_MEM_READ_WRITE, "fHOG histograms",
-                          &ws->hist, err);
-    if (st == DS_OK)
-      st = ds_buffer_create(rt, cells * sizeof(float), CL_MEM_READ_WRITE, "fHOG cell energies",
-                            &ws->norm, err);
-    if (st != DS_OK) return st;
-    ws->cells = cells;
-  }
-  return DS_OK;
+  ws->orient_bytes = ws->mag_bytes = ws->part_bytes = ws->hist_bytes = ws->norm_bytes = 0;
 }
 
 static ds_status set_args(cl_kernel k, int n, const cl_mem *mems, int nmem, const cl_int *ints,
@@ -67,44 +38,70 @@ ds_status ds_fhog(ds_runtime *rt, ds_fhog_workspace *ws, cl_mem img, int width, 
                         width, height, channels, cell_size, pad_rows, pad_cols, plane_rows, pitch);
   if (rows == 0) return DS_OK;
   /* As fhog.c's fhog_cells and its visible area and SIMD split. */
-  const int cells_nr = (int)((float)height / (float)cell_size + 0.5);
-  const int cells_nc = (int)((float)width / (float)cell_size + 0.5);
-  const int visible_nr = (cells_nr * cell_size < height ? cells_nr * cell_size : height) - 1;
-  const int visible_nc = (cells_nc * cell_size < width ? cells_nc * cell_size : width) - 1;
+  const int cell = cell_size;
+  const int cells_nr = (int)((float)height / (float)cell + 0.5);
+  const int cells_nc = (int)((float)width / (float)cell + 0.5);
+  const int visible_nr = (cells_nr * cell < height ? cells_nr * cell : height) - 1;
+  const int visible_nc = (cells_nc * cell < width ? cells_nc * cell : width) - 1;
   int simd_end = 1;
   while (simd_end < visible_nc - 7)
     simd_end += 8;
-  /* Gradient rows: room for the grey kernel's last 16-pixel block. */
-  const int gpitch = (width + 31) / 16 * 16;
-  ds_status st = reserve(rt, ws, (size_t)gpitch * height, (size_t)cells_nr * cells_nc, err);
+  /* Blocks 0 .. cells_nc vote into histogram columns 1 .. cells_nc; bands 0
+   * .. cells_nr into rows 1 .. cells_nr (cl/detect/fhog.cl). */
+  const int bpitch = (cells_nc + 1 + 15) / 16 * 16, bands = cells_nr + 1;
+  const size_t slots = (size_t)height * cell * bpitch;
+  ds_status st =
+      ds_buffer_ensure(rt, &ws->orient, &ws->orient_bytes, slots, "fHOG orientations", err);
+  if (st == DS_OK)
+    st = ds_buffer_ensure(rt, &ws->mag, &ws->mag_bytes, slots * sizeof(float), "fHOG magnitudes",
+                          err);
+  if (st == DS_OK)
+    st = ds_buffer_ensure(rt, &ws->part, &ws->part_bytes,
+                          (size_t)bands * 18 * 4 * bpitch * sizeof(float),
+                          "fHOG partial histograms", err);
+  if (st == DS_OK)
+    st = ds_buffer_ensure(rt, &ws->hist, &ws->hist_bytes,
+                          (size_t)cells_nr * cells_nc * 18 * sizeof(float), "fHOG histograms", err);
+  if (st == DS_OK)
+    st = ds_buffer_ensure(rt, &ws->norm, &ws->norm_bytes,
+                          (size_t)cells_nr * cells_nc * sizeof(float), "fHOG cell energies", err);
   if (st != DS_OK) return st;
-  static const size_t local[2] = {16, 4}, vec_local[2] = {1, 1};
+  /* Explicitly vectorised kernels run one work-item per group on CPUs. */
+  static const size_t local[2] = {16, 4}, one[2] = {1, 1};
+  const size_t *vec_local = rt->profile->simd_width > 1 ? local : one;
   cl_kernel k;
-  if (visible_nr > 1 && visible_nc > 1) {
+  if (visible_nr > 1) {
     const cl_mem m[3] = {ws->orient, ws->mag, img};
     if (channels == 1) {
-      const cl_int a[5] = {width, height, visible_nr, visible_nc, gpitch};
-      const size_t global[2] = {(size_t)(visible_nc - 1 + 15) / 16, (size_t)visible_nr - 1};
+      const cl_int a[5] = {width, visible_nr, visible_nc, cell, bpitch};
+      const size_t global[2] = {((size_t)cell * bpitch + 15) / 16, (size_t)visible_nr - 1};
       st = ds_kernel_get(rt, "detect/fhog", NULL, "fhog_gradient", &k, err);
       if (st == DS_OK) st = set_args(k, 8, m, 3, a, err);
-      if (st == DS_OK)
-        st = ds_kernel_launch(rt, k, 2, global, rt->profile->simd_width > 1 ? local : vec_local,
-                              err);
+      if (st == DS_OK) st = ds_kernel_launch(rt, k, 2, global, vec_local, err);
     } else {
-      const cl_int a[5] = {width, visible_nr, visible_nc, gpitch, simd_end};
-      const size_t global[2] = {(size_t)visible_nc - 1, (size_t)visible_nr - 1};
+      const cl_int a[6] = {width, visible_nr, visible_nc, cell, bpitch, simd_end};
+      const size_t global[2] = {(size_t)cell * bpitch, (size_t)visible_nr - 1};
       st = ds_kernel_get(rt, "detect/fhog", NULL, "fhog_gradient_rgb", &k, err);
-      if (st == DS_OK) st = set_args(k, 8, m, 3, a, err);
+      if (st == DS_OK) st = set_args(k, 9, m, 3, a, err);
       if (st == DS_OK) st = ds_kernel_launch(rt, k, 2, global, local, err);
     }
     if (st != DS_OK) return st;
   }
   {
-    const cl_mem m[4] = {ws->hist, ws->norm, ws->orient, ws->mag};
-    const cl_int a[7] = {gpitch, cell_size, cells_nr, cells_nc, visible_nr, visible_nc, simd_end};
-    const size_t global[2] = {(size_t)cells_nc, (size_t)cells_nr};
+    const cl_mem m[3] = {ws->part, ws->orient, ws->mag};
+    const cl_int a[4] = {cell, bpitch, visible_nr, bands};
+    const size_t global[2] = {(size_t)bpitch / 16, (size_t)bands};
     st = ds_kernel_get(rt, "detect/fhog", NULL, "fhog_hist", &k, err);
-    if (st == DS_OK) st = set_args(k, 11, m, 4, a, err);
+    if (st == DS_OK) st = set_args(k, 7, m, 3, a, err);
+    if (st == DS_OK) st = ds_kernel_launch(rt, k, 2, global, vec_local, err);
+    if (st != DS_OK) return st;
+  }
+  {
+    const cl_mem m[3] = {ws->hist, ws->norm, ws->part};
+    const cl_int a[3] = {bpitch, cells_nr, cells_nc};
+    const size_t global[2] = {(size_t)cells_nc, (size_t)cells_nr};
+    st = ds_kernel_get(rt, "detect/fhog", NULL, "fhog_combine", &k, err);
+    if (st == DS_OK) st = set_args(k, 6, m, 3, a, err);
     if (st == DS_OK) st = ds_kernel_launch(rt, k, 2, global, local, err);
     if (st != DS_OK) return st;
   }

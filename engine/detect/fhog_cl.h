@@ -12,8 +12,8 @@
 /* Device scratch for ds_fhog, grown as needed; zero-initialise it and
  * release it with ds_fhog_workspace_release. */
 typedef struct ds_fhog_workspace {
-  cl_mem orient, mag, hist, norm;
-  size_t pixels, cells;
+  cl_mem orient, mag, part, hist, norm;
+  size_t orient_bytes, mag_bytes, part_bytes, hist_bytes, norm_bytes;
 } ds_fhog_workspace;
 
 void ds_fhog_workspace_release(ds_fhog_workspace *ws);
@@ -22,10 +22,9 @@ void ds_fhog_workspace_release(ds_fhog_workspace *ws);
  * channels, no row padding) into hog: DS_FHOG_PLANES planes of plane_rows x
  * pitch floats (rows x cols sized by ds_fhog_size, plane_rows >= rows, pitch
  * >= cols; plane o, row r, column c at hog[(o * plane_rows + r) * pitch +
- * c]; every element is written, the padding with 0). Same maths and operation
- * order as ds_fhog_reference; bit-identical where the device's sqrt and
- * division are correctly rounded (PoCL), and with cell sizes that are powers
- * of two (the C code computes some positions in double). Measured against
+ * c]; every element is written, the padding with 0). Same maths as
+ * ds_fhog_reference, the histograms summed in another order
+ * (cl/detect/fhog.cl), so features agree to float rounding. Measured against
  * the reference: see tests/test_hog_cl.c. Nothing is enqueued for an image
  * too small to give a cell (rows == 0). Errors: DS_ERR_INVALID, what the
  * buffers and kernels report. */
