@@ -1,6 +1,6 @@
 /* Face detection speed against dlib on the same frames, in one run.
  *
- *   detect --dlib DIR [--model FILE] [--repeat K (5)] [--device SPEC]
+ *   detect --dlib DIR [--model FILE] [--repeat K (5)] [--device SPEC] [--profile]
  *
  * DIR is what tests/dlib/compare_detect wrote (bench/detect.sh runs it):
  * imgNNN.png, the frames exactly as dlib decoded them, and detections.txt with
@@ -9,7 +9,9 @@
  * (ds_hog_detect_cl_ws: fHOG and filter scoring as OpenCL kernels), best of K
  * after a warm-up, checks that the boxes are dlib's (same count, IoU >= 0.95
  * each), and prints milliseconds per frame and the speed ratio to dlib
- * (> 1: faster than dlib). */
+ * (> 1: faster than dlib). --profile adds, per frame, the device time of
+ * each kernel of the device path (event timestamps; the timed runs then
+ * carry the events' small cost). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +21,7 @@
 #include "engine/detect/hog_detector.h"
 #include "engine/detect/hog_scan_cl.h"
 #include "engine/media/png.h"
+#include "host/profile.h"
 
 enum { MAX_BOXES = 64 };
 
@@ -68,7 +71,7 @@ static int read_line(FILE *in, frame_ref *f) {
 
 int main(int argc, char **argv) {
   const char *dir = NULL, *model = DS_DEFAULT_DETECTOR, *device = NULL;
-  int repeat = 5;
+  int repeat = 5, profile = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--dlib") && i + 1 < argc)
       dir = argv[++i];
@@ -78,8 +81,11 @@ int main(int argc, char **argv) {
       repeat = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--device") && i + 1 < argc)
       device = argv[++i];
+    else if (!strcmp(argv[i], "--profile"))
+      profile = 1;
     else {
-      fprintf(stderr, "usage: detect --dlib DIR [--model FILE] [--repeat K] [--device SPEC]\n");
+      fprintf(stderr,
+              "usage: detect --dlib DIR [--model FILE] [--repeat K] [--device SPEC] [--profile]\n");
       return 2;
     }
   }
@@ -98,7 +104,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   if (ds_hog_detector_load(model, &det, &err) != DS_OK ||
-      ds_runtime_open(&rt, device, "--device", 0, &err) != DS_OK) {
+      ds_runtime_open(&rt, device, "--device", profile ? DS_RUNTIME_PROFILING : 0, &err) != DS_OK) {
     fprintf(stderr, "detect: %s\n", err.msg);
     return 1;
   }
@@ -142,7 +148,14 @@ int main(int argc, char **argv) {
           if (k > 0 && ms < best[path_kind]) best[path_kind] = ms;
         }
         free(d);
+        if (path_kind == 1 && k == 0) ds_profile_clear(rt); /* not the warm-up */
       }
+    ds_kernel_time *kt = NULL;
+    int nkt = 0;
+    if (profile && ds_profile_take(rt, &kt, &nkt, &err) != DS_OK) {
+      fprintf(stderr, "detect: %s\n", err.msg);
+      ds_error_clear(&err);
+    }
     char size[32];
     snprintf(size, sizeof size, "%dx%d", img.width, img.height);
     printf("%-10s %11s %9.1f %9.1f %11.1f %8.2fx %8.2fx %s\n", f.name, size, f.ms, best[0], best[1],
@@ -150,6 +163,14 @@ int main(int argc, char **argv) {
            ok[0] && ok[1] ? "identical to dlib's"
            : ok[0]        ? "device differs"
                           : "C differs");
+    double kernel_ms = 0;
+    for (int i = 0; i < nkt; i++)
+      kernel_ms += kt[i].ms / repeat;
+    if (nkt) printf("  kernels %.1f ms/frame:", kernel_ms);
+    for (int i = 0; i < nkt; i++)
+      printf(" %s %.2f (%ld)%s", kt[i].name, kt[i].ms / repeat, kt[i].launches / repeat,
+             i + 1 < nkt ? "," : "\n");
+    free(kt);
     if (!ok[0] || !ok[1]) rc = 1;
     free(grey);
     ds_image_free(&img);

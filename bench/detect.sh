@@ -5,12 +5,13 @@
 # check that the boxes are dlib's. Frames come from the shared clips beside the checkout
 # (or samples/), placed on a grey canvas of each size by bench/detect_frames.py.
 #
-#   bench/detect.sh [--repeat K (5)] [--build DIR (build)] [--device SPEC]
+#   bench/detect.sh [--repeat K (5)] [--build DIR (build)] [--device SPEC] [--profile]
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build
 repeat=5
 device=
+profile=
 die() { echo "bench/detect: error: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case $1 in
@@ -18,6 +19,7 @@ while [ $# -gt 0 ]; do
       [ $# -ge 2 ] || die "$1 needs a value"
       case $1 in --repeat) repeat=$2 ;; --build) build=$2 ;; --device) device=$2 ;; esac
       shift 2 ;;
+    --profile) profile=--profile; shift ;;
     -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
@@ -35,4 +37,4 @@ trap 'rm -rf "$work"' EXIT
 # shellcheck disable=SC2086
 /usr/bin/python3 "$root/bench/detect_frames.py" "$work/frames" $clips
 "$build/tests/compare_detect" --repeat "$repeat" "$work/dlib" "$work"/frames/*.png >/dev/null
-"$build/bench/detect" --dlib "$work/dlib" --repeat "$repeat" ${device:+--device "$device"}
+"$build/bench/detect" --dlib "$work/dlib" --repeat "$repeat" ${device:+--device "$device"} $profile

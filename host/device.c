@@ -124,7 +124,9 @@ static void describe(ds_device_desc *d, cl_device_id id) {
   cl_uint cus = 0, clock = 0, vid = 0;
   cl_ulong gmem = 0, amem = 0, lmem = 0;
   size_t wg = 0;
+  cl_device_fp_config fp64 = 0;
   clGetDeviceInfo(id, CL_DEVICE_TYPE, sizeof type, &type, NULL);
+  clGetDeviceInfo(id, CL_DEVICE_DOUBLE_FP_CONFIG, sizeof fp64, &fp64, NULL);
   clGetDeviceInfo(id, CL_DEVICE_HOST_UNIFIED_MEMORY, sizeof unified, &unified, NULL);
   clGetDeviceInfo(id, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cus, &cus, NULL);
   clGetDeviceInfo(id, CL_DEVICE_MAX_CLOCK_FREQUENCY, sizeof clock, &clock, NULL);
@@ -149,6 +151,7 @@ static void describe(ds_device_desc *d, cl_device_id id) {
   d->max_alloc_bytes = amem;
   d->local_mem_bytes = lmem;
   d->max_work_group_size = wg;
+  d->fp64 = fp64 != 0;
 }
 
 ds_status ds_devices_discover(ds_device_list *out, ds_error *err) {

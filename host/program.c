@@ -8,6 +8,7 @@
 #include "host/cl_status.h"
 #include "host/hash.h"
 #include "host/kernel_sources.h"
+#include "host/profile.h"
 #include "host/program_cache.h"
 #include "host/quiet.h"
 
@@ -332,8 +333,13 @@ ds_status ds_kernel_launch(ds_runtime *rt, cl_kernel k, cl_uint dims, const size
     if (global[i] == 0) return DS_OK; /* an empty range is no work, not an error */
   for (cl_uint i = 0; i < dims; i++)
     g[i] = local ? (global[i] + local[i] - 1) / local[i] * local[i] : global[i];
-  cl_int rc = clEnqueueNDRangeKernel(rt->queue, k, dims, NULL, g, local, 0, NULL, NULL);
-  if (rc == CL_SUCCESS) return DS_OK;
+  cl_event ev = NULL;
+  cl_int rc = clEnqueueNDRangeKernel(rt->queue, k, dims, NULL, g, local, 0, NULL,
+                                     rt->profiling ? &ev : NULL);
+  if (rc == CL_SUCCESS) {
+    if (ev) ds_profile_record(rt, k, ev);
+    return DS_OK;
+  }
   char name[128];
   kernel_name(k, name, sizeof name);
   ds_status code = (rc == CL_MEM_OBJECT_ALLOCATION_FAILURE || rc == CL_OUT_OF_RESOURCES)

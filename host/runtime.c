@@ -6,6 +6,7 @@
 
 #include "host/cl_status.h"
 #include "host/program.h"
+#include "host/profile.h"
 #include "host/program_cache.h"
 
 ds_status ds_runtime_create(ds_runtime **out, const ds_device_desc *dev, unsigned flags,
@@ -60,6 +61,8 @@ ds_status ds_runtime_open(ds_runtime **out, const char *spec, const char *origin
 
 void ds_runtime_destroy(ds_runtime *rt) {
   if (!rt) return;
+  ds_profile_clear(rt);
+  free(rt->launches);
   ds_program_release_all(rt);
   if (rt->queue) clReleaseCommandQueue(rt->queue);
   if (rt->context) clReleaseContext(rt->context);

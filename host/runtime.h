@@ -26,12 +26,20 @@ typedef struct ds_program_stats {
 
 typedef struct ds_program_entry ds_program_entry;
 
+/* A kernel launch kept for host/profile.h. */
+typedef struct ds_launch {
+  cl_kernel kernel;
+  cl_event event;
+} ds_launch;
+
 typedef struct ds_runtime {
   ds_device_desc device;
   const ds_vendor_profile *profile;
   cl_context context;
   cl_command_queue queue;
-  int profiling;
+  int profiling; /* DS_RUNTIME_PROFILING: launches are kept (host/profile.h) */
+  ds_launch *launches;
+  int launch_count, launch_cap;
   char cache_dir[DS_PATH_MAX];  /* empty: no disk cache */
   char kernel_dir[DS_PATH_MAX]; /* empty: embedded sources */
   ds_program_stats stats;

@@ -3,7 +3,8 @@
  *
  *   test_hog_cl MODEL [IMAGE...]
  *
- * fHOG of random grey and RGB images of odd sizes, dense and in padded
+ * Pyramid resizes (grey and RGB, down by 5/6, up by 2, odd sizes) against
+ * ds_hog_resize_bilinear, fHOG of random grey and RGB images of odd sizes, dense and in padded
  * layouts, against ds_fhog_reference (max |diff| <= 1e-5, printed; padding
  * 0; a guard element past the end stays untouched), filter responses
  * against ds_hog_scores_reference (separable and full bank, |diff| <= 1e-5
@@ -21,6 +22,7 @@
 #include "engine/detect/fhog_cl.h"
 #include "engine/detect/hog_detector.h"
 #include "engine/detect/hog_scan_cl.h"
+#include "engine/detect/pyramid_cl.h"
 #include "engine/media/image.h"
 #include "engine/media/video.h"
 #include "host/buffer.h"
@@ -93,6 +95,45 @@ static double fhog_case(ds_runtime *rt, ds_fhog_workspace *ws, int w, int h, int
   free(ref);
   free(dev);
   return worst;
+}
+
+/* Device resizes (engine/detect/pyramid_cl.h) against
+ * ds_hog_resize_bilinear: every pixel equal where the device has doubles
+ * (the C code's scalar tail computes in double), else within 1. */
+static void resize_case(ds_runtime *rt, ds_resize_plan *plan, int w, int h, int ch, int ow,
+                        int oh) {
+  ds_error err = {0};
+  const size_t in_n = (size_t)w * h * ch, out_n = (size_t)ow * oh * ch;
+  uint8_t *img = malloc(in_n), *ref = malloc(out_n), *dev = malloc(out_n);
+  fill(img, w, h, ch);
+  ds_hog_resize_bilinear(img, w, h, ch, ref, ow, oh);
+  ds_resize_plan_clear(plan);
+  ds_resize_step step;
+  cl_mem din = NULL, dout = NULL;
+  CHECK_OK(ds_resize_plan_add(plan, w, h, ow, oh, &step, &err), &err);
+  CHECK_OK(ds_buffer_create(rt, in_n, CL_MEM_READ_ONLY, "image", &din, &err), &err);
+  CHECK_OK(ds_buffer_create(rt, out_n, CL_MEM_READ_WRITE, "resized", &dout, &err), &err);
+  CHECK_OK(ds_buffer_write(rt, din, 0, in_n, img, &err), &err);
+  CHECK_OK(ds_resize_plan_upload(rt, plan, &err), &err);
+  CHECK_OK(ds_resize_cl(rt, plan, &step, ch, din, dout, &err), &err);
+  CHECK_OK(ds_buffer_read(rt, dout, 0, out_n, dev, &err), &err);
+  int worst = 0;
+  size_t differ = 0;
+  for (size_t i = 0; i < out_n; i++) {
+    const int dd = abs((int)dev[i] - (int)ref[i]);
+    differ += dd != 0;
+    if (dd > worst) worst = dd;
+  }
+  const int exact = rt->device.fp64;
+  CHECK(exact ? differ == 0 : worst <= 1, "resize %dx%d ch %d -> %dx%d: %zu values differ, by %d",
+        w, h, ch, ow, oh, differ, worst);
+  printf("resize %4dx%-4d ch %d -> %4dx%-4d (%d float columns): %zu of %zu values differ\n", w,
+         h, ch, ow, oh, step.simd_cols, differ, out_n);
+  ds_buffer_release(&din);
+  ds_buffer_release(&dout);
+  free(img);
+  free(ref);
+  free(dev);
 }
 
 /* Device scores of a reference fHOG level, put in ds_hog_feature_layout and
@@ -239,6 +280,21 @@ int main(int argc, char **argv) {
   fhog_case(rt, &fws, 89, 71, 1, 6, 5, 5, 2); /* cell sizes that are not powers of two */
   fhog_case(rt, &fws, 64, 50, 3, 3, 4, 4, 0);
   ds_fhog_workspace_release(&fws);
+
+  ds_resize_plan plan = {0};
+  static const int resizes[][2] = {{211, 157}, {97, 83}, {17, 9}, {5, 4}};
+  for (size_t i = 0; i < sizeof resizes / sizeof resizes[0]; i++)
+    for (int ch = 1; ch <= 3; ch += 2) {
+      const int w = resizes[i][0], h = resizes[i][1];
+      int dw, dh, uw, uh;
+      ds_hog_pyramid_down6_size(w, h, &dw, &dh);
+      ds_hog_pyramid_up2_size(w, h, &uw, &uh);
+      resize_case(rt, &plan, w, h, ch, dw, dh);
+      resize_case(rt, &plan, w, h, ch, uw, uh);
+    }
+  resize_case(rt, &plan, 300, 200, 1, 1, 1);
+  resize_case(rt, &plan, 31, 29, 3, 123, 7);
+  ds_resize_plan_free(&plan);
 
   ds_hog_detector *d = NULL;
   CHECK_OK(ds_hog_detector_load(argv[1], &d, &err), &err);

@@ -65,59 +65,65 @@ inline void fhog_zero_front(global uchar *restrict orient, global float *restric
   }
 }
 
-// Grey images: one work-item per 16 pixels x = 16 * get_global_id(0) .. + 15
-// of row y = 1 + get_global_id(1) < visible_nr, over the blocks < bpitch. The
-// last block of a row loads through clamped indices so as not to read past
-// the image.
+// Grey images: one work-item per GRADIENT_SPAN x 16 pixels (PoCL's cost per
+// work-group would dominate 16), x = 16 * (get_global_id(0) * GRADIENT_SPAN
+// + span) .. + 15, of row y = 1 + get_global_id(1) < visible_nr, over the
+// blocks < bpitch. A block of 16 that would read past the image loads
+// through clamped indices.
+#define GRADIENT_SPAN 8
 kernel void fhog_gradient(global uchar *restrict orient, global float *restrict mag,
                           global const uchar *restrict img, const int width, const int visible_nr,
                           const int visible_nc, const int cell, const int bpitch) {
-  const int x0 = 16 * (int)get_global_id(0), y = 1 + (int)get_global_id(1);
-  if (fhog_block(x0, cell) >= bpitch || y >= visible_nr) return;
+  const int y = 1 + (int)get_global_id(1);
+  if (y >= visible_nr) return;
   global const uchar *row = img + (size_t)y * width;
-  int16 l, r, t, b;
-  if (x0 >= 1 && x0 + 16 < width) {
-    global const uchar *p = row + x0;
-    l = convert_int16(vload16(0, p - 1));
-    r = convert_int16(vload16(0, p + 1));
-    t = convert_int16(vload16(0, p - width));
-    b = convert_int16(vload16(0, p + width));
-  } else {
-    int lv[16], rv[16], tv[16], bv[16];
-    for (int i = 0; i < 16; i++) {
-      const int x = clamp(x0 + i, 1, width - 2);
-      lv[i] = row[x - 1];
-      rv[i] = row[x + 1];
-      tv[i] = row[x - width];
-      bv[i] = row[x + width];
+  for (int span = 0; span < GRADIENT_SPAN; span++) {
+    const int x0 = 16 * ((int)get_global_id(0) * GRADIENT_SPAN + span);
+    if (fhog_block(x0, cell) >= bpitch) return;
+    int16 l, r, t, b;
+    if (x0 >= 1 && x0 + 16 < width) {
+      global const uchar *p = row + x0;
+      l = convert_int16(vload16(0, p - 1));
+      r = convert_int16(vload16(0, p + 1));
+      t = convert_int16(vload16(0, p - width));
+      b = convert_int16(vload16(0, p + width));
+    } else {
+      int lv[16], rv[16], tv[16], bv[16];
+      for (int i = 0; i < 16; i++) {
+        const int x = clamp(x0 + i, 1, width - 2);
+        lv[i] = row[x - 1];
+        rv[i] = row[x + 1];
+        tv[i] = row[x - width];
+        bv[i] = row[x + width];
+      }
+      l = vload16(0, lv);
+      r = vload16(0, rv);
+      t = vload16(0, tv);
+      b = vload16(0, bv);
     }
-    l = vload16(0, lv);
-    r = vload16(0, rv);
-    t = vload16(0, tv);
-    b = vload16(0, bv);
-  }
-  const int16 gx = r - l, gy = b - t;
-  const float16 fx = convert_float16(gx), fy = convert_float16(gy);
-  int16 o;
-  FHOG_ORIENT(float16, int16, fx, fy, o);
-  const int16 x = (int16)(x0) + (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  const int16 votes = x >= 1 & x < visible_nc;
-  uchar ov[16];
-  float mv[16];
-  vstore16(convert_uchar16(select((int16)(0), o, votes)), 0, ov);
-  vstore16(select((float16)(0.0f), sqrt(convert_float16(gx * gx + gy * gy)), votes), 0, mv);
-  // Slots of x0 .. x0 + 15: the phase steps by one, the block when it wraps.
-  int blk = fhog_block(x0, cell), p = (2 * x0 + 1 + cell - 2 * cell * blk) / 2;
-  for (int i = 0; i < 16 && blk < bpitch; i++) {
-    const size_t at = ((size_t)y * cell + p) * bpitch + blk;
-    orient[at] = ov[i];
-    mag[at] = mv[i];
-    if (++p == cell) {
-      p = 0;
-      blk++;
+    const int16 gx = r - l, gy = b - t;
+    const float16 fx = convert_float16(gx), fy = convert_float16(gy);
+    int16 o;
+    FHOG_ORIENT(float16, int16, fx, fy, o);
+    const int16 x = (int16)(x0) + (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const int16 votes = x >= 1 & x < visible_nc;
+    uchar ov[16];
+    float mv[16];
+    vstore16(convert_uchar16(select((int16)(0), o, votes)), 0, ov);
+    vstore16(select((float16)(0.0f), sqrt(convert_float16(gx * gx + gy * gy)), votes), 0, mv);
+    // Slots of x0 .. x0 + 15: the phase steps by one, the block when it wraps.
+    int blk = fhog_block(x0, cell), p = (2 * x0 + 1 + cell - 2 * cell * blk) / 2;
+    for (int i = 0; i < 16 && blk < bpitch; i++) {
+      const size_t at = ((size_t)y * cell + p) * bpitch + blk;
+      orient[at] = ov[i];
+      mag[at] = mv[i];
+      if (++p == cell) {
+        p = 0;
+        blk++;
+      }
     }
+    if (x0 == 0) fhog_zero_front(orient, mag, y, cell, bpitch);
   }
-  if (x0 == 0) fhog_zero_front(orient, mag, y, cell, bpitch);
 }
 
 // RGB (dlib's rgb_pixel path): one work-item per pixel x (block < bpitch) of

@@ -6,6 +6,15 @@
 // hog[(o * plane_rows + r) * pitch + c], zero past the level's rows x cols,
 // so that a strip of RB output rows x 16 output columns reads whole vectors
 // without bounds checks.
+#ifndef FR // dlib's frontal detector, for builds without options (dsengine devices)
+#define FR 10
+#endif
+#ifndef FC
+#define FC 10
+#endif
+#ifndef RB
+#define RB 8
+#endif
 //
 // scan_strip, the separable bank: one work-item per 16 output columns x RB
 // output rows x filter. For each rank-1 term (column filter x row filter) of
@@ -18,7 +27,6 @@
 //
 // scan_full: the full 31 x FR x FC dot product (zero weights skipped), one
 // work-item per window and filter; the exact linear model, for tests.
-
 kernel void scan_strip(global float *restrict sal, const ulong sal_offset,
                        global const float *restrict hog,
                        global const float *restrict sep, global const int *restrict term_plane,

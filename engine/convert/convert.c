@@ -35,6 +35,7 @@ typedef struct converter {
   ds_alignments al;
   int have_al;
   ds_face_finder *finder;
+  ds_runtime *detect_rt; /* the finder's device, used by the reader thread only */
   /* output */
   ds_video_writer *writer;
   int64_t last_pts;
@@ -486,9 +487,11 @@ static ds_status prepare(converter *c, ds_error *err) {
                       "dsengine extract on another input?)",
                       o->alignments, c->paths[0]);
   if (st == DS_OK && !c->have_al) {
+    /* the reader thread detects on its own context and queue */
+    st = ds_runtime_open(&c->detect_rt, o->device_spec, o->device_origin, 0, err);
     const ds_face_finder_options fo = {
-        o->detector_path, o->landmarks_path, o->upsample, o->min_size, 0, 256, 48};
-    st = ds_face_finder_create(&fo, &c->finder, err);
+        o->detector_path, o->landmarks_path, o->upsample, o->min_size, 0, 256, 48, c->detect_rt};
+    if (st == DS_OK) st = ds_face_finder_create(&fo, &c->finder, err);
   }
   if (st == DS_OK) st = load_model(c, err);
   if (st == DS_OK) st = open_output(c, err);
@@ -553,6 +556,7 @@ ds_status ds_convert(const ds_convert_options *opt, const ds_convert_callbacks *
   if (c.model_on_device) ds_model_device_destroy(&c.model);
   ds_runtime_destroy(c.rt);
   ds_face_finder_destroy(c.finder);
+  ds_runtime_destroy(c.detect_rt);
   ds_alignments_free(&c.al);
   ds_video_close(c.first);
   ds_image_dir_free(c.paths, c.path_count);

@@ -221,13 +221,13 @@ ds_status ds_extract(const ds_extract_options *opt, const ds_extract_callbacks *
           x.al.size, x.al.padding);
     }
   }
+  if (st == DS_OK) st = ds_runtime_open(&x.rt, opt->device_spec, opt->device_origin, 0, err);
   if (st == DS_OK) {
     const ds_face_finder_options fo = {opt->detector_path, opt->landmarks_path, opt->upsample,
                                        opt->min_size,      opt->largest,        opt->size,
-                                       opt->padding};
+                                       opt->padding,       x.rt};
     st = ds_face_finder_create(&fo, &x.finder, err);
   }
-  if (st == DS_OK) st = ds_runtime_open(&x.rt, opt->device_spec, opt->device_origin, 0, err);
   if (st == DS_OK)
     st = ds_buffer_create(x.rt, (size_t)opt->size * opt->size * 3, CL_MEM_WRITE_ONLY,
                           "aligned face", &x.face_buf, err);

@@ -4,12 +4,14 @@
 
 #include "engine/detect/align.h"
 #include "engine/detect/hog_detector.h"
+#include "engine/detect/hog_scan_cl.h"
 #include "engine/detect/shape_predictor.h"
 
 struct ds_face_finder {
   ds_face_finder_options opt;
   ds_hog_detector *detector;
   ds_shape_predictor *landmarks;
+  ds_hog_cl_workspace ws; /* the device detector's buffers, with opt.rt */
 };
 
 ds_status ds_face_finder_create(const ds_face_finder_options *opt, ds_face_finder **out,
@@ -30,6 +32,7 @@ ds_status ds_face_finder_create(const ds_face_finder_options *opt, ds_face_finde
 
 void ds_face_finder_destroy(ds_face_finder *f) {
   if (!f) return;
+  ds_hog_cl_workspace_release(&f->ws);
   ds_shape_predictor_free(f->landmarks);
   ds_hog_detector_free(f->detector);
   free(f);
@@ -41,8 +44,11 @@ ds_status ds_face_finder_run(ds_face_finder *f, const ds_image *frame, ds_face_r
   int n = 0;
   *faces = NULL;
   *count = 0;
-  ds_status st = ds_hog_detect(f->detector, frame->data, frame->width, frame->height, 3,
-                               f->opt.upsample, 0.0, &dets, &n, err);
+  ds_status st =
+      f->opt.rt ? ds_hog_detect_cl_ws(f->opt.rt, &f->ws, f->detector, frame->data, frame->width,
+                                      frame->height, 3, f->opt.upsample, 0.0, &dets, &n, err)
+                : ds_hog_detect(f->detector, frame->data, frame->width, frame->height, 3,
+                                f->opt.upsample, 0.0, &dets, &n, err);
   if (st != DS_OK) return st;
   int keep = 0, best = -1;
   double best_area = -1;

@@ -74,7 +74,8 @@ ds_status ds_fhog(ds_runtime *rt, ds_fhog_workspace *ws, cl_mem img, int width, 
     const cl_mem m[3] = {ws->orient, ws->mag, img};
     if (channels == 1) {
       const cl_int a[5] = {width, visible_nr, visible_nc, cell, bpitch};
-      const size_t global[2] = {((size_t)cell * bpitch + 15) / 16, (size_t)visible_nr - 1};
+      /* 8 x 16 pixels per work-item (GRADIENT_SPAN) */
+      const size_t global[2] = {((size_t)cell * bpitch + 127) / 128, (size_t)visible_nr - 1};
       st = ds_kernel_get(rt, "detect/fhog", NULL, "fhog_gradient", &k, err);
       if (st == DS_OK) st = set_args(k, 8, m, 3, a, err);
       if (st == DS_OK) st = ds_kernel_launch(rt, k, 2, global, vec_local, err);

@@ -589,48 +589,21 @@ ds_status ds_hog_no_memory(ds_error *err, int width, int height) {
                       width, height);
 }
 
-ds_status ds_hog_detect_with(const ds_hog_detector *d, const uint8_t *pixels, int width, int height,
-                             int channels, int upsample, double adjust_threshold,
-                             ds_hog_level_fn score_level, ds_hog_finish_fn finish, void *user,
-                             ds_detection **dets, int *count, ds_error *err) {
-  *dets = NULL;
-  *count = 0;
+ds_status ds_hog_check_input(int width, int height, int channels, int upsample, ds_error *err) {
   if (width < 1 || height < 1 || (channels != 1 && channels != 3) || upsample < 0 || upsample > 4 ||
       (long)width * height > (1L << 28) >> (2 * upsample))
     return ds_error_set(err, DS_ERR_INVALID,
                         "HOG detector: cannot run on a %dx%d image with %d channels at upsample "
                         "%d (1 or 3 channels, upsample 0 to 4, at most 2^28 pixels upsampled)",
                         width, height, channels, upsample);
-  ds_status st = DS_OK;
-  ds_hog_candidates cands = {0};
-  /* Colour runs dlib's rgb_pixel detector; otherwise RGB becomes grey. */
-  const int ch = (channels == 3 && d->color) ? 3 : 1;
-  /* Every level's image stays until the end: score_level may only enqueue
-   * work that reads it (the device path). */
-  uint8_t **imgs = NULL;
-  long levels = 0, kept_levels = 0;
-  uint8_t *img = malloc((size_t)width * height * ch), *next = NULL;
-  if (!img) return ds_hog_no_memory(err, width, height);
-  if (channels == 3 && ch == 1)
-    ds_hog_rgb_to_gray(pixels, width, height, img);
-  else
-    memcpy(img, pixels, (size_t)width * height * ch);
-  int w = width, h = height;
-  for (int i = 0; i < upsample; i++) {
-    int uw, uh;
-    ds_hog_pyramid_up2_size(w, h, &uw, &uh);
-    next = malloc((size_t)uw * uh * ch);
-    if (!next) goto oom;
-    ds_hog_resize_bilinear(img, w, h, ch, next, uw, uh);
-    free(img);
-    img = next;
-    next = NULL;
-    w = uw;
-    h = uh;
-  }
+  return DS_OK;
+}
+
+long ds_hog_pyramid_levels(const ds_hog_detector *d, int width, int height) {
   /* create_fhog_pyramid: levels until the mapped image rectangle (rect_down,
    * (p - 0.3) * 5 / 6, rounded) is narrower or shorter than the minimum. */
-  double rl = 0, rt = 0, rr = w - 1, rb = h - 1;
+  long levels = 0;
+  double rl = 0, rt = 0, rr = width - 1, rb = height - 1;
   for (;;) {
     rl = (double)round_half_up((rl - 0.3) * (5 / 6.0));
     rt = (double)round_half_up((rt - 0.3) * (5 / 6.0));
@@ -639,44 +612,28 @@ ds_status ds_hog_detect_with(const ds_hog_detector *d, const uint8_t *pixels, in
     levels++;
     if (!(rr - rl + 1 >= d->min_level_width && rb - rt + 1 >= d->min_level_height &&
           levels < d->max_levels))
-      break;
+      return levels;
   }
-  imgs = calloc((size_t)levels, sizeof *imgs);
-  if (!imgs) goto oom;
-  imgs[0] = img;
-  img = NULL;
-  kept_levels = 1;
-  for (long level = 0; level < levels; level++) {
-    if (level > 0) {
-      int nw, nh;
-      ds_hog_pyramid_down6_size(w, h, &nw, &nh);
-      imgs[level] = malloc((size_t)nw * nh * ch + 1);
-      if (!imgs[level]) goto oom;
-      kept_levels = level + 1;
-      ds_hog_resize_bilinear(imgs[level - 1], w, h, ch, imgs[level], nw, nh);
-      w = nw;
-      h = nh;
-    }
-    st = score_level(user, d, imgs[level], w, h, ch, (int)level, adjust_threshold, &cands, err);
-    if (st != DS_OK) goto done;
-  }
-  if (finish) {
-    st = finish(user, d, adjust_threshold, &cands, err);
-    if (st != DS_OK) goto done;
-  }
-  if (cands.n) qsort(cands.items, cands.n, sizeof *cands.items, by_score);
+}
+
+ds_status ds_hog_suppress(const ds_hog_detector *d, ds_hog_candidates *cands, int upsample,
+                          int width, int height, ds_detection **dets, int *count, ds_error *err) {
+  *dets = NULL;
+  *count = 0;
+  if (cands->n == 0) return DS_OK;
+  qsort(cands->items, cands->n, sizeof *cands->items, by_score);
   /* Non-max suppression over all filters together (object_detector's own
    * overlaps_any_box ignores weight_index), best first. */
-  ds_detection *kept = cands.n ? malloc(cands.n * sizeof *kept) : NULL;
-  ds_hog_box *kept_box = cands.n ? malloc(cands.n * sizeof *kept_box) : NULL;
-  if (cands.n && (!kept || !kept_box)) {
+  ds_detection *kept = malloc(cands->n * sizeof *kept);
+  ds_hog_box *kept_box = malloc(cands->n * sizeof *kept_box);
+  if (!kept || !kept_box) {
     free(kept);
     free(kept_box);
-    goto oom;
+    return ds_hog_no_memory(err, width, height);
   }
   int n = 0;
-  for (size_t i = 0; i < cands.n; i++) {
-    const ds_hog_candidate *c = &cands.items[i];
+  for (size_t i = 0; i < cands->n; i++) {
+    const ds_hog_candidate *c = &cands->items[i];
     int suppressed = 0;
     for (int j = 0; j < n && !suppressed; j++)
       suppressed = boxes_overlap(d, kept_box[j], c->rect);
@@ -701,36 +658,21 @@ ds_status ds_hog_detect_with(const ds_hog_detector *d, const uint8_t *pixels, in
     n++;
   }
   free(kept_box);
-  if (n == 0) {
-    free(kept);
-    kept = NULL;
-  }
   *dets = kept;
   *count = n;
-  goto done;
-oom:
-  st = ds_hog_no_memory(err, width, height);
-done:
-  free(cands.items);
-  free(img);
-  free(next);
-  for (long i = 0; i < kept_levels; i++)
-    free(imgs[i]);
-  free(imgs);
-  return st;
+  return DS_OK;
 }
 
-/* The host path: fHOG and filter scoring of a level in C, with buffers kept
- * across levels. */
+/* The host path: fHOG and filter scoring of each level in C, the pyramid
+ * made level by level, buffers kept across levels. */
 typedef struct host_level {
   float *hog, *sal;
   size_t hog_cap, sal_cap;
 } host_level;
 
-static ds_status score_level_host(void *user, const ds_hog_detector *d, const uint8_t *img, int w,
-                                  int h, int ch, int level, double adjust, ds_hog_candidates *out,
-                                  ds_error *err) {
-  host_level *b = user;
+static ds_status score_level_host(host_level *b, const ds_hog_detector *d, const uint8_t *img,
+                                  int w, int h, int ch, int level, double adjust,
+                                  ds_hog_candidates *out, ds_error *err) {
   int rows, cols;
   ds_fhog_size(w, h, d->cell_size, d->filter_rows, d->filter_cols, &rows, &cols);
   if (rows == 0) return DS_OK;
@@ -757,9 +699,58 @@ static ds_status score_level_host(void *user, const ds_hog_detector *d, const ui
 ds_status ds_hog_detect(const ds_hog_detector *d, const uint8_t *pixels, int width, int height,
                         int channels, int upsample, double adjust_threshold, ds_detection **dets,
                         int *count, ds_error *err) {
+  *dets = NULL;
+  *count = 0;
+  ds_status st = ds_hog_check_input(width, height, channels, upsample, err);
+  if (st != DS_OK) return st;
   host_level b = {0};
-  ds_status st = ds_hog_detect_with(d, pixels, width, height, channels, upsample, adjust_threshold,
-                                    score_level_host, NULL, &b, dets, count, err);
+  ds_hog_candidates cands = {0};
+  /* Colour runs dlib's rgb_pixel detector; otherwise RGB becomes grey. */
+  const int ch = (channels == 3 && d->color) ? 3 : 1;
+  uint8_t *img = malloc((size_t)width * height * ch), *next = NULL;
+  if (!img) return ds_hog_no_memory(err, width, height);
+  if (channels == 3 && ch == 1)
+    ds_hog_rgb_to_gray(pixels, width, height, img);
+  else
+    memcpy(img, pixels, (size_t)width * height * ch);
+  int w = width, h = height;
+  for (int i = 0; i < upsample && st == DS_OK; i++) {
+    int uw, uh;
+    ds_hog_pyramid_up2_size(w, h, &uw, &uh);
+    next = malloc((size_t)uw * uh * ch);
+    if (!next) {
+      st = ds_hog_no_memory(err, width, height);
+      break;
+    }
+    ds_hog_resize_bilinear(img, w, h, ch, next, uw, uh);
+    free(img);
+    img = next;
+    next = NULL;
+    w = uw;
+    h = uh;
+  }
+  const long levels = ds_hog_pyramid_levels(d, w, h);
+  for (long level = 0; level < levels && st == DS_OK; level++) {
+    if (level > 0) {
+      int nw, nh;
+      ds_hog_pyramid_down6_size(w, h, &nw, &nh);
+      next = malloc((size_t)nw * nh * ch + 1);
+      if (!next) {
+        st = ds_hog_no_memory(err, width, height);
+        break;
+      }
+      ds_hog_resize_bilinear(img, w, h, ch, next, nw, nh);
+      free(img);
+      img = next;
+      next = NULL;
+      w = nw;
+      h = nh;
+    }
+    st = score_level_host(&b, d, img, w, h, ch, (int)level, adjust_threshold, &cands, err);
+  }
+  if (st == DS_OK) st = ds_hog_suppress(d, &cands, upsample, width, height, dets, count, err);
+  free(cands.items);
+  free(img);
   free(b.hog);
   free(b.sal);
   return st;

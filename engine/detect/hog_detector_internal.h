@@ -56,27 +56,18 @@ typedef struct ds_hog_candidates {
 int ds_hog_add_window(const ds_hog_detector *d, ds_hog_candidates *out, int r, int c, int level,
                       double s, int k);
 
-/* Scores one grey (ch 1) or RGB (ch 3) pyramid level of w x h pixels and
- * appends the windows at or above threshold + adjust, filter by filter, in
- * row-major order. */
-typedef ds_status (*ds_hog_level_fn)(void *user, const ds_hog_detector *d, const uint8_t *img,
-                                     int w, int h, int ch, int level, double adjust,
-                                     ds_hog_candidates *out, ds_error *err);
-
-/* Called once after the last level, before the non-max suppression: for a
- * score_level that only enqueues work, to append every level's windows in
- * the order score_level would have (level by level). */
-typedef ds_status (*ds_hog_finish_fn)(void *user, const ds_hog_detector *d, double adjust,
-                                      ds_hog_candidates *out, ds_error *err);
-
-/* ds_hog_detect with the level scoring supplied: input checks, upsampling,
- * the pyramid, then dlib's NMS and the mapping back through the upsampling.
- * Each level's image stays valid until ds_hog_detect_with returns; finish
- * may be NULL. */
-ds_status ds_hog_detect_with(const ds_hog_detector *d, const uint8_t *pixels, int width, int height,
-                             int channels, int upsample, double adjust_threshold,
-                             ds_hog_level_fn score_level, ds_hog_finish_fn finish, void *user,
-                             ds_detection **dets, int *count, ds_error *err);
+/* ds_hog_detect's steps, shared with the device path:
+ * input checks (DS_ERR_INVALID naming the shape); */
+ds_status ds_hog_check_input(int width, int height, int channels, int upsample, ds_error *err);
+/* the number of pyramid levels of a width x height (upsampled) image; */
+long ds_hog_pyramid_levels(const ds_hog_detector *d, int width, int height);
+/* and, once every level's windows are in cands (level by level, each filter
+ * by filter in row-major order), dlib's non-max suppression by decreasing
+ * score and the mapping back through the upsampling: *dets malloc'd (NULL
+ * when *count is 0). cands is sorted in place. width x height is the input
+ * image, for the out-of-memory message. */
+ds_status ds_hog_suppress(const ds_hog_detector *d, ds_hog_candidates *cands, int upsample,
+                          int width, int height, ds_detection **dets, int *count, ds_error *err);
 
 /* The out-of-memory error of a detection on a width x height image. */
 ds_status ds_hog_no_memory(ds_error *err, int width, int height);

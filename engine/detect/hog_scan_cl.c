@@ -10,6 +10,7 @@
 
 #include "engine/detect/fhog.h"
 #include "engine/detect/hog_detector_internal.h"
+#include "engine/detect/pyramid_cl.h"
 #include "host/buffer.h"
 #include "host/program.h"
 
@@ -48,6 +49,9 @@ void ds_hog_cl_workspace_release(ds_hog_cl_workspace *ws) {
   ds_buffer_release(&ws->img);
   ds_buffer_release(&ws->hog);
   ds_buffer_release(&ws->sal);
+  ds_buffer_release(&ws->img2);
+  ds_resize_plan_free(&ws->plan);
+  free(ws->sal_host);
   memset(ws, 0, sizeof *ws);
 }
 
@@ -226,95 +230,111 @@ static int collect(const ds_hog_detector *d, const float *sal, int rows, int col
   return 0;
 }
 
-/* The device path: each level's image uploaded without waiting, its
- * features and scores enqueued (the queue runs in order, so one image and
- * one feature buffer serve every level), every level's scores in one buffer
- * read back once at the end and thresholded on the host. */
+/* The device path. One plan of resizes for the frame (upsampling, then the
+ * pyramid) and the base image are uploaded without waiting; the levels are
+ * made on the device in two images used in turn (the queue runs in order, so
+ * a level is consumed before its image is overwritten), each level's
+ * features and scores enqueued after it, every level's scores into one
+ * buffer read back once, then thresholded in the host detector's order. */
 typedef struct level_scores {
   int level, rows, cols;
   size_t offset; /* in floats, into the scores */
 } level_scores;
 
-typedef struct device_level {
-  ds_runtime *rt;
-  ds_hog_cl_workspace *ws;
-  level_scores *levels;
-  int n, cap;
-  size_t used; /* floats of the scores buffer filled so far */
-  float *sal;
-} device_level;
-
-/* Scores of a w x h level and of every pyramid level below it, in floats:
- * the scores buffer's size, known when level 0 arrives. */
-static size_t pyramid_scores(const ds_hog_detector *d, int w, int h) {
+static ds_status device_detect(ds_runtime *rt, ds_hog_cl_workspace *ws, const ds_hog_detector *d,
+                               const uint8_t *img, int width, int height, int ch, int upsample,
+                               double adjust, ds_hog_candidates *cands, ds_error *err) {
+  ds_resize_plan *plan = &ws->plan;
+  ds_resize_plan_clear(plan);
+  /* The resizes and each level's size and scores. */
+  ds_resize_step steps[4 + 64];
+  int nsteps = 0, w = width, h = height;
+  size_t biggest = (size_t)w * h * ch;
+  ds_status st = DS_OK;
+  for (int i = 0; i < upsample && st == DS_OK; i++) {
+    int uw, uh;
+    ds_hog_pyramid_up2_size(w, h, &uw, &uh);
+    st = ds_resize_plan_add(plan, w, h, uw, uh, &steps[nsteps++], err);
+    w = uw;
+    h = uh;
+    if ((size_t)w * h * ch > biggest) biggest = (size_t)w * h * ch;
+  }
+  long levels = ds_hog_pyramid_levels(d, w, h);
+  if (levels > 64) levels = 64; /* 5/6 per level: a level 64 deep is below a pixel */
+  level_scores lv[64];
   size_t total = 0;
-  for (;;) {
+  int nlv = 0;
+  for (long level = 0; level < levels && st == DS_OK; level++) {
+    if (level > 0) {
+      int nw, nh;
+      ds_hog_pyramid_down6_size(w, h, &nw, &nh);
+      st = ds_resize_plan_add(plan, w, h, nw, nh, &steps[nsteps++], err);
+      w = nw;
+      h = nh;
+    }
     int rows, cols, out_rows, out_cols;
     ds_fhog_size(w, h, d->cell_size, d->filter_rows, d->filter_cols, &rows, &cols);
     ds_hog_scores_size(d, rows, cols, &out_rows, &out_cols);
-    if (out_rows == 0) return total;
+    lv[nlv++] = (level_scores){(int)level, rows, cols, total};
     total += (size_t)d->num_filters * out_rows * out_cols;
-    ds_hog_pyramid_down6_size(w, h, &w, &h);
   }
-}
-
-static ds_status score_level_device(void *user, const ds_hog_detector *d, const uint8_t *img, int w,
-                                    int h, int ch, int level, double adjust, ds_hog_candidates *out,
-                                    ds_error *err) {
-  (void)adjust;
-  (void)out;
-  device_level *b = user;
-  ds_runtime *rt = b->rt;
-  ds_hog_cl_workspace *ws = b->ws;
-  int rows, cols, out_rows, out_cols, pitch, plane_rows;
-  ds_fhog_size(w, h, d->cell_size, d->filter_rows, d->filter_cols, &rows, &cols);
-  if (rows == 0) return DS_OK;
-  ds_hog_scores_size(d, rows, cols, &out_rows, &out_cols);
-  if (out_rows == 0) return DS_OK;
-  ds_hog_feature_layout(d, rows, cols, &pitch, &plane_rows);
-  ds_status st = DS_OK;
-  if (b->n == 0) { /* the first and largest level: size everything for the frame */
-    const size_t total = pyramid_scores(d, w, h);
-    st = ds_buffer_ensure(rt, &ws->sal, &ws->sal_bytes, total * sizeof(float), "HOG scores", err);
-    if (st != DS_OK) return st;
-    b->sal = malloc(total * sizeof *b->sal);
-    if (!b->sal) return ds_hog_no_memory(err, w, h);
-  }
-  if (b->n == b->cap) {
-    const int cap = b->cap ? 2 * b->cap : 16;
-    level_scores *grown = realloc(b->levels, (size_t)cap * sizeof *grown);
-    if (!grown) return ds_hog_no_memory(err, w, h);
-    b->levels = grown;
-    b->cap = cap;
-  }
-  const size_t img_bytes = (size_t)w * h * ch;
-  const size_t hog_bytes = (size_t)DS_FHOG_PLANES * plane_rows * pitch * sizeof(float);
-  const size_t sal_n = (size_t)d->num_filters * out_rows * out_cols;
-  if ((b->used + sal_n) * sizeof(float) > ws->sal_bytes)
-    return ds_error_set(err, DS_ERR_INVALID, "HOG detector: level %d outgrows the scores", level);
-  st = ds_buffer_ensure(rt, &ws->img, &ws->img_bytes, img_bytes, "HOG pyramid level", err);
-  if (st == DS_OK)
-    st = ds_buffer_ensure(rt, &ws->hog, &ws->hog_bytes, hog_bytes, "HOG features", err);
-  if (st == DS_OK) st = ds_buffer_write_async(rt, ws->img, 0, img_bytes, img, err);
-  if (st == DS_OK)
-    st = ds_fhog(rt, &ws->fhog, ws->img, w, h, ch, d->cell_size, d->filter_rows, d->filter_cols,
-                 pitch, plane_rows, ws->hog, err);
-  if (st == DS_OK) st = ds_hog_scores(rt, ws, d, ws->hog, rows, cols, ws->sal, b->used, err);
   if (st != DS_OK) return st;
-  b->levels[b->n++] = (level_scores){level, rows, cols, b->used};
-  b->used += sal_n;
-  return DS_OK;
-}
-
-static ds_status finish_device(void *user, const ds_hog_detector *d, double adjust,
-                               ds_hog_candidates *out, ds_error *err) {
-  device_level *b = user;
-  if (b->n == 0) return DS_OK;
-  ds_status st = ds_buffer_read(b->rt, b->ws->sal, 0, b->used * sizeof(float), b->sal, err);
-  for (int i = 0; i < b->n && st == DS_OK; i++) {
-    const level_scores *l = &b->levels[i];
-    if (collect(d, b->sal + l->offset, l->rows, l->cols, l->level, adjust, out))
-      st = ds_error_set(err, DS_ERR_NO_MEMORY, "HOG detector: cannot hold the candidate windows");
+  if (total == 0) return DS_OK;
+  if (total > ws->sal_host_cap) {
+    free(ws->sal_host);
+    ws->sal_host = malloc(total * sizeof *ws->sal_host);
+    ws->sal_host_cap = ws->sal_host ? total : 0;
+    if (!ws->sal_host) return ds_hog_no_memory(err, width, height);
+  }
+  st = ds_buffer_ensure(rt, &ws->img, &ws->img_bytes, biggest, "HOG pyramid level", err);
+  if (st == DS_OK)
+    st = ds_buffer_ensure(rt, &ws->img2, &ws->img2_bytes, biggest, "HOG pyramid level", err);
+  if (st == DS_OK)
+    st = ds_buffer_ensure(rt, &ws->sal, &ws->sal_bytes, total * sizeof(float), "HOG scores", err);
+  if (st == DS_OK) st = ds_resize_plan_upload(rt, plan, err);
+  if (st == DS_OK) st = ds_buffer_write_async(rt, ws->img, 0, (size_t)width * height * ch, img, err);
+  cl_mem cur = ws->img, other = ws->img2;
+  int step = 0;
+  for (int i = 0; i < upsample && st == DS_OK; i++, step++) {
+    st = ds_resize_cl(rt, plan, &steps[step], ch, cur, other, err);
+    cl_mem t = cur;
+    cur = other;
+    other = t;
+  }
+  for (int i = 0; i < nlv && st == DS_OK; i++) {
+    if (i > 0) {
+      st = ds_resize_cl(rt, plan, &steps[step++], ch, cur, other, err);
+      cl_mem t = cur;
+      cur = other;
+      other = t;
+      w = steps[step - 1].out_width;
+      h = steps[step - 1].out_height;
+    } else if (step > 0) {
+      w = steps[step - 1].out_width;
+      h = steps[step - 1].out_height;
+    } else {
+      w = width;
+      h = height;
+    }
+    const level_scores *l = &lv[i];
+    if (l->rows == 0) continue;
+    int out_rows, out_cols, pitch, plane_rows;
+    ds_hog_scores_size(d, l->rows, l->cols, &out_rows, &out_cols);
+    if (out_rows == 0) continue;
+    ds_hog_feature_layout(d, l->rows, l->cols, &pitch, &plane_rows);
+    st = ds_buffer_ensure(rt, &ws->hog, &ws->hog_bytes,
+                          (size_t)DS_FHOG_PLANES * plane_rows * pitch * sizeof(float),
+                          "HOG features", err);
+    if (st == DS_OK)
+      st = ds_fhog(rt, &ws->fhog, cur, w, h, ch, d->cell_size, d->filter_rows, d->filter_cols,
+                   pitch, plane_rows, ws->hog, err);
+    if (st == DS_OK) st = ds_hog_scores(rt, ws, d, ws->hog, l->rows, l->cols, ws->sal, l->offset, err);
+  }
+  if (st == DS_OK) st = ds_buffer_read(rt, ws->sal, 0, total * sizeof(float), ws->sal_host, err);
+  for (int i = 0; i < nlv && st == DS_OK; i++) {
+    const level_scores *l = &lv[i];
+    if (l->rows && collect(d, ws->sal_host + l->offset, l->rows, l->cols, l->level, adjust, cands))
+      st = ds_hog_no_memory(err, width, height);
   }
   return st;
 }
@@ -331,18 +351,31 @@ ds_status ds_hog_detect_cl(ds_runtime *rt, const ds_hog_detector *d, const uint8
   return st;
 }
 
-ds_status ds_hog_detect_cl_ws(ds_runtime *rt, ds_hog_cl_workspace *wsp, const ds_hog_detector *d,
+ds_status ds_hog_detect_cl_ws(ds_runtime *rt, ds_hog_cl_workspace *ws, const ds_hog_detector *d,
                               const uint8_t *pixels, int width, int height, int channels,
                               int upsample, double adjust_threshold, ds_detection **dets,
                               int *count, ds_error *err) {
-  device_level b = {rt, wsp, NULL, 0, 0, 0, NULL};
-  ds_status st = ds_hog_detect_with(d, pixels, width, height, channels, upsample, adjust_threshold,
-                                    score_level_device, finish_device, &b, dets, count, err);
-  if (st != DS_OK) { /* nothing may still read the level images the caller frees */
+  *dets = NULL;
+  *count = 0;
+  ds_status st = ds_hog_check_input(width, height, channels, upsample, err);
+  if (st != DS_OK) return st;
+  /* Colour runs dlib's rgb_pixel detector; otherwise RGB becomes grey. */
+  const int ch = (channels == 3 && d->color) ? 3 : 1;
+  uint8_t *grey = NULL;
+  if (channels == 3 && ch == 1) {
+    grey = malloc((size_t)width * height);
+    if (!grey) return ds_hog_no_memory(err, width, height);
+    ds_hog_rgb_to_gray(pixels, width, height, grey);
+  }
+  ds_hog_candidates cands = {0};
+  st = device_detect(rt, ws, d, grey ? grey : pixels, width, height, ch, upsample,
+                     adjust_threshold, &cands, err);
+  if (st != DS_OK) { /* nothing may still read the image or the plan */
     ds_error ignored = {0};
     ds_runtime_finish(rt, &ignored);
   }
-  free(b.levels);
-  free(b.sal);
+  if (st == DS_OK) st = ds_hog_suppress(d, &cands, upsample, width, height, dets, count, err);
+  free(cands.items);
+  free(grey);
   return st;
 }

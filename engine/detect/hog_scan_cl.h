@@ -9,6 +9,7 @@
 
 #include "engine/detect/fhog_cl.h"
 #include "engine/detect/hog_detector.h"
+#include "engine/detect/pyramid_cl.h"
 #include "host/runtime.h"
 
 /* Valid window area of a rows x cols feature level for d's filters: the
@@ -23,8 +24,11 @@ typedef struct ds_hog_cl_workspace {
   ds_fhog_workspace fhog;
   cl_mem sep, term_plane, first, count, weights; /* the filter bank, uploaded once */
   const ds_hog_detector *bank_of;
-  cl_mem img, hog, sal;
-  size_t img_bytes, hog_bytes, sal_bytes;
+  cl_mem img, img2, hog, sal; /* two pyramid levels, the features, every level's scores */
+  size_t img_bytes, img2_bytes, hog_bytes, sal_bytes;
+  ds_resize_plan plan; /* the frame's resizes */
+  float *sal_host;
+  size_t sal_host_cap;
 } ds_hog_cl_workspace;
 
 void ds_hog_cl_workspace_release(ds_hog_cl_workspace *ws);
@@ -55,9 +59,9 @@ void ds_hog_scores_reference(const ds_hog_detector *d, const float *hog, int row
 
 /* ds_hog_detect with fHOG and the filter responses on rt's device: same
  * arguments, same results (features bit-identical on PoCL; scores within
- * float rounding, ~1e-6, of the host's). The pyramid is built on the host,
- * each level uploaded as it is made while the device works on the one
- * before; every level's scores come back in one read. Errors: as ds_hog_detect, plus what the device
+ * float rounding, ~1e-6, of the host's). Only the image goes up and the
+ * scores of every level come back, in one read: the pyramid
+ * (engine/detect/pyramid_cl.h), features and scores are made on the device. Errors: as ds_hog_detect, plus what the device
  * reports. */
 ds_status ds_hog_detect_cl(ds_runtime *rt, const ds_hog_detector *d, const uint8_t *pixels,
                            int width, int height, int channels, int upsample,

@@ -1,0 +1,151 @@
+// The detector's image pyramid on the device: dlib's bilinear resize_image
+// as ds_hog_resize_bilinear (engine/detect/hog_detector.c) computes it, one
+// work-item per output pixel. Every position comes from tables the host
+// fills by running the C code's position recurrences (engine/detect/
+// pyramid_cl.c): for output row r, ti[row_at + 2r] / [+1] = top / bottom
+// input row, tf[row_at + 2r] / [+1] = its float weight and one minus it,
+// td[drow_at + r] its double weight; for output column c, ti[col_at + c] =
+// left input column, tf[col_at + c] the float fraction, td[dcol_at + c]
+// the double one. Columns below simd_cols take the C code's 4-wide float
+// path, the rest its scalar path, which mixes in doubles; without
+// cl_khr_fp64 that path runs in float and may round a pixel differently.
+#pragma OPENCL FP_CONTRACT OFF
+#ifdef cl_khr_fp64
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+typedef double tail_t;
+#else
+typedef float tail_t;
+#endif
+
+// (uint8_t)(v + 0.5) with the sum in double, for 0 <= v <= 255, in float.
+inline uchar round_grey(const float v) {
+  const float f = floor(v);
+  return (uchar)((int)f + (v - f >= 0.5f));
+}
+
+// One grey output pixel (c, r); the C code's paths by column.
+inline uchar resize_grey_pixel(global const uchar *restrict row_t, global const uchar *restrict row_b,
+                               global const int *restrict ti, global const float *restrict tf,
+                               global const tail_t *restrict td, const int in_w, const int c,
+                               const int r, const int simd_cols, const int row_at,
+                               const int col_at, const int drow_at) {
+  const int left = ti[col_at + c];
+  const float lr = tf[col_at + c];
+  if (c < simd_cols) {
+    const float f_tb = tf[row_at + 2 * r], f_inv_tb = tf[row_at + 2 * r + 1];
+    const float inv_lr = 1 - lr;
+    const float v = f_inv_tb * inv_lr * (float)row_t[left] + f_inv_tb * lr * (float)row_t[left + 1] +
+                    f_tb * inv_lr * (float)row_b[left] + f_tb * lr * (float)row_b[left + 1];
+    return round_grey(v);
+  }
+  const int right = min(left + 1, in_w - 1);
+#ifdef cl_khr_fp64
+  const double tb = td[drow_at + r];
+#else
+  const float tb = tf[row_at + 2 * r];
+#endif
+  const float a = (1 - lr) * (float)row_t[left] + lr * (float)row_t[right];
+  const float b = (1 - lr) * (float)row_b[left] + lr * (float)row_b[right];
+  const float v = (float)((1 - tb) * (tail_t)a + tb * (tail_t)b);
+  return v >= 255 ? 255 : v <= 0 ? 0 : (uchar)v;
+}
+
+// Grey: one work-item per RESIZE_SPAN x 16 output pixels of a row (PoCL's
+// cost per work-group would dominate 16). Where 16 neighbours read within
+// 31 bytes of the first one's left column (every downscale and upscale of
+// the pyramid) and all take the float path, two 16-byte loads per input row
+// and shuffles replace 64 byte loads.
+#define RESIZE_SPAN 8
+kernel void pyramid_resize_grey(global uchar *restrict out, global const uchar *restrict in,
+                                global const int *restrict ti, global const float *restrict tf,
+                                global const tail_t *restrict td, const int in_w,
+                                const int out_w, const int out_h, const int simd_cols,
+                                const int row_at, const int col_at, const int drow_at) {
+  const int r = (int)get_global_id(1);
+  if (r >= out_h) return;
+  global const uchar *row_t = in + (size_t)ti[row_at + 2 * r] * in_w;
+  global const uchar *row_b = in + (size_t)ti[row_at + 2 * r + 1] * in_w;
+  const float f_tb = tf[row_at + 2 * r], f_inv_tb = tf[row_at + 2 * r + 1];
+  for (int span = 0; span < RESIZE_SPAN; span++) {
+    const int c0 = 16 * ((int)get_global_id(0) * RESIZE_SPAN + span);
+    if (c0 >= out_w) return;
+    global uchar *o = out + (size_t)r * out_w + c0;
+    if (c0 + 16 <= simd_cols) {
+      const int lo = ti[col_at + c0];
+      const int16 idx = vload16(0, ti + col_at + c0) - (int16)(lo);
+      if (lo + 32 <= in_w && idx.sf + 1 < 32) {
+        const uchar16 m = convert_uchar16(idx), m1 = m + (uchar16)(1);
+        const uchar16 t0 = vload16(0, row_t + lo), t1 = vload16(0, row_t + lo + 16);
+        const uchar16 b0 = vload16(0, row_b + lo), b1 = vload16(0, row_b + lo + 16);
+        const float16 tl = convert_float16(shuffle2(t0, t1, m));
+        const float16 tr = convert_float16(shuffle2(t0, t1, m1));
+        const float16 bl = convert_float16(shuffle2(b0, b1, m));
+        const float16 br = convert_float16(shuffle2(b0, b1, m1));
+        const float16 lr = vload16(0, tf + col_at + c0), inv_lr = (float16)(1.0f) - lr;
+        const float16 v = (float16)(f_inv_tb) * inv_lr * tl + (float16)(f_inv_tb) * lr * tr +
+                          (float16)(f_tb) * inv_lr * bl + (float16)(f_tb) * lr * br;
+        const float16 f = floor(v);
+        const int16 up = (v - f) >= (float16)(0.5f); // -1 where rounding up
+        vstore16(convert_uchar16(convert_int16(f) - up), 0, o);
+        continue;
+      }
+    }
+    for (int i = 0; i < 16 && c0 + i < out_w; i++)
+      o[i] = resize_grey_pixel(row_t, row_b, ti, tf, td, in_w, c0 + i, r, simd_cols, row_at,
+                               col_at, drow_at);
+  }
+}
+
+// RGB: one work-item per output pixel.
+kernel void pyramid_resize_rgb(global uchar *restrict out, global const uchar *restrict in,
+                           global const int *restrict ti, global const float *restrict tf,
+                           global const tail_t *restrict td, const int in_w, const int out_w,
+                           const int out_h, const int ch, const int simd_cols, const int row_at,
+                           const int col_at, const int drow_at, const int dcol_at) {
+  const int c = (int)get_global_id(0), r = (int)get_global_id(1);
+  if (c >= out_w || r >= out_h) return;
+  const int top = ti[row_at + 2 * r], bottom = ti[row_at + 2 * r + 1];
+  const int left = ti[col_at + c];
+  global const uchar *row_t = in + (size_t)top * in_w * ch;
+  global const uchar *row_b = in + (size_t)bottom * in_w * ch;
+  global uchar *o = out + ((size_t)r * out_w + c) * ch;
+  if (c < simd_cols) {
+    const float f_tb = tf[row_at + 2 * r], f_inv_tb = tf[row_at + 2 * r + 1];
+    const float lr = tf[col_at + c], inv_lr = 1 - lr;
+    const float tlf = f_inv_tb * inv_lr, trf = f_inv_tb * lr;
+    const float blf = f_tb * inv_lr, brf = f_tb * lr;
+    const size_t l = (size_t)left * ch, rr = l + ch;
+    for (int e = 0; e < ch; e++) {
+      const float v = tlf * (float)row_t[l + e] + trf * (float)row_t[rr + e] +
+                      blf * (float)row_b[l + e] + brf * (float)row_b[rr + e];
+      o[e] = ch == 1 ? round_grey(v) : (uchar)(int)v;
+    }
+    return;
+  }
+  const int right = min(left + 1, in_w - 1);
+#ifdef cl_khr_fp64
+  const double tb = td[drow_at + r];
+#else
+  const float tb = tf[row_at + 2 * r];
+#endif
+  for (int e = 0; e < ch; e++) {
+    const uchar tl = row_t[left * ch + e], tr = row_t[right * ch + e];
+    const uchar bl = row_b[left * ch + e], br = row_b[right * ch + e];
+    if (ch == 1) {
+      const float lr = tf[col_at + c];
+      const float a = (1 - lr) * (float)tl + lr * (float)tr;
+      const float b = (1 - lr) * (float)bl + lr * (float)br;
+      const float v = (float)((1 - tb) * (tail_t)a + tb * (tail_t)b);
+      o[e] = v >= 255 ? 255 : v <= 0 ? 0 : (uchar)v;
+    } else {
+#ifdef cl_khr_fp64
+      const double lr = td[dcol_at + c];
+#else
+      const float lr = tf[col_at + c];
+#endif
+      const tail_t v = (1 - tb) * ((1 - lr) * (tail_t)tl + lr * (tail_t)tr) +
+                       tb * ((1 - lr) * (tail_t)bl + lr * (tail_t)br);
+      o[e] = (uchar)v;
+    }
+  }
+}
