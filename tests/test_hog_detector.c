@@ -9,7 +9,9 @@
  * our fHOG must equal dlib's (|diff| <= 1e-6) and our detector must give the
  * same number of faces, each with IoU >= 0.95 and a score within 1e-3 of
  * dlib's; lines that compare_detect ran with --rgb go through the colour
- * path (ds_hog_detector_set_color). With "- -" only the model-free checks
+ * path (ds_hog_detector_set_color). The device detector
+ * (ds_hog_detect_cl_ws, on DSENGINE_DEVICE or the default device) must meet
+ * the same bounds on every image. With "- -" only the model-free checks
  * run, on a synthetic detector written in dlib's format. */
 #include <math.h>
 #include <stdio.h>
@@ -19,6 +21,7 @@
 #include "check.h"
 #include "engine/detect/fhog.h"
 #include "engine/detect/hog_detector.h"
+#include "engine/detect/hog_scan_cl.h"
 #include "engine/media/png.h"
 
 static uint8_t *read_file(const char *path, size_t *len) {
@@ -300,15 +303,55 @@ static double iou(const ds_detection *a, const double b[4]) {
   return inter / (aa + ab - inter);
 }
 
-static void test_against_dlib(ds_hog_detector *d, const char *dir) {
+typedef struct dlib_worst {
+  int faces;
+  double iou, score;
+} dlib_worst;
+
+/* dets against dlib's n boxes listed in p ("l t r b score filter" each):
+ * the same number, each dlib box matched with IoU >= 0.95 and a score
+ * within 1e-3. */
+static void match_dlib(const char *name, const char *path_kind, int up, const ds_detection *dets,
+                       int count, const char *p, int n, dlib_worst *w) {
+  CHECK(count == n, "%s (%s, upsample %d): %d faces, dlib %d", name, path_kind, up, count, n);
+  for (int i = 0; i < n; i++) {
+    double b[4], score;
+    int wi, k;
+    if (sscanf(p, "%lf %lf %lf %lf %lf %d%n", &b[0], &b[1], &b[2], &b[3], &score, &wi, &k) != 6)
+      break;
+    p += k;
+    int best = -1;
+    double best_iou = 0;
+    for (int j = 0; j < count; j++)
+      if (iou(&dets[j], b) > best_iou) {
+        best_iou = iou(&dets[j], b);
+        best = j;
+      }
+    w->faces++;
+    CHECK(best_iou >= 0.95, "%s (%s): dlib box %g %g %g %g: best IoU %g", name, path_kind, b[0],
+          b[1], b[2], b[3], best_iou);
+    w->iou = fmin(w->iou, best_iou);
+    if (best >= 0) {
+      double ds = fabs(dets[best].score - score);
+      CHECK(ds <= 1e-3, "%s (%s): score %.6f, dlib %.6f", name, path_kind, dets[best].score,
+            score);
+      w->score = fmax(w->score, ds);
+    }
+  }
+}
+
+static void test_against_dlib(ds_hog_detector *d, ds_runtime *rt, const char *dir) {
   char path[4096];
   snprintf(path, sizeof path, "%s/detections.txt", dir);
   FILE *f = fopen(path, "r");
   CHECK(f != NULL, "cannot read %s", path);
   if (!f) return;
   static char line[1 << 16];
-  int images = 0, faces = 0, fhogs = 0;
-  double worst_iou = 1, worst_score = 0, worst_fhog = 0, worst_full = 0;
+  int images = 0, fhogs = 0;
+  double worst_fhog = 0, worst_full = 0;
+  dlib_worst host = {0, 1, 0}, device = {0, 1, 0};
+  ds_hog_cl_workspace ws;
+  memset(&ws, 0, sizeof ws);
   while (fgets(line, sizeof line, f)) {
     char name[256], mode[8];
     int w, h, up, n, used;
@@ -349,64 +392,47 @@ static void test_against_dlib(ds_hog_detector *d, const char *dir) {
       free(ref);
     }
 
-    {
-      ds_detection *dets = NULL;
-      int count = 0;
-      const uint8_t *pix = rgb ? img.data : gray;
-      const int ch = rgb ? 3 : 1;
-      ds_hog_detector_set_color(d, rgb);
-      CHECK_OK(ds_hog_detect(d, pix, w, h, ch, up, thr, &dets, &count, &err), &err);
-      CHECK(count == n, "%s (upsample %d): %d faces, dlib %d", name, up, count, n);
-      const char *p = line + used;
-      for (int i = 0; i < n; i++) {
-        double b[4], score;
-        int wi, k;
-        if (sscanf(p, "%lf %lf %lf %lf %lf %d%n", &b[0], &b[1], &b[2], &b[3], &score, &wi, &k) != 6)
-          break;
-        p += k;
-        int best = -1;
-        double best_iou = 0;
-        for (int j = 0; j < count; j++)
-          if (iou(&dets[j], b) > best_iou) {
-            best_iou = iou(&dets[j], b);
-            best = j;
-          }
-        faces++;
-        CHECK(best_iou >= 0.95, "%s: dlib box %g %g %g %g: best IoU %g", name, b[0], b[1], b[2],
-              b[3], best_iou);
-        worst_iou = fmin(worst_iou, best_iou);
-        if (best >= 0) {
-          double ds = fabs(dets[best].score - score);
-          CHECK(ds <= 1e-3, "%s: score %.6f, dlib %.6f", name, dets[best].score, score);
-          worst_score = fmax(worst_score, ds);
-        }
-      }
-      /* The full filters must give the same boxes. */
-      ds_detection *full = NULL;
-      int full_count = 0;
-      ds_hog_detector_set_separable(d, 0);
-      CHECK_OK(ds_hog_detect(d, pix, w, h, ch, up, thr, &full, &full_count, &err), &err);
-      ds_hog_detector_set_separable(d, 1);
-      CHECK(full_count == count, "%s: full filters %d faces, separable %d", name, full_count,
-            count);
-      for (int i = 0; i < count && i < full_count; i++) {
-        CHECK(full[i].left == dets[i].left && full[i].top == dets[i].top &&
-                  full[i].right == dets[i].right && full[i].bottom == dets[i].bottom,
-              "%s: full and separable boxes differ", name);
-        worst_full = fmax(worst_full, fabs(full[i].score - dets[i].score));
-      }
-      free(full);
-      free(dets);
-      ds_hog_detector_set_color(d, 0);
+    ds_detection *dets = NULL;
+    int count = 0;
+    const uint8_t *pix = rgb ? img.data : gray;
+    const int ch = rgb ? 3 : 1;
+    ds_hog_detector_set_color(d, rgb);
+    CHECK_OK(ds_hog_detect(d, pix, w, h, ch, up, thr, &dets, &count, &err), &err);
+    match_dlib(name, "C", up, dets, count, line + used, n, &host);
+    if (rt) {
+      ds_detection *dd = NULL;
+      int dcount = 0;
+      CHECK_OK(ds_hog_detect_cl_ws(rt, &ws, d, pix, w, h, ch, up, thr, &dd, &dcount, &err), &err);
+      match_dlib(name, "device", up, dd, dcount, line + used, n, &device);
+      free(dd);
     }
+    /* The full filters must give the same boxes. */
+    ds_detection *full = NULL;
+    int full_count = 0;
+    ds_hog_detector_set_separable(d, 0);
+    CHECK_OK(ds_hog_detect(d, pix, w, h, ch, up, thr, &full, &full_count, &err), &err);
+    ds_hog_detector_set_separable(d, 1);
+    CHECK(full_count == count, "%s: full filters %d faces, separable %d", name, full_count, count);
+    for (int i = 0; i < count && i < full_count; i++) {
+      CHECK(full[i].left == dets[i].left && full[i].top == dets[i].top &&
+                full[i].right == dets[i].right && full[i].bottom == dets[i].bottom,
+            "%s: full and separable boxes differ", name);
+      worst_full = fmax(worst_full, fabs(full[i].score - dets[i].score));
+    }
+    free(full);
+    free(dets);
+    ds_hog_detector_set_color(d, 0);
     free(gray);
     ds_image_free(&img);
   }
   fclose(f);
+  ds_hog_cl_workspace_release(&ws);
   CHECK(images > 0, "no images listed in %s/detections.txt", dir);
-  printf("dlib: %d images, %d fhog maps (max |diff| %g), %d faces (min IoU %.4f, max |score "
-         "diff| %.2e; full vs separable filters %.2e)\n",
-         images, fhogs, worst_fhog, faces, worst_iou, worst_score, worst_full);
+  printf("dlib: %d images, %d fhog maps (max |diff| %g), %d faces; C: min IoU %.4f, max |score "
+         "diff| %.2e (full vs separable filters %.2e)",
+         images, fhogs, worst_fhog, host.faces, host.iou, host.score, worst_full);
+  if (rt) printf("; device: min IoU %.4f, max |score diff| %.2e", device.iou, device.score);
+  printf("\n");
 }
 
 int main(int argc, char **argv) {
@@ -418,14 +444,17 @@ int main(int argc, char **argv) {
   test_synthetic_model();
   if (strcmp(argv[1], "-") != 0) {
     test_model_file(argv[1]);
+    ds_error err = {0};
+    ds_runtime *rt = NULL;
+    CHECK_OK(ds_runtime_open(&rt, getenv("DSENGINE_DEVICE"), "DSENGINE_DEVICE", 0, &err), &err);
     for (int i = 2; i < argc; i++) {
       if (strcmp(argv[i], "-") == 0) continue;
-      ds_error err = {0};
       ds_hog_detector *d = NULL;
       CHECK_OK(ds_hog_detector_load(argv[1], &d, &err), &err);
-      if (d) test_against_dlib(d, argv[i]);
+      if (d) test_against_dlib(d, rt, argv[i]);
       ds_hog_detector_free(d);
     }
+    ds_runtime_destroy(rt);
   }
   return check_summary("hog_detector");
 }

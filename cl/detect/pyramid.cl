@@ -51,10 +51,9 @@ inline uchar resize_grey_pixel(global const uchar *restrict row_t, global const 
 }
 
 // Grey: one work-item per RESIZE_SPAN x 16 output pixels of a row (PoCL's
-// cost per work-group would dominate 16). Where 16 neighbours read within
-// 31 bytes of the first one's left column (every downscale and upscale of
-// the pyramid) and all take the float path, two 16-byte loads per input row
-// and shuffles replace 64 byte loads.
+// cost per work-group would dominate 16); the arithmetic of 16 pixels of the
+// float path on vectors (their samples gathered by scalar loads: a shuffle2
+// with a run-time mask is slower on PoCL).
 #define RESIZE_SPAN 8
 kernel void pyramid_resize_grey(global uchar *restrict out, global const uchar *restrict in,
                                 global const int *restrict ti, global const float *restrict tf,
@@ -70,25 +69,24 @@ kernel void pyramid_resize_grey(global uchar *restrict out, global const uchar *
     const int c0 = 16 * ((int)get_global_id(0) * RESIZE_SPAN + span);
     if (c0 >= out_w) return;
     global uchar *o = out + (size_t)r * out_w + c0;
-    if (c0 + 16 <= simd_cols) {
-      const int lo = ti[col_at + c0];
-      const int16 idx = vload16(0, ti + col_at + c0) - (int16)(lo);
-      if (lo + 32 <= in_w && idx.sf + 1 < 32) {
-        const uchar16 m = convert_uchar16(idx), m1 = m + (uchar16)(1);
-        const uchar16 t0 = vload16(0, row_t + lo), t1 = vload16(0, row_t + lo + 16);
-        const uchar16 b0 = vload16(0, row_b + lo), b1 = vload16(0, row_b + lo + 16);
-        const float16 tl = convert_float16(shuffle2(t0, t1, m));
-        const float16 tr = convert_float16(shuffle2(t0, t1, m1));
-        const float16 bl = convert_float16(shuffle2(b0, b1, m));
-        const float16 br = convert_float16(shuffle2(b0, b1, m1));
-        const float16 lr = vload16(0, tf + col_at + c0), inv_lr = (float16)(1.0f) - lr;
-        const float16 v = (float16)(f_inv_tb) * inv_lr * tl + (float16)(f_inv_tb) * lr * tr +
-                          (float16)(f_tb) * inv_lr * bl + (float16)(f_tb) * lr * br;
-        const float16 f = floor(v);
-        const int16 up = (v - f) >= (float16)(0.5f); // -1 where rounding up
-        vstore16(convert_uchar16(convert_int16(f) - up), 0, o);
-        continue;
+    if (c0 + 16 <= simd_cols) { // the float path: left + 1 < in_w throughout
+      float tlv[16], trv[16], blv[16], brv[16];
+      for (int i = 0; i < 16; i++) {
+        const int left = ti[col_at + c0 + i];
+        tlv[i] = row_t[left];
+        trv[i] = row_t[left + 1];
+        blv[i] = row_b[left];
+        brv[i] = row_b[left + 1];
       }
+      const float16 tl = vload16(0, tlv), tr = vload16(0, trv);
+      const float16 bl = vload16(0, blv), br = vload16(0, brv);
+      const float16 lr = vload16(0, tf + col_at + c0), inv_lr = (float16)(1.0f) - lr;
+      const float16 v = (float16)(f_inv_tb) * inv_lr * tl + (float16)(f_inv_tb) * lr * tr +
+                        (float16)(f_tb) * inv_lr * bl + (float16)(f_tb) * lr * br;
+      const float16 f = floor(v);
+      const int16 up = (v - f) >= (float16)(0.5f); // -1 where rounding up
+      vstore16(convert_uchar16(convert_int16(f) - up), 0, o);
+      continue;
     }
     for (int i = 0; i < 16 && c0 + i < out_w; i++)
       o[i] = resize_grey_pixel(row_t, row_b, ti, tf, td, in_w, c0 + i, r, simd_cols, row_at,
