@@ -53,6 +53,22 @@ ds_status ds_buffer_write_async(ds_runtime *rt, cl_mem buf, size_t offset, size_
   return write(rt, buf, CL_FALSE, offset, bytes, src, err);
 }
 
+ds_status ds_buffer_write_rows_async(ds_runtime *rt, cl_mem buf, size_t offset, size_t pitch,
+                                     size_t row_bytes, size_t rows, const void *src,
+                                     ds_error *err) {
+  if (!row_bytes || !rows) return DS_OK;
+  const size_t origin[3] = {offset, 0, 0}, host_origin[3] = {0, 0, 0};
+  const size_t region[3] = {row_bytes, rows, 1};
+  cl_int rc = clEnqueueWriteBufferRect(rt->queue, buf, CL_FALSE, origin, host_origin, region, pitch,
+                                       0, row_bytes, 0, src, 0, NULL, NULL);
+  if (rc == CL_MEM_OBJECT_ALLOCATION_FAILURE || rc == CL_OUT_OF_RESOURCES)
+    return no_memory(rt, row_bytes * rows, "an upload", ds_cl_status_name(rc), err);
+  if (rc != CL_SUCCESS)
+    return ds_error_set(err, DS_ERR_OPENCL, "cannot upload %zu rows of %zu bytes to %s: %s", rows,
+                        row_bytes, rt->device.name, ds_cl_status_name(rc));
+  return DS_OK;
+}
+
 ds_status ds_buffer_read(ds_runtime *rt, cl_mem buf, size_t offset, size_t bytes, void *dst,
                          ds_error *err) {
   if (!bytes) return DS_OK;

@@ -25,6 +25,10 @@ ds_status ds_buffer_read(ds_runtime *rt, cl_mem buf, size_t offset, size_t bytes
  * run it (a later blocking transfer or ds_runtime_finish). */
 ds_status ds_buffer_write_async(ds_runtime *rt, cl_mem buf, size_t offset, size_t bytes,
                                 const void *src, ds_error *err);
+/* The same for rows rows of row_bytes (contiguous in src) into rows pitch
+ * bytes apart from byte offset of buf. */
+ds_status ds_buffer_write_rows_async(ds_runtime *rt, cl_mem buf, size_t offset, size_t pitch,
+                                     size_t row_bytes, size_t rows, const void *src, ds_error *err);
 
 /* Releases *buf and sets it to NULL; NULL is fine. */
 void ds_buffer_release(cl_mem *buf);

@@ -49,7 +49,7 @@ typedef struct ds_device_desc {
   uint64_t max_alloc_bytes;
   uint64_t local_mem_bytes;
   size_t max_work_group_size;
-  int fp64; /* double precision in kernels (cl_khr_fp64) */
+  int fp64;                /* double precision in kernels (cl_khr_fp64) */
   cl_platform_id platform; /* NULL in synthetic descriptions */
   cl_device_id id;
 } ds_device_desc;

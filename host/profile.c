@@ -47,8 +47,8 @@ ds_status ds_profile_take(ds_runtime *rt, ds_kernel_time **out, int *count, ds_e
   for (int i = 0; i < rt->launch_count; i++) {
     cl_ulong start = 0, end = 0;
     char name[64] = "?";
-    clGetEventProfilingInfo(rt->launches[i].event, CL_PROFILING_COMMAND_START, sizeof start,
-                            &start, NULL);
+    clGetEventProfilingInfo(rt->launches[i].event, CL_PROFILING_COMMAND_START, sizeof start, &start,
+                            NULL);
     clGetEventProfilingInfo(rt->launches[i].event, CL_PROFILING_COMMAND_END, sizeof end, &end,
                             NULL);
     clGetKernelInfo(rt->launches[i].kernel, CL_KERNEL_FUNCTION_NAME, sizeof name - 1, name, NULL);

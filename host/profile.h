@@ -14,7 +14,7 @@ typedef struct ds_runtime ds_runtime;
 
 typedef struct ds_kernel_time {
   char name[64];
-  double ms;    /* device time, all launches */
+  double ms; /* device time, all launches */
   long launches;
 } ds_kernel_time;
 

@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "host/cl_status.h"
-#include "host/program.h"
 #include "host/profile.h"
+#include "host/program.h"
 #include "host/program_cache.h"
 
 ds_status ds_runtime_create(ds_runtime **out, const ds_device_desc *dev, unsigned flags,

@@ -45,11 +45,21 @@ static void fill(uint8_t *img, int w, int h, int ch) {
       }
 }
 
+/* Copies a h-row image (row_bytes each) into a buffer of offset + pitch *
+ * h bytes whose other bytes hold 0xA5; returns it (caller frees). */
+static uint8_t *pitched(const uint8_t *img, size_t row_bytes, int h, size_t offset, size_t pitch) {
+  uint8_t *p = malloc(offset + pitch * h);
+  memset(p, 0xA5, offset + pitch * h);
+  for (int y = 0; y < h; y++)
+    memcpy(p + offset + pitch * y, img + row_bytes * y, row_bytes);
+  return p;
+}
+
 /* Device fHOG in a padded layout (pad_extra rows and columns beyond the
  * level; 0: dense) against the reference: the level equal within 1e-5, the
  * padding 0, a guard element past the end untouched. */
 static double fhog_case(ds_runtime *rt, ds_fhog_workspace *ws, int w, int h, int ch, int cell,
-                        int pr, int pc, int pad_extra) {
+                        int pr, int pc, int pad_extra, int padded_image) {
   ds_error err = {0};
   int rows, cols;
   ds_fhog_size(w, h, cell, pr, pc, &rows, &cols);
@@ -65,12 +75,19 @@ static double fhog_case(ds_runtime *rt, ds_fhog_workspace *ws, int w, int h, int
   cl_mem dimg = NULL, dhog = NULL;
   double worst = 0;
   int pad_nonzero = 0;
-  CHECK_OK(ds_buffer_create(rt, (size_t)w * h * ch, CL_MEM_READ_ONLY, "image", &dimg, &err), &err);
+  /* the image dense, or in the detector's padded rows (margins of 0xA5) */
+  const size_t img_off = padded_image ? DS_FHOG_MARGIN : 0;
+  const size_t img_pitch = padded_image ? ds_fhog_padded_pitch(w, ch) : (size_t)w * ch;
+  uint8_t *up = pitched(img, (size_t)w * ch, h, img_off, img_pitch);
+  const size_t img_n = img_off + img_pitch * h;
+  CHECK_OK(ds_buffer_create(rt, img_n, CL_MEM_READ_ONLY, "image", &dimg, &err), &err);
   CHECK_OK(ds_buffer_create(rt, (np + 1) * sizeof(float), CL_MEM_READ_WRITE, "hog", &dhog, &err),
            &err);
-  CHECK_OK(ds_buffer_write(rt, dimg, 0, (size_t)w * h * ch, img, &err), &err);
+  CHECK_OK(ds_buffer_write(rt, dimg, 0, img_n, up, &err), &err);
+  free(up);
+  const ds_fhog_image im = {dimg, img_off, img_pitch};
   CHECK_OK(ds_buffer_write(rt, dhog, 0, (np + 1) * sizeof(float), dev, &err), &err);
-  CHECK_OK(ds_fhog(rt, ws, dimg, w, h, ch, cell, pr, pc, pitch, plane_rows, dhog, &err), &err);
+  CHECK_OK(ds_fhog(rt, ws, im, w, h, ch, cell, pr, pc, pitch, plane_rows, dhog, &err), &err);
   CHECK_OK(ds_buffer_read(rt, dhog, 0, (np + 1) * sizeof(float), dev, &err), &err);
   for (int o = 0; o < DS_FHOG_PLANES; o++)
     for (int r = 0; r < plane_rows; r++)
@@ -87,8 +104,9 @@ static double fhog_case(ds_runtime *rt, ds_fhog_workspace *ws, int w, int h, int
         worst);
   CHECK(pad_nonzero == 0, "fhog %dx%d: %d layout padding values not 0", w, h, pad_nonzero);
   CHECK(dev[np] == guard, "fhog %dx%d: wrote past the end", w, h);
-  printf("fhog %4dx%-4d ch %d cell %d pad %2dx%-2d -> %3dx%-3d in %3dx%-3d max |diff| %g\n", w, h,
-         ch, cell, pr, pc, rows, cols, plane_rows, pitch, worst);
+  printf("fhog %4dx%-4d ch %d cell %d pad %2dx%-2d -> %3dx%-3d in %3dx%-3d%s max |diff| %g\n", w, h,
+         ch, cell, pr, pc, rows, cols, plane_rows, pitch, padded_image ? ", padded image" : "",
+         worst);
   ds_buffer_release(&dimg);
   ds_buffer_release(&dhog);
   free(img);
@@ -99,40 +117,61 @@ static double fhog_case(ds_runtime *rt, ds_fhog_workspace *ws, int w, int h, int
 
 /* Device resizes (engine/detect/pyramid_cl.h) against
  * ds_hog_resize_bilinear: every pixel equal where the device has doubles
- * (the C code's scalar tail computes in double), else within 1. */
-static void resize_case(ds_runtime *rt, ds_resize_plan *plan, int w, int h, int ch, int ow,
-                        int oh) {
+ * (the C code's scalar tail computes in double), else within 1. padded: both
+ * images with margins and pitches (the bytes outside the image stay as they
+ * were). */
+static void resize_case(ds_runtime *rt, ds_resize_plan *plan, int w, int h, int ch, int ow, int oh,
+                        int padded) {
   ds_error err = {0};
-  const size_t in_n = (size_t)w * h * ch, out_n = (size_t)ow * oh * ch;
-  uint8_t *img = malloc(in_n), *ref = malloc(out_n), *dev = malloc(out_n);
+  const size_t in_row = (size_t)w * ch, out_row = (size_t)ow * ch;
+  const size_t in_off = padded ? 16 : 0, out_off = padded ? 32 : 0;
+  const size_t in_pitch = in_row + (padded ? 40 : 0), out_pitch = out_row + (padded ? 24 : 0);
+  const size_t in_n = in_off + in_pitch * h, out_n = out_off + out_pitch * oh;
+  uint8_t *img = calloc(in_row * h, 1), *ref = calloc(out_row * oh, 1), *dev = malloc(out_n);
   fill(img, w, h, ch);
   ds_hog_resize_bilinear(img, w, h, ch, ref, ow, oh);
+  uint8_t *in = pitched(img, in_row, h, in_off, in_pitch);
+  uint8_t *out_init = pitched(ref, out_row, oh, out_off, out_pitch);
+  for (int y = 0; y < oh; y++)
+    memset(out_init + out_off + out_pitch * y, 0, out_row); /* the image area: unwritten */
   ds_resize_plan_clear(plan);
   ds_resize_step step;
   cl_mem din = NULL, dout = NULL;
   CHECK_OK(ds_resize_plan_add(plan, w, h, ow, oh, &step, &err), &err);
   CHECK_OK(ds_buffer_create(rt, in_n, CL_MEM_READ_ONLY, "image", &din, &err), &err);
   CHECK_OK(ds_buffer_create(rt, out_n, CL_MEM_READ_WRITE, "resized", &dout, &err), &err);
-  CHECK_OK(ds_buffer_write(rt, din, 0, in_n, img, &err), &err);
+  CHECK_OK(ds_buffer_write(rt, din, 0, in_n, in, &err), &err);
+  CHECK_OK(ds_buffer_write(rt, dout, 0, out_n, out_init, &err), &err);
   CHECK_OK(ds_resize_plan_upload(rt, plan, &err), &err);
-  CHECK_OK(ds_resize_cl(rt, plan, &step, ch, din, dout, &err), &err);
+  const ds_fhog_image src = {din, in_off, in_pitch}, dst = {dout, out_off, out_pitch};
+  CHECK_OK(ds_resize_cl(rt, plan, &step, ch, src, dst, &err), &err);
   CHECK_OK(ds_buffer_read(rt, dout, 0, out_n, dev, &err), &err);
   int worst = 0;
-  size_t differ = 0;
+  size_t differ = 0, outside = 0;
   for (size_t i = 0; i < out_n; i++) {
-    const int dd = abs((int)dev[i] - (int)ref[i]);
+    const size_t y = i >= out_off ? (i - out_off) / out_pitch : 0;
+    const size_t x = i >= out_off ? (i - out_off) % out_pitch : out_pitch;
+    if (i < out_off || x >= out_row || y >= (size_t)oh) {
+      outside += dev[i] != 0xA5;
+      continue;
+    }
+    const int dd = abs((int)dev[i] - (int)ref[y * out_row + x]);
     differ += dd != 0;
     if (dd > worst) worst = dd;
   }
   const int exact = rt->device.fp64;
   CHECK(exact ? differ == 0 : worst <= 1, "resize %dx%d ch %d -> %dx%d: %zu values differ, by %d",
         w, h, ch, ow, oh, differ, worst);
-  printf("resize %4dx%-4d ch %d -> %4dx%-4d (%d float columns): %zu of %zu values differ\n", w,
-         h, ch, ow, oh, step.simd_cols, differ, out_n);
+  CHECK(outside == 0, "resize %dx%d -> %dx%d: %zu bytes outside the image written", w, h, ow, oh,
+        outside);
+  printf("resize %4dx%-4d ch %d -> %4dx%-4d (%d float columns)%s: %zu of %zu values differ\n", w, h,
+         ch, ow, oh, step.simd_cols, padded ? ", pitched" : "", differ, out_row * oh);
   ds_buffer_release(&din);
   ds_buffer_release(&dout);
   free(img);
   free(ref);
+  free(in);
+  free(out_init);
   free(dev);
 }
 
@@ -268,17 +307,19 @@ int main(int argc, char **argv) {
   ds_fhog_workspace fws = {0};
   /* The largest case first: the workspace then never grows (Oclgrind 21.10
    * reports false uninitialised reads in buffers created after a release). */
-  fhog_case(rt, &fws, 211, 233, 3, 4, 7, 6, 0);
+  fhog_case(rt, &fws, 211, 233, 3, 4, 7, 6, 0, 0);
   static const int sizes[][2] = {{17, 23}, {24, 24}, {37, 29}, {61, 45}, {101, 77}, {203, 151}};
   for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-    fhog_case(rt, &fws, sizes[i][0], sizes[i][1], 1, 8, 10, 10, (int)i % 2 * 7);
-    fhog_case(rt, &fws, sizes[i][1], sizes[i][0], 1, 8, 1, 1, 0);
+    fhog_case(rt, &fws, sizes[i][0], sizes[i][1], 1, 8, 10, 10, (int)i % 2 * 7, (int)i % 2);
+    fhog_case(rt, &fws, sizes[i][1], sizes[i][0], 1, 8, 1, 1, 0, 0);
   }
-  fhog_case(rt, &fws, 97, 83, 3, 8, 10, 10, 5);
-  fhog_case(rt, &fws, 131, 67, 1, 4, 3, 4, 0);
-  fhog_case(rt, &fws, 75, 53, 3, 4, 2, 5, 3);
-  fhog_case(rt, &fws, 89, 71, 1, 6, 5, 5, 2); /* cell sizes that are not powers of two */
-  fhog_case(rt, &fws, 64, 50, 3, 3, 4, 4, 0);
+  fhog_case(rt, &fws, 97, 83, 3, 8, 10, 10, 5, 1);
+  fhog_case(rt, &fws, 131, 67, 1, 4, 3, 4, 0, 1);
+  fhog_case(rt, &fws, 75, 53, 3, 4, 2, 5, 3, 0);
+  fhog_case(rt, &fws, 517, 61, 1, 8, 10, 10, 0, 1); /* fhog_gradient8's word loads */
+  fhog_case(rt, &fws, 517, 61, 1, 8, 10, 10, 0, 0); /* and its bounds-checked ones */
+  fhog_case(rt, &fws, 89, 71, 1, 6, 5, 5, 2, 0);    /* cell sizes that are not powers of two */
+  fhog_case(rt, &fws, 64, 50, 3, 3, 4, 4, 0, 1);
   ds_fhog_workspace_release(&fws);
 
   ds_resize_plan plan = {0};
@@ -289,11 +330,11 @@ int main(int argc, char **argv) {
       int dw, dh, uw, uh;
       ds_hog_pyramid_down6_size(w, h, &dw, &dh);
       ds_hog_pyramid_up2_size(w, h, &uw, &uh);
-      resize_case(rt, &plan, w, h, ch, dw, dh);
-      resize_case(rt, &plan, w, h, ch, uw, uh);
+      resize_case(rt, &plan, w, h, ch, dw, dh, (int)i % 2);
+      resize_case(rt, &plan, w, h, ch, uw, uh, 0);
     }
-  resize_case(rt, &plan, 300, 200, 1, 1, 1);
-  resize_case(rt, &plan, 31, 29, 3, 123, 7);
+  resize_case(rt, &plan, 300, 200, 1, 1, 1, 1);
+  resize_case(rt, &plan, 31, 29, 3, 123, 7, 1);
   ds_resize_plan_free(&plan);
 
   ds_hog_detector *d = NULL;

@@ -333,8 +333,7 @@ static void match_dlib(const char *name, const char *path_kind, int up, const ds
     w->iou = fmin(w->iou, best_iou);
     if (best >= 0) {
       double ds = fabs(dets[best].score - score);
-      CHECK(ds <= 1e-3, "%s (%s): score %.6f, dlib %.6f", name, path_kind, dets[best].score,
-            score);
+      CHECK(ds <= 1e-3, "%s (%s): score %.6f, dlib %.6f", name, path_kind, dets[best].score, score);
       w->score = fmax(w->score, ds);
     }
   }

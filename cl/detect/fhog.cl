@@ -72,11 +72,12 @@ inline void fhog_zero_front(global uchar *restrict orient, global float *restric
 // through clamped indices.
 #define GRADIENT_SPAN 8
 kernel void fhog_gradient(global uchar *restrict orient, global float *restrict mag,
-                          global const uchar *restrict img, const int width, const int visible_nr,
+                          global const uchar *restrict img, const ulong img_offset,
+                          const int img_pitch, const int width, const int visible_nr,
                           const int visible_nc, const int cell, const int bpitch) {
   const int y = 1 + (int)get_global_id(1);
   if (y >= visible_nr) return;
-  global const uchar *row = img + (size_t)y * width;
+  global const uchar *row = img + img_offset + (size_t)y * img_pitch;
   for (int span = 0; span < GRADIENT_SPAN; span++) {
     const int x0 = 16 * ((int)get_global_id(0) * GRADIENT_SPAN + span);
     if (fhog_block(x0, cell) >= bpitch) return;
@@ -85,16 +86,16 @@ kernel void fhog_gradient(global uchar *restrict orient, global float *restrict 
       global const uchar *p = row + x0;
       l = convert_int16(vload16(0, p - 1));
       r = convert_int16(vload16(0, p + 1));
-      t = convert_int16(vload16(0, p - width));
-      b = convert_int16(vload16(0, p + width));
+      t = convert_int16(vload16(0, p - img_pitch));
+      b = convert_int16(vload16(0, p + img_pitch));
     } else {
       int lv[16], rv[16], tv[16], bv[16];
       for (int i = 0; i < 16; i++) {
         const int x = clamp(x0 + i, 1, width - 2);
         lv[i] = row[x - 1];
         rv[i] = row[x + 1];
-        tv[i] = row[x - width];
-        bv[i] = row[x + width];
+        tv[i] = row[x - img_pitch];
+        bv[i] = row[x + img_pitch];
       }
       l = vload16(0, lv);
       r = vload16(0, rv);
@@ -126,14 +127,119 @@ kernel void fhog_gradient(global uchar *restrict orient, global float *restrict 
   }
 }
 
+// Bytes x .. x + 3 of a row as one little-endian word, bytes outside
+// 0 <= x < width read as 0.
+inline uint fhog_word_safe(global const uchar *restrict row, const int width, const int x) {
+  uint v = 0;
+  for (int k = 0; k < 4; k++)
+    if (x + k >= 0 && x + k < width) v |= (uint)row[x + k] << (8 * k);
+  return v;
+}
+
+// The words at x0 + 8i as lane i: rows without margins. (Built lane by lane:
+// a private array read back as a vector upsets Oclgrind 21.10.)
+inline uint16 fhog_words_safe(global const uchar *restrict row, const int width, const int x0) {
+#define W(i) fhog_word_safe(row, width, x0 + 8 * (i))
+  return (uint16)(W(0), W(1), W(2), W(3), W(4), W(5), W(6), W(7), W(8), W(9), W(10), W(11), W(12),
+                  W(13), W(14), W(15));
+#undef W
+}
+
+// The 8 bytes before and after column 8b of lane b, as four words.
+typedef struct fhog_row8 {
+  uint16 a_lo, a_hi, b_lo, b_hi; // bytes 8b - 8, 8b - 4, 8b, 8b + 4 (4 each)
+} fhog_row8;
+
+// padded: the row has DS_FHOG_MARGIN bytes before it and
+// DS_FHOG_RIGHT_MARGIN after, and starts 4-byte aligned: 32-bit loads of
+// 16 consecutive words, split into even and odd ones (lane by lane: Oclgrind
+// 21.10 crashes on bytes reinterpreted as words).
+inline fhog_row8 fhog_load_row8(global const uchar *restrict row, const int width, const int b0,
+                                const int padded) {
+  fhog_row8 r;
+  if (padded) {
+    global const uint *w = (global const uint *)(row + 8 * b0 - 8);
+    // (16 word loads, not a vload16: Oclgrind 21.10 reports that one's
+    // lanes as uninitialised)
+#define WORDS(q)                                                                            \
+  (uint16)(q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[8], q[9], q[10], q[11], q[12],    \
+           q[13], q[14], q[15])
+    const uint16 a0 = WORDS(w), a1 = WORDS((w + 16));
+    const uint16 b0v = WORDS((w + 2)), b1 = WORDS((w + 18));
+#undef WORDS
+#define EVEN(a, b)                                                                          \
+  (uint16)(a.s0, a.s2, a.s4, a.s6, a.s8, a.sa, a.sc, a.se, b.s0, b.s2, b.s4, b.s6, b.s8, b.sa,  \
+           b.sc, b.se)
+#define ODD(a, b)                                                                           \
+  (uint16)(a.s1, a.s3, a.s5, a.s7, a.s9, a.sb, a.sd, a.sf, b.s1, b.s3, b.s5, b.s7, b.s9, b.sb,  \
+           b.sd, b.sf)
+    r.a_lo = EVEN(a0, a1);
+    r.a_hi = ODD(a0, a1);
+    r.b_lo = EVEN(b0v, b1);
+    r.b_hi = ODD(b0v, b1);
+#undef EVEN
+#undef ODD
+  } else {
+    r.a_lo = fhog_words_safe(row, width, 8 * b0 - 8);
+    r.a_hi = fhog_words_safe(row, width, 8 * b0 - 4);
+    r.b_lo = fhog_words_safe(row, width, 8 * b0);
+    r.b_hi = fhog_words_safe(row, width, 8 * b0 + 4);
+  }
+  return r;
+}
+
+// Byte 8b + d of lane b, -8 <= d < 8 (d a constant once unrolled).
+inline int16 fhog_byte8(const fhog_row8 *r, const int d) {
+  const uint16 w = d < -4 ? r->a_lo : d < 0 ? r->a_hi : d < 4 ? r->b_lo : r->b_hi;
+  const int shift = 8 * ((d + 8) & 3);
+  return as_int16((w >> (uint16)(shift)) & (uint16)(0xff));
+}
+
+// Grey images with cell 8: one work-item per 16 blocks x 8 pixel rows, the
+// lanes being blocks, so that each phase is computed and stored as whole
+// vectors (the block-major layout transposed in registers: a block's 8
+// pixels are two 32-bit words per lane). Rows y = 1 + 8 * get_global_id(1)
+// .. + 7 below visible_nr; blocks b0 = 16 * get_global_id(0) .. + 15 <
+// bpitch. Pixels at x < 1 or x >= visible_nc get 0. Images without margins
+// (padded 0) are read through bounds-checked byte loads (slow; tests).
+kernel void fhog_gradient8(global uchar *restrict orient, global float *restrict mag,
+                           global const uchar *restrict img, const ulong img_offset,
+                           const int img_pitch, const int width, const int visible_nr,
+                           const int visible_nc, const int bpitch, const int padded) {
+  const int b0 = 16 * (int)get_global_id(0), y0 = 1 + 8 * (int)get_global_id(1);
+  if (b0 >= bpitch || y0 >= visible_nr) return;
+  const int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const int16 x_base = (int16)(8 * b0 - 4) + 8 * lane; // phase 0 of each lane's block
+  for (int y = y0; y < min(y0 + 8, visible_nr); y++) {
+    global const uchar *row = img + img_offset + (size_t)y * img_pitch;
+    const fhog_row8 up = fhog_load_row8(row - img_pitch, width, b0, padded);
+    const fhog_row8 mid = fhog_load_row8(row, width, b0, padded);
+    const fhog_row8 down = fhog_load_row8(row + img_pitch, width, b0, padded);
+#pragma unroll
+    for (int p = 0; p < 8; p++) {
+      const int16 gx = fhog_byte8(&mid, p - 3) - fhog_byte8(&mid, p - 5);
+      const int16 gy = fhog_byte8(&down, p - 4) - fhog_byte8(&up, p - 4);
+      const float16 fx = convert_float16(gx), fy = convert_float16(gy);
+      int16 o;
+      FHOG_ORIENT(float16, int16, fx, fy, o);
+      const int16 x = x_base + (int16)(p);
+      const int16 votes = x >= 1 & x < visible_nc;
+      const size_t at = ((size_t)y * 8 + p) * bpitch + b0;
+      vstore16(convert_uchar16(select((int16)(0), o, votes)), 0, orient + at);
+      vstore16(select((float16)(0.0f), sqrt(convert_float16(gx * gx + gy * gy)), votes), 0,
+               mag + at);
+    }
+  }
+}
+
 // RGB (dlib's rgb_pixel path): one work-item per pixel x (block < bpitch) of
 // row y = 1 + get_global_id(1), the gradient of the strongest channel;
 // simd_end splits dlib's SIMD blocks (x < simd_end) from its scalar tail,
 // which breaks ties between channels the other way.
 kernel void fhog_gradient_rgb(global uchar *restrict orient, global float *restrict mag,
-                              global const uchar *restrict img, const int width,
-                              const int visible_nr, const int visible_nc, const int cell,
-                              const int bpitch, const int simd_end) {
+                              global const uchar *restrict img, const ulong img_offset,
+                              const int img_pitch, const int visible_nr, const int visible_nc,
+                              const int cell, const int bpitch, const int simd_end) {
   const int x = (int)get_global_id(0), y = 1 + (int)get_global_id(1);
   if (fhog_block(x, cell) >= bpitch || y >= visible_nr) return;
   const size_t at = fhog_slot(x, y, cell, bpitch);
@@ -143,8 +249,8 @@ kernel void fhog_gradient_rgb(global uchar *restrict orient, global float *restr
     mag[at] = 0;
     return;
   }
-  const int stride = width * 3;
-  global const uchar *p = img + (size_t)y * stride + (size_t)x * 3;
+  const int stride = img_pitch;
+  global const uchar *p = img + img_offset + (size_t)y * stride + (size_t)x * 3;
   const int simd = x < simd_end;
   int gx = 0, gy = 0, len = -1;
   for (int ch = 0; ch < 3; ch++) {

@@ -1,6 +1,6 @@
 // The detector's image pyramid on the device: dlib's bilinear resize_image
-// as ds_hog_resize_bilinear (engine/detect/hog_detector.c) computes it, one
-// work-item per output pixel. Every position comes from tables the host
+// as ds_hog_resize_bilinear (engine/detect/hog_detector.c) computes it.
+// Images are rows *_pitch bytes apart from byte *_offset. Every position comes from tables the host
 // fills by running the C code's position recurrences (engine/detect/
 // pyramid_cl.c): for output row r, ti[row_at + 2r] / [+1] = top / bottom
 // input row, tf[row_at + 2r] / [+1] = its float weight and one minus it,
@@ -57,35 +57,38 @@ inline uchar resize_grey_pixel(global const uchar *restrict row_t, global const 
 #define RESIZE_SPAN 8
 kernel void pyramid_resize_grey(global uchar *restrict out, global const uchar *restrict in,
                                 global const int *restrict ti, global const float *restrict tf,
-                                global const tail_t *restrict td, const int in_w,
-                                const int out_w, const int out_h, const int simd_cols,
+                                global const tail_t *restrict td, const ulong in_offset,
+                                const int in_pitch, const ulong out_offset, const int out_pitch,
+                                const int in_w, const int out_w, const int out_h,
+                                const int simd_cols,
                                 const int row_at, const int col_at, const int drow_at) {
   const int r = (int)get_global_id(1);
   if (r >= out_h) return;
-  global const uchar *row_t = in + (size_t)ti[row_at + 2 * r] * in_w;
-  global const uchar *row_b = in + (size_t)ti[row_at + 2 * r + 1] * in_w;
+  global const uchar *row_t = in + in_offset + (size_t)ti[row_at + 2 * r] * in_pitch;
+  global const uchar *row_b = in + in_offset + (size_t)ti[row_at + 2 * r + 1] * in_pitch;
   const float f_tb = tf[row_at + 2 * r], f_inv_tb = tf[row_at + 2 * r + 1];
   for (int span = 0; span < RESIZE_SPAN; span++) {
     const int c0 = 16 * ((int)get_global_id(0) * RESIZE_SPAN + span);
     if (c0 >= out_w) return;
-    global uchar *o = out + (size_t)r * out_w + c0;
+    global uchar *o = out + out_offset + (size_t)r * out_pitch + c0;
     if (c0 + 16 <= simd_cols) { // the float path: left + 1 < in_w throughout
-      float tlv[16], trv[16], blv[16], brv[16];
-      for (int i = 0; i < 16; i++) {
-        const int left = ti[col_at + c0 + i];
-        tlv[i] = row_t[left];
-        trv[i] = row_t[left + 1];
-        blv[i] = row_b[left];
-        brv[i] = row_b[left + 1];
-      }
-      const float16 tl = vload16(0, tlv), tr = vload16(0, trv);
-      const float16 bl = vload16(0, blv), br = vload16(0, brv);
+      const int16 L = vload16(0, ti + col_at + c0);
+      // 16 gathered samples (built lane by lane: a private array read back
+      // as a vector crashes Oclgrind 21.10)
+#define GATHER(row, k)                                                                          \
+  convert_float16((uchar16)(row[L.s0 + k], row[L.s1 + k], row[L.s2 + k], row[L.s3 + k],          \
+                            row[L.s4 + k], row[L.s5 + k], row[L.s6 + k], row[L.s7 + k],          \
+                            row[L.s8 + k], row[L.s9 + k], row[L.sa + k], row[L.sb + k],          \
+                            row[L.sc + k], row[L.sd + k], row[L.se + k], row[L.sf + k]))
+      const float16 tl = GATHER(row_t, 0), tr = GATHER(row_t, 1);
+      const float16 bl = GATHER(row_b, 0), br = GATHER(row_b, 1);
+#undef GATHER
       const float16 lr = vload16(0, tf + col_at + c0), inv_lr = (float16)(1.0f) - lr;
       const float16 v = (float16)(f_inv_tb) * inv_lr * tl + (float16)(f_inv_tb) * lr * tr +
                         (float16)(f_tb) * inv_lr * bl + (float16)(f_tb) * lr * br;
       const float16 f = floor(v);
-      const int16 up = (v - f) >= (float16)(0.5f); // -1 where rounding up
-      vstore16(convert_uchar16(convert_int16(f) - up), 0, o);
+      const int16 up = select((int16)(0), (int16)(1), (v - f) >= (float16)(0.5f));
+      vstore16(convert_uchar16(convert_int16(f) + up), 0, o);
       continue;
     }
     for (int i = 0; i < 16 && c0 + i < out_w; i++)
@@ -97,16 +100,18 @@ kernel void pyramid_resize_grey(global uchar *restrict out, global const uchar *
 // RGB: one work-item per output pixel.
 kernel void pyramid_resize_rgb(global uchar *restrict out, global const uchar *restrict in,
                            global const int *restrict ti, global const float *restrict tf,
-                           global const tail_t *restrict td, const int in_w, const int out_w,
+                           global const tail_t *restrict td, const ulong in_offset,
+                           const int in_pitch, const ulong out_offset, const int out_pitch,
+                           const int in_w, const int out_w,
                            const int out_h, const int ch, const int simd_cols, const int row_at,
                            const int col_at, const int drow_at, const int dcol_at) {
   const int c = (int)get_global_id(0), r = (int)get_global_id(1);
   if (c >= out_w || r >= out_h) return;
   const int top = ti[row_at + 2 * r], bottom = ti[row_at + 2 * r + 1];
   const int left = ti[col_at + c];
-  global const uchar *row_t = in + (size_t)top * in_w * ch;
-  global const uchar *row_b = in + (size_t)bottom * in_w * ch;
-  global uchar *o = out + ((size_t)r * out_w + c) * ch;
+  global const uchar *row_t = in + in_offset + (size_t)top * in_pitch;
+  global const uchar *row_b = in + in_offset + (size_t)bottom * in_pitch;
+  global uchar *o = out + out_offset + (size_t)r * out_pitch + (size_t)c * ch;
   if (c < simd_cols) {
     const float f_tb = tf[row_at + 2 * r], f_inv_tb = tf[row_at + 2 * r + 1];
     const float lr = tf[col_at + c], inv_lr = 1 - lr;

@@ -223,9 +223,9 @@ ds_status ds_extract(const ds_extract_options *opt, const ds_extract_callbacks *
   }
   if (st == DS_OK) st = ds_runtime_open(&x.rt, opt->device_spec, opt->device_origin, 0, err);
   if (st == DS_OK) {
-    const ds_face_finder_options fo = {opt->detector_path, opt->landmarks_path, opt->upsample,
-                                       opt->min_size,      opt->largest,        opt->size,
-                                       opt->padding,       x.rt};
+    const ds_face_finder_options fo = {
+        opt->detector_path, opt->landmarks_path, opt->upsample, opt->min_size,
+        opt->largest,       opt->size,           opt->padding,  x.rt};
     st = ds_face_finder_create(&fo, &x.finder, err);
   }
   if (st == DS_OK)

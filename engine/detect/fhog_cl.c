@@ -25,13 +25,18 @@ static ds_status set_args(cl_kernel k, int n, const cl_mem *mems, int nmem, cons
   return st;
 }
 
-ds_status ds_fhog(ds_runtime *rt, ds_fhog_workspace *ws, cl_mem img, int width, int height,
+size_t ds_fhog_padded_pitch(int width, int channels) {
+  return ((size_t)DS_FHOG_MARGIN + (size_t)width * channels + DS_FHOG_RIGHT_MARGIN + 15) / 16 * 16;
+}
+
+ds_status ds_fhog(ds_runtime *rt, ds_fhog_workspace *ws, ds_fhog_image img, int width, int height,
                   int channels, int cell_size, int pad_rows, int pad_cols, int pitch,
                   int plane_rows, cl_mem hog, ds_error *err) {
   int rows, cols;
   ds_fhog_size(width, height, cell_size, pad_rows, pad_cols, &rows, &cols);
   if (width < 0 || height < 0 || (channels != 1 && channels != 3) || cell_size < 2 ||
-      pad_rows < 1 || pad_cols < 1 || pitch < cols || plane_rows < rows)
+      pad_rows < 1 || pad_cols < 1 || pitch < cols || plane_rows < rows ||
+      img.pitch < (size_t)width * channels)
     return ds_error_set(err, DS_ERR_INVALID,
                         "fhog: invalid shape %dx%d, %d channels, cell %d, padding %dx%d, layout "
                         "%dx%d",
@@ -71,19 +76,35 @@ ds_status ds_fhog(ds_runtime *rt, ds_fhog_workspace *ws, cl_mem img, int width, 
   const size_t *vec_local = rt->profile->simd_width > 1 ? local : one;
   cl_kernel k;
   if (visible_nr > 1) {
-    const cl_mem m[3] = {ws->orient, ws->mag, img};
-    if (channels == 1) {
-      const cl_int a[5] = {width, visible_nr, visible_nc, cell, bpitch};
+    const cl_ulong offset = img.offset;
+    const cl_int img_pitch = (cl_int)img.pitch;
+    if (channels == 1 && cell == 8) { /* blocks as lanes, whole-vector stores */
+      const cl_int padded = img.offset >= DS_FHOG_MARGIN && img.offset % 4 == 0 &&
+                            img.pitch % 4 == 0 &&
+                            img.pitch >= img.offset + (size_t)width + DS_FHOG_RIGHT_MARGIN;
+      const size_t global[2] = {(size_t)bpitch / 16, ((size_t)visible_nr - 1 + 7) / 8};
+      st = ds_kernel_get(rt, "detect/fhog", NULL, "fhog_gradient8", &k, err);
+      if (st == DS_OK)
+        st = ds_kernel_args(k, err, 10, DS_ARG(ws->orient), DS_ARG(ws->mag), DS_ARG(img.mem),
+                            DS_ARG(offset), DS_ARG(img_pitch), DS_ARG(width), DS_ARG(visible_nr),
+                            DS_ARG(visible_nc), DS_ARG(bpitch), DS_ARG(padded));
+      if (st == DS_OK) st = ds_kernel_launch(rt, k, 2, global, vec_local, err);
+    } else if (channels == 1) {
       /* 8 x 16 pixels per work-item (GRADIENT_SPAN) */
       const size_t global[2] = {((size_t)cell * bpitch + 127) / 128, (size_t)visible_nr - 1};
       st = ds_kernel_get(rt, "detect/fhog", NULL, "fhog_gradient", &k, err);
-      if (st == DS_OK) st = set_args(k, 8, m, 3, a, err);
+      if (st == DS_OK)
+        st = ds_kernel_args(k, err, 10, DS_ARG(ws->orient), DS_ARG(ws->mag), DS_ARG(img.mem),
+                            DS_ARG(offset), DS_ARG(img_pitch), DS_ARG(width), DS_ARG(visible_nr),
+                            DS_ARG(visible_nc), DS_ARG(cell), DS_ARG(bpitch));
       if (st == DS_OK) st = ds_kernel_launch(rt, k, 2, global, vec_local, err);
     } else {
-      const cl_int a[6] = {width, visible_nr, visible_nc, cell, bpitch, simd_end};
       const size_t global[2] = {(size_t)cell * bpitch, (size_t)visible_nr - 1};
       st = ds_kernel_get(rt, "detect/fhog", NULL, "fhog_gradient_rgb", &k, err);
-      if (st == DS_OK) st = set_args(k, 9, m, 3, a, err);
+      if (st == DS_OK)
+        st = ds_kernel_args(k, err, 10, DS_ARG(ws->orient), DS_ARG(ws->mag), DS_ARG(img.mem),
+                            DS_ARG(offset), DS_ARG(img_pitch), DS_ARG(visible_nr),
+                            DS_ARG(visible_nc), DS_ARG(cell), DS_ARG(bpitch), DS_ARG(simd_end));
       if (st == DS_OK) st = ds_kernel_launch(rt, k, 2, global, local, err);
     }
     if (st != DS_OK) return st;
@@ -108,7 +129,7 @@ ds_status ds_fhog(ds_runtime *rt, ds_fhog_workspace *ws, cl_mem img, int width, 
   }
   {
     const cl_mem m[3] = {hog, ws->hist, ws->norm};
-    const cl_int a[7] = {pitch,        plane_rows,         cells_nr - 2,      cells_nc - 2,
+    const cl_int a[7] = {pitch,    plane_rows,         cells_nr - 2,      cells_nc - 2,
                          cells_nc, (pad_rows - 1) / 2, (pad_cols - 1) / 2};
     const size_t global[2] = {(size_t)pitch, (size_t)plane_rows};
     st = ds_kernel_get(rt, "detect/fhog", NULL, "fhog_features", &k, err);

@@ -9,6 +9,22 @@
 
 #include "host/runtime.h"
 
+/* An 8-bit image on the device: row y starts at byte offset + y * pitch,
+ * pixels interleaved (1 or 3 channels). */
+typedef struct ds_fhog_image {
+  cl_mem mem;
+  size_t offset, pitch;
+} ds_fhog_image;
+
+/* Margins that let the grey cell-8 gradient kernel read whole vectors on
+ * every row: an image whose offset is >= DS_FHOG_MARGIN and whose pitch is
+ * >= offset + width + DS_FHOG_RIGHT_MARGIN, both multiples of 4, with those
+ * bytes readable (any values), takes the fast loads everywhere
+ * (ds_fhog_padded_pitch gives such a pitch). Other images are read through
+ * bounds-checked loads at their left and right edges. */
+enum { DS_FHOG_MARGIN = 16, DS_FHOG_RIGHT_MARGIN = 144 };
+size_t ds_fhog_padded_pitch(int width, int channels);
+
 /* Device scratch for ds_fhog, grown as needed; zero-initialise it and
  * release it with ds_fhog_workspace_release. */
 typedef struct ds_fhog_workspace {
@@ -19,7 +35,7 @@ typedef struct ds_fhog_workspace {
 void ds_fhog_workspace_release(ds_fhog_workspace *ws);
 
 /* Enqueues the fHOG of img (width x height 8-bit pixels, 1 or 3 interleaved
- * channels, no row padding) into hog: DS_FHOG_PLANES planes of plane_rows x
+ * channels) into hog: DS_FHOG_PLANES planes of plane_rows x
  * pitch floats (rows x cols sized by ds_fhog_size, plane_rows >= rows, pitch
  * >= cols; plane o, row r, column c at hog[(o * plane_rows + r) * pitch +
  * c]; every element is written, the padding with 0). Same maths as
@@ -28,7 +44,7 @@ void ds_fhog_workspace_release(ds_fhog_workspace *ws);
  * the reference: see tests/test_hog_cl.c. Nothing is enqueued for an image
  * too small to give a cell (rows == 0). Errors: DS_ERR_INVALID, what the
  * buffers and kernels report. */
-ds_status ds_fhog(ds_runtime *rt, ds_fhog_workspace *ws, cl_mem img, int width, int height,
+ds_status ds_fhog(ds_runtime *rt, ds_fhog_workspace *ws, ds_fhog_image img, int width, int height,
                   int channels, int cell_size, int pad_rows, int pad_cols, int pitch,
                   int plane_rows, cl_mem hog, ds_error *err);
 

@@ -11,6 +11,7 @@
 #include "engine/detect/fhog.h"
 #include "engine/detect/hog_detector_internal.h"
 #include "engine/detect/pyramid_cl.h"
+#include "engine/tensor/vector.h"
 #include "host/buffer.h"
 #include "host/program.h"
 
@@ -237,9 +238,20 @@ static int collect(const ds_hog_detector *d, const float *sal, int rows, int col
  * features and scores enqueued after it, every level's scores into one
  * buffer read back once, then thresholded in the host detector's order. */
 typedef struct level_scores {
-  int level, rows, cols;
-  size_t offset; /* in floats, into the scores */
+  int level, width, height; /* the level's image */
+  int rows, cols;           /* its features */
+  size_t offset;            /* of its scores, in floats */
 } level_scores;
+
+/* A pyramid image buffer of at least bytes, zeroed when made. */
+static ds_status ensure_image(ds_runtime *rt, cl_mem *buf, size_t *have, size_t bytes,
+                              ds_error *err) {
+  const cl_mem before = *buf;
+  bytes = (bytes + 3) / 4 * 4;
+  ds_status st = ds_buffer_ensure(rt, buf, have, bytes, "HOG pyramid level", err);
+  if (st == DS_OK && *buf != before) st = ds_fill_f32(rt, *buf, 0.0f, bytes / 4, err);
+  return st;
+}
 
 static ds_status device_detect(ds_runtime *rt, ds_hog_cl_workspace *ws, const ds_hog_detector *d,
                                const uint8_t *img, int width, int height, int ch, int upsample,
@@ -249,7 +261,6 @@ static ds_status device_detect(ds_runtime *rt, ds_hog_cl_workspace *ws, const ds
   /* The resizes and each level's size and scores. */
   ds_resize_step steps[4 + 64];
   int nsteps = 0, w = width, h = height;
-  size_t biggest = (size_t)w * h * ch;
   ds_status st = DS_OK;
   for (int i = 0; i < upsample && st == DS_OK; i++) {
     int uw, uh;
@@ -257,8 +268,11 @@ static ds_status device_detect(ds_runtime *rt, ds_hog_cl_workspace *ws, const ds
     st = ds_resize_plan_add(plan, w, h, uw, uh, &steps[nsteps++], err);
     w = uw;
     h = uh;
-    if ((size_t)w * h * ch > biggest) biggest = (size_t)w * h * ch;
   }
+  /* Every level in the largest one's rows, with margins (ds_fhog's fast
+   * loads); the margins are zeroed when a buffer is made and never written. */
+  const size_t img_pitch = ds_fhog_padded_pitch(w, ch);
+  const size_t image_bytes = DS_FHOG_MARGIN + img_pitch * h;
   long levels = ds_hog_pyramid_levels(d, w, h);
   if (levels > 64) levels = 64; /* 5/6 per level: a level 64 deep is below a pixel */
   level_scores lv[64];
@@ -275,7 +289,7 @@ static ds_status device_detect(ds_runtime *rt, ds_hog_cl_workspace *ws, const ds
     int rows, cols, out_rows, out_cols;
     ds_fhog_size(w, h, d->cell_size, d->filter_rows, d->filter_cols, &rows, &cols);
     ds_hog_scores_size(d, rows, cols, &out_rows, &out_cols);
-    lv[nlv++] = (level_scores){(int)level, rows, cols, total};
+    lv[nlv++] = (level_scores){(int)level, w, h, rows, cols, total};
     total += (size_t)d->num_filters * out_rows * out_cols;
   }
   if (st != DS_OK) return st;
@@ -286,38 +300,29 @@ static ds_status device_detect(ds_runtime *rt, ds_hog_cl_workspace *ws, const ds
     ws->sal_host_cap = ws->sal_host ? total : 0;
     if (!ws->sal_host) return ds_hog_no_memory(err, width, height);
   }
-  st = ds_buffer_ensure(rt, &ws->img, &ws->img_bytes, biggest, "HOG pyramid level", err);
-  if (st == DS_OK)
-    st = ds_buffer_ensure(rt, &ws->img2, &ws->img2_bytes, biggest, "HOG pyramid level", err);
+  st = ensure_image(rt, &ws->img, &ws->img_bytes, image_bytes, err);
+  if (st == DS_OK) st = ensure_image(rt, &ws->img2, &ws->img2_bytes, image_bytes, err);
   if (st == DS_OK)
     st = ds_buffer_ensure(rt, &ws->sal, &ws->sal_bytes, total * sizeof(float), "HOG scores", err);
   if (st == DS_OK) st = ds_resize_plan_upload(rt, plan, err);
-  if (st == DS_OK) st = ds_buffer_write_async(rt, ws->img, 0, (size_t)width * height * ch, img, err);
-  cl_mem cur = ws->img, other = ws->img2;
+  if (st == DS_OK)
+    st = ds_buffer_write_rows_async(rt, ws->img, DS_FHOG_MARGIN, img_pitch, (size_t)width * ch,
+                                    (size_t)height, img, err);
+  /* The upsamplings, then the levels, each after its pyramid_down step;
+   * every resize reads one image and writes the other. */
+  ds_fhog_image cur = {ws->img, DS_FHOG_MARGIN, img_pitch};
+  ds_fhog_image other = {ws->img2, DS_FHOG_MARGIN, img_pitch};
   int step = 0;
-  for (int i = 0; i < upsample && st == DS_OK; i++, step++) {
-    st = ds_resize_cl(rt, plan, &steps[step], ch, cur, other, err);
-    cl_mem t = cur;
-    cur = other;
-    other = t;
-  }
-  for (int i = 0; i < nlv && st == DS_OK; i++) {
-    if (i > 0) {
+  for (int i = 0; i < upsample + nlv && st == DS_OK; i++) {
+    const int level = i - upsample; /* < 0: an upsampling */
+    if (level != 0) {
       st = ds_resize_cl(rt, plan, &steps[step++], ch, cur, other, err);
-      cl_mem t = cur;
+      const ds_fhog_image t = cur;
       cur = other;
       other = t;
-      w = steps[step - 1].out_width;
-      h = steps[step - 1].out_height;
-    } else if (step > 0) {
-      w = steps[step - 1].out_width;
-      h = steps[step - 1].out_height;
-    } else {
-      w = width;
-      h = height;
     }
-    const level_scores *l = &lv[i];
-    if (l->rows == 0) continue;
+    if (st != DS_OK || level < 0) continue;
+    const level_scores *l = &lv[level];
     int out_rows, out_cols, pitch, plane_rows;
     ds_hog_scores_size(d, l->rows, l->cols, &out_rows, &out_cols);
     if (out_rows == 0) continue;
@@ -326,14 +331,15 @@ static ds_status device_detect(ds_runtime *rt, ds_hog_cl_workspace *ws, const ds
                           (size_t)DS_FHOG_PLANES * plane_rows * pitch * sizeof(float),
                           "HOG features", err);
     if (st == DS_OK)
-      st = ds_fhog(rt, &ws->fhog, cur, w, h, ch, d->cell_size, d->filter_rows, d->filter_cols,
-                   pitch, plane_rows, ws->hog, err);
-    if (st == DS_OK) st = ds_hog_scores(rt, ws, d, ws->hog, l->rows, l->cols, ws->sal, l->offset, err);
+      st = ds_fhog(rt, &ws->fhog, cur, l->width, l->height, ch, d->cell_size, d->filter_rows,
+                   d->filter_cols, pitch, plane_rows, ws->hog, err);
+    if (st == DS_OK)
+      st = ds_hog_scores(rt, ws, d, ws->hog, l->rows, l->cols, ws->sal, l->offset, err);
   }
   if (st == DS_OK) st = ds_buffer_read(rt, ws->sal, 0, total * sizeof(float), ws->sal_host, err);
   for (int i = 0; i < nlv && st == DS_OK; i++) {
     const level_scores *l = &lv[i];
-    if (l->rows && collect(d, ws->sal_host + l->offset, l->rows, l->cols, l->level, adjust, cands))
+    if (collect(d, ws->sal_host + l->offset, l->rows, l->cols, l->level, adjust, cands))
       st = ds_hog_no_memory(err, width, height);
   }
   return st;
@@ -368,8 +374,8 @@ ds_status ds_hog_detect_cl_ws(ds_runtime *rt, ds_hog_cl_workspace *ws, const ds_
     ds_hog_rgb_to_gray(pixels, width, height, grey);
   }
   ds_hog_candidates cands = {0};
-  st = device_detect(rt, ws, d, grey ? grey : pixels, width, height, ch, upsample,
-                     adjust_threshold, &cands, err);
+  st = device_detect(rt, ws, d, grey ? grey : pixels, width, height, ch, upsample, adjust_threshold,
+                     &cands, err);
   if (st != DS_OK) { /* nothing may still read the image or the plan */
     ds_error ignored = {0};
     ds_runtime_finish(rt, &ignored);

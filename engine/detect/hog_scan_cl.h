@@ -61,8 +61,8 @@ void ds_hog_scores_reference(const ds_hog_detector *d, const float *hog, int row
  * arguments, same results (features bit-identical on PoCL; scores within
  * float rounding, ~1e-6, of the host's). Only the image goes up and the
  * scores of every level come back, in one read: the pyramid
- * (engine/detect/pyramid_cl.h), features and scores are made on the device. Errors: as ds_hog_detect, plus what the device
- * reports. */
+ * (engine/detect/pyramid_cl.h), features and scores are made on the device. Errors: as
+ * ds_hog_detect, plus what the device reports. */
 ds_status ds_hog_detect_cl(ds_runtime *rt, const ds_hog_detector *d, const uint8_t *pixels,
                            int width, int height, int channels, int upsample,
                            double adjust_threshold, ds_detection **dets, int *count, ds_error *err);

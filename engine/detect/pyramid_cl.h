@@ -11,12 +11,13 @@
 #include <CL/cl.h>
 #include <stddef.h>
 
+#include "engine/detect/fhog_cl.h"
 #include "host/runtime.h"
 
 /* One resize of a plan: sizes and where its tables start. */
 typedef struct ds_resize_step {
   int in_width, in_height, out_width, out_height;
-  int simd_cols;       /* columns of the C code's 4-wide float path */
+  int simd_cols;        /* columns of the C code's 4-wide float path */
   size_t at, at_double; /* offsets into ints / floats, and into doubles */
 } ds_resize_step;
 
@@ -44,9 +45,10 @@ void ds_resize_plan_clear(ds_resize_plan *p);
 ds_status ds_resize_plan_upload(ds_runtime *rt, ds_resize_plan *p, ds_error *err);
 
 /* Enqueues one uploaded resize of an 8-bit image with channels 1 or 3
- * (interleaved, no row padding) from in to out. */
+ * (interleaved) from in to out (rows pitch bytes apart from offset; the
+ * bytes between rows are left as they are). */
 ds_status ds_resize_cl(ds_runtime *rt, const ds_resize_plan *p, const ds_resize_step *step,
-                       int channels, cl_mem in, cl_mem out, ds_error *err);
+                       int channels, ds_fhog_image in, ds_fhog_image out, ds_error *err);
 
 void ds_resize_plan_free(ds_resize_plan *p);
 
