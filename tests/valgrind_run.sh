@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # valgrind --leak-check=full on a short dsengine train (micro config, 2
-# iterations, a preview) and a short convert (5 frames of a synthetic clip),
+# iterations, a preview), a short convert (5 frames of a synthetic clip) and
+# an extract of that clip (the device face detector and the landmarks),
 # with tests/valgrind.supp hiding what PoCL, LLVM, hwloc, the ICD loader and
 # libav/x264 keep. Fails when a leak or error is left that is not theirs.
 # Not in ctest: too slow. Under valgrind PoCL detects another CPU
@@ -11,7 +12,8 @@
 #   e.g. tests/valgrind_run.sh build /tmp/vg
 # Result, 2026-11-26 (valgrind 3.19, PoCL 3.1, second run with a warm cache,
 # a few minutes): train 0 errors, 0 bytes definitely/indirectly/possibly
-# lost; convert (Poisson blend, clFFT) 0 errors, 0 bytes lost. The only
+# lost; convert (Poisson blend, clFFT) 0 errors, 0 bytes lost; extract (the
+# device detector, added later the same day) 0 errors, 0 bytes lost. The only
 # reports were glibc's ld.so strncmp word over-read while the ICD loader opens
 # PoCL, suppressed in valgrind.supp.
 set -u
@@ -45,5 +47,11 @@ rc=$?
 echo "convert: exit $rc; $(grep 'ERROR SUMMARY' "$scratch/convert.log")"
 grep -A3 "LEAK SUMMARY" "$scratch/convert.log"
 [ "$rc" = 0 ] || status=1
-[ "$status" = 0 ] || echo "see $scratch/train.log and $scratch/convert.log"
+"${vg[@]}" --log-file="$scratch/extract.log" "$build/dsengine" extract "$scratch/clip.mp4" \
+  --out "$scratch/faces" >"$scratch/extract.out" 2>&1
+rc=$?
+echo "extract: exit $rc; $(grep 'ERROR SUMMARY' "$scratch/extract.log")"
+grep -A3 "LEAK SUMMARY" "$scratch/extract.log"
+[ "$rc" = 0 ] || status=1
+[ "$status" = 0 ] || echo "see $scratch/{train,convert,extract}.log"
 exit $status

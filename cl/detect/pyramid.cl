@@ -97,58 +97,44 @@ kernel void pyramid_resize_grey(global uchar *restrict out, global const uchar *
   }
 }
 
-// RGB: one work-item per output pixel.
+// RGB (3 channels): one work-item per output pixel.
 kernel void pyramid_resize_rgb(global uchar *restrict out, global const uchar *restrict in,
-                           global const int *restrict ti, global const float *restrict tf,
-                           global const tail_t *restrict td, const ulong in_offset,
-                           const int in_pitch, const ulong out_offset, const int out_pitch,
-                           const int in_w, const int out_w,
-                           const int out_h, const int ch, const int simd_cols, const int row_at,
-                           const int col_at, const int drow_at, const int dcol_at) {
+                               global const int *restrict ti, global const float *restrict tf,
+                               global const tail_t *restrict td, const ulong in_offset,
+                               const int in_pitch, const ulong out_offset, const int out_pitch,
+                               const int in_w, const int out_w, const int out_h,
+                               const int simd_cols, const int row_at, const int col_at,
+                               const int drow_at, const int dcol_at) {
   const int c = (int)get_global_id(0), r = (int)get_global_id(1);
   if (c >= out_w || r >= out_h) return;
   const int top = ti[row_at + 2 * r], bottom = ti[row_at + 2 * r + 1];
   const int left = ti[col_at + c];
   global const uchar *row_t = in + in_offset + (size_t)top * in_pitch;
   global const uchar *row_b = in + in_offset + (size_t)bottom * in_pitch;
-  global uchar *o = out + out_offset + (size_t)r * out_pitch + (size_t)c * ch;
-  if (c < simd_cols) {
+  global uchar *o = out + out_offset + (size_t)r * out_pitch + (size_t)c * 3;
+  if (c < simd_cols) { // the float path; values truncated
     const float f_tb = tf[row_at + 2 * r], f_inv_tb = tf[row_at + 2 * r + 1];
     const float lr = tf[col_at + c], inv_lr = 1 - lr;
     const float tlf = f_inv_tb * inv_lr, trf = f_inv_tb * lr;
     const float blf = f_tb * inv_lr, brf = f_tb * lr;
-    const size_t l = (size_t)left * ch, rr = l + ch;
-    for (int e = 0; e < ch; e++) {
+    const size_t l = (size_t)left * 3, rr = l + 3;
+    for (int e = 0; e < 3; e++) {
       const float v = tlf * (float)row_t[l + e] + trf * (float)row_t[rr + e] +
                       blf * (float)row_b[l + e] + brf * (float)row_b[rr + e];
-      o[e] = ch == 1 ? round_grey(v) : (uchar)(int)v;
+      o[e] = (uchar)(int)v;
     }
     return;
   }
-  const int right = min(left + 1, in_w - 1);
+  const int right = min(left + 1, in_w - 1); // the scalar tail, all in double
 #ifdef cl_khr_fp64
-  const double tb = td[drow_at + r];
+  const double tb = td[drow_at + r], lr = td[dcol_at + c];
 #else
-  const float tb = tf[row_at + 2 * r];
+  const float tb = tf[row_at + 2 * r], lr = tf[col_at + c];
 #endif
-  for (int e = 0; e < ch; e++) {
-    const uchar tl = row_t[left * ch + e], tr = row_t[right * ch + e];
-    const uchar bl = row_b[left * ch + e], br = row_b[right * ch + e];
-    if (ch == 1) {
-      const float lr = tf[col_at + c];
-      const float a = (1 - lr) * (float)tl + lr * (float)tr;
-      const float b = (1 - lr) * (float)bl + lr * (float)br;
-      const float v = (float)((1 - tb) * (tail_t)a + tb * (tail_t)b);
-      o[e] = v >= 255 ? 255 : v <= 0 ? 0 : (uchar)v;
-    } else {
-#ifdef cl_khr_fp64
-      const double lr = td[dcol_at + c];
-#else
-      const float lr = tf[col_at + c];
-#endif
-      const tail_t v = (1 - tb) * ((1 - lr) * (tail_t)tl + lr * (tail_t)tr) +
-                       tb * ((1 - lr) * (tail_t)bl + lr * (tail_t)br);
-      o[e] = (uchar)v;
-    }
+  for (int e = 0; e < 3; e++) {
+    const tail_t tl = row_t[left * 3 + e], tr = row_t[right * 3 + e];
+    const tail_t bl = row_b[left * 3 + e], br = row_b[right * 3 + e];
+    const tail_t v = (1 - tb) * ((1 - lr) * tl + lr * tr) + tb * ((1 - lr) * bl + lr * br);
+    o[e] = (uchar)v;
   }
 }

@@ -696,6 +696,20 @@ static ds_status score_level_host(host_level *b, const ds_hog_detector *d, const
   return st;
 }
 
+/* Replaces the w x h image *img by its resize to nw x nh (width x height:
+ * the input, for the error message). */
+static ds_status resize_to(uint8_t **img, int *w, int *h, int ch, int nw, int nh, ds_error *err,
+                           int width, int height) {
+  uint8_t *next = malloc((size_t)nw * nh * ch + 1);
+  if (!next) return ds_hog_no_memory(err, width, height);
+  ds_hog_resize_bilinear(*img, *w, *h, ch, next, nw, nh);
+  free(*img);
+  *img = next;
+  *w = nw;
+  *h = nh;
+  return DS_OK;
+}
+
 ds_status ds_hog_detect(const ds_hog_detector *d, const uint8_t *pixels, int width, int height,
                         int channels, int upsample, double adjust_threshold, ds_detection **dets,
                         int *count, ds_error *err) {
@@ -707,7 +721,7 @@ ds_status ds_hog_detect(const ds_hog_detector *d, const uint8_t *pixels, int wid
   ds_hog_candidates cands = {0};
   /* Colour runs dlib's rgb_pixel detector; otherwise RGB becomes grey. */
   const int ch = (channels == 3 && d->color) ? 3 : 1;
-  uint8_t *img = malloc((size_t)width * height * ch), *next = NULL;
+  uint8_t *img = malloc((size_t)width * height * ch);
   if (!img) return ds_hog_no_memory(err, width, height);
   if (channels == 3 && ch == 1)
     ds_hog_rgb_to_gray(pixels, width, height, img);
@@ -717,34 +731,15 @@ ds_status ds_hog_detect(const ds_hog_detector *d, const uint8_t *pixels, int wid
   for (int i = 0; i < upsample && st == DS_OK; i++) {
     int uw, uh;
     ds_hog_pyramid_up2_size(w, h, &uw, &uh);
-    next = malloc((size_t)uw * uh * ch);
-    if (!next) {
-      st = ds_hog_no_memory(err, width, height);
-      break;
-    }
-    ds_hog_resize_bilinear(img, w, h, ch, next, uw, uh);
-    free(img);
-    img = next;
-    next = NULL;
-    w = uw;
-    h = uh;
+    st = resize_to(&img, &w, &h, ch, uw, uh, err, width, height);
   }
   const long levels = ds_hog_pyramid_levels(d, w, h);
   for (long level = 0; level < levels && st == DS_OK; level++) {
     if (level > 0) {
       int nw, nh;
       ds_hog_pyramid_down6_size(w, h, &nw, &nh);
-      next = malloc((size_t)nw * nh * ch + 1);
-      if (!next) {
-        st = ds_hog_no_memory(err, width, height);
-        break;
-      }
-      ds_hog_resize_bilinear(img, w, h, ch, next, nw, nh);
-      free(img);
-      img = next;
-      next = NULL;
-      w = nw;
-      h = nh;
+      st = resize_to(&img, &w, &h, ch, nw, nh, err, width, height);
+      if (st != DS_OK) break;
     }
     st = score_level_host(&b, d, img, w, h, ch, (int)level, adjust_threshold, &cands, err);
   }

@@ -106,7 +106,7 @@ ds_status ds_resize_plan_upload(ds_runtime *rt, ds_resize_plan *p, ds_error *err
 ds_status ds_resize_cl(ds_runtime *rt, const ds_resize_plan *p, const ds_resize_step *s,
                        int channels, ds_fhog_image in, ds_fhog_image out, ds_error *err) {
   cl_kernel k;
-  const cl_int in_w = s->in_width, out_w = s->out_width, out_h = s->out_height, ch = channels;
+  const cl_int in_w = s->in_width, out_w = s->out_width, out_h = s->out_height;
   const cl_int simd = s->simd_cols, row_at = (cl_int)s->at, col_at = (cl_int)(s->at + 2 * out_h);
   const cl_int drow_at = (cl_int)s->at_double, dcol_at = (cl_int)(s->at_double + out_h);
   const cl_ulong in_off = in.offset, out_off = out.offset;
@@ -129,10 +129,10 @@ ds_status ds_resize_cl(ds_runtime *rt, const ds_resize_plan *p, const ds_resize_
   const size_t global[2] = {(size_t)out_w, (size_t)out_h};
   st = ds_kernel_get(rt, "detect/pyramid", NULL, "pyramid_resize_rgb", &k, err);
   if (st == DS_OK)
-    st = ds_kernel_args(k, err, 18, DS_ARG(out.mem), DS_ARG(in.mem), DS_ARG(p->ints_cl),
+    st = ds_kernel_args(k, err, 17, DS_ARG(out.mem), DS_ARG(in.mem), DS_ARG(p->ints_cl),
                         DS_ARG(p->floats_cl), DS_ARG(p->doubles_cl), DS_ARG(in_off),
                         DS_ARG(in_pitch), DS_ARG(out_off), DS_ARG(out_pitch), DS_ARG(in_w),
-                        DS_ARG(out_w), DS_ARG(out_h), DS_ARG(ch), DS_ARG(simd), DS_ARG(row_at),
+                        DS_ARG(out_w), DS_ARG(out_h), DS_ARG(simd), DS_ARG(row_at),
                         DS_ARG(col_at), DS_ARG(drow_at), DS_ARG(dcol_at));
   if (st == DS_OK) st = ds_kernel_launch(rt, k, 2, global, local, err);
   return st;
