@@ -132,8 +132,8 @@ ds_status ds_resize_cl(ds_runtime *rt, const ds_resize_plan *p, const ds_resize_
     st = ds_kernel_args(k, err, 17, DS_ARG(out.mem), DS_ARG(in.mem), DS_ARG(p->ints_cl),
                         DS_ARG(p->floats_cl), DS_ARG(p->doubles_cl), DS_ARG(in_off),
                         DS_ARG(in_pitch), DS_ARG(out_off), DS_ARG(out_pitch), DS_ARG(in_w),
-                        DS_ARG(out_w), DS_ARG(out_h), DS_ARG(simd), DS_ARG(row_at),
-                        DS_ARG(col_at), DS_ARG(drow_at), DS_ARG(dcol_at));
+                        DS_ARG(out_w), DS_ARG(out_h), DS_ARG(simd), DS_ARG(row_at), DS_ARG(col_at),
+                        DS_ARG(drow_at), DS_ARG(dcol_at));
   if (st == DS_OK) st = ds_kernel_launch(rt, k, 2, global, local, err);
   return st;
 }
