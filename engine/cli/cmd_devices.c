@@ -5,10 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "engine/cli/cli.h"
 #include "engine/tensor/vector.h"
+#include "engine/util/report.h"
 #include "host/buffer.h"
 #include "host/device.h"
 #include "host/kernel_sources.h"
@@ -87,12 +87,6 @@ static int print_json(const ds_device_desc *d, int n, int chosen, const char *sp
   return DS_EXIT_OK;
 }
 
-static double now_seconds(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* fill then axpy over an odd length, compared bit for bit with the C
  * reference (both are exact fma/stores). */
 static ds_status check_compute(ds_runtime *rt, ds_error *err) {
@@ -137,7 +131,7 @@ static ds_status check_compute(ds_runtime *rt, ds_error *err) {
 static int check_device(const ds_device_desc *dev) {
   ds_error err = {0};
   ds_runtime *rt = NULL;
-  double t0 = now_seconds();
+  double t0 = ds_now_s();
   ds_status st = ds_runtime_create(&rt, dev, 0, &err);
   for (int i = 0; st == DS_OK && i < ds_kernel_source_count; i++) {
     cl_program p;
@@ -148,7 +142,7 @@ static int check_device(const ds_device_desc *dev) {
     printf("check #%d %s: %d kernel programs ready (%d compiled, %d from cache) in %.1f s; "
            "results match the C reference: ok\n",
            dev->index, dev->name, rt->program_count, rt->stats.source_builds, rt->stats.cache_hits,
-           now_seconds() - t0);
+           ds_now_s() - t0);
   ds_runtime_destroy(rt);
   if (st != DS_OK) {
     fprintf(stderr, "check #%d %s: FAILED\n", dev->index, dev->name);

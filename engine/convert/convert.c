@@ -3,13 +3,11 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "engine/convert/frame_queue.h"
 #include "engine/convert/smooth.h"
@@ -19,6 +17,7 @@
 #include "engine/media/video.h"
 #include "engine/media/video_writer.h"
 #include "engine/model/checkpoint.h"
+#include "engine/util/report.h"
 #include "host/buffer.h"
 
 enum { FRAMES_PER_BATCH = 8, QUEUE_FRAMES = 16, DEFAULT_FACE_BATCH = 16 };
@@ -54,22 +53,8 @@ typedef struct converter {
   int preview_done;
 } converter;
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void note(converter *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void note(converter *c, const char *fmt, ...) {
-  if (!c->cb || !c->cb->note) return;
-  char line[1200];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(line, sizeof line, fmt, ap);
-  va_end(ap);
-  c->cb->note(line, c->cb->user);
-}
+/* ds_note to the caller's note callback, if any */
+#define NOTE_TO(c) ((c)->cb ? (c)->cb->note : NULL), ((c)->cb ? (c)->cb->user : NULL)
 
 /* Records the first failure of any thread and wakes the others to stop. */
 static void fail(converter *c, ds_status st, ds_error *e) {
@@ -203,7 +188,7 @@ static ds_status load_model(converter *c, ds_error *err) {
   char where[1100];
   snprintf(where, sizeof where, "%s/model.json", o->model_dir);
   if (st == DS_OK) st = ds_model_config_parse(ck.config_json, where, &cfg, err);
-  if (st == DS_OK && ck.used_backup) note(c, "warning: %s", ck.warning);
+  if (st == DS_OK && ck.used_backup) ds_note(NOTE_TO(c), "warning: %s", ck.warning);
   if (st == DS_OK && o->config_path) {
     ds_model_config given;
     char why[256];
@@ -236,8 +221,8 @@ static ds_status load_model(converter *c, ds_error *err) {
         ds_buffer_write(c->rt, c->model.params, 0, c->model.param_floats * 4, ck.weights.data, err);
   }
   if (st == DS_OK)
-    note(c, "model %s (%s, iteration %lld): %s -> %s on %s", o->model_dir, cfg.name,
-         (long long)ck.iteration, o->from, o->to, c->rt->device.name);
+    ds_note(NOTE_TO(c), "model %s (%s, iteration %lld): %s -> %s on %s", o->model_dir, cfg.name,
+            (long long)ck.iteration, o->from, o->to, c->rt->device.name);
   ds_checkpoint_free(&ck);
   return st;
 }
@@ -279,8 +264,8 @@ static void *read_main(void *arg) {
     }
     const ds_source_record *src = find_source(c, c->paths[k]);
     if (c->have_al && !src)
-      note(c, "warning: %s has no faces in %s; its frames pass through", c->paths[k],
-           o->alignments);
+      ds_note(NOTE_TO(c), "warning: %s has no faces in %s; its frames pass through", c->paths[k],
+              o->alignments);
     ds_smoother_reset(&smoother);
     for (;;) {
       if ((o->stop && *o->stop) || (o->max_frames > 0 && delivered >= o->max_frames)) {
@@ -288,7 +273,7 @@ static void *read_main(void *arg) {
         done = 1;
         break;
       }
-      const double t = now_s();
+      const double t = ds_now_s();
       ds_frame_item *it = calloc(1, sizeof *it);
       if (!it) {
         st = ds_error_set(&e, DS_ERR_NO_MEMORY, "out of host memory");
@@ -322,7 +307,7 @@ static void *read_main(void *arg) {
       if (!it->face_count) ds_smoother_reset(&smoother);
       ds_smoother_apply(&smoother, it->faces, it->face_count, c->have_al ? c->al.size : 256,
                         c->have_al ? c->al.padding : 48);
-      busy += now_s() - t;
+      busy += ds_now_s() - t;
       delivered++;
       if (!ds_frame_queue_push(&c->q_read, it)) {
         ds_frame_item_free(it);
@@ -362,9 +347,9 @@ static void *write_main(void *arg) {
   double busy = 0;
   ds_frame_item *it;
   while ((it = ds_frame_queue_pop(&c->q_write))) {
-    const double t = now_s();
+    const double t = ds_now_s();
     ds_status st = write_item(c, it, &e);
-    busy += now_s() - t;
+    busy += ds_now_s() - t;
     ds_frame_item_free(it);
     if (st != DS_OK) {
       fail(c, st, &e);
@@ -375,7 +360,7 @@ static void *write_main(void *arg) {
       ds_convert_status s = {c->sum->frames,
                              c->video ? c->info.frame_count : c->path_count,
                              c->sum->faces,
-                             now_s() - c->t0,
+                             ds_now_s() - c->t0,
                              0,
                              -1};
       if (c->opt->max_frames > 0 && (s.frame_count < 0 || s.frame_count > c->opt->max_frames))
@@ -408,7 +393,7 @@ static void write_preview(converter *c, const ds_image *before, const ds_image *
   if (ds_png_write_rgb(c->opt->preview_path, &img, NULL, &e) == DS_OK) {
     snprintf(c->sum->preview_path, sizeof c->sum->preview_path, "%s", c->opt->preview_path);
   } else {
-    note(c, "warning: cannot write the preview: %s", e.msg);
+    ds_note(NOTE_TO(c), "warning: cannot write the preview: %s", e.msg);
     ds_error_clear(&e);
   }
   ds_image_free(&img);
@@ -458,9 +443,9 @@ static void swap_loop(converter *c) {
     while (n < FRAMES_PER_BATCH && (it = ds_frame_queue_pop(&c->q_read)))
       items[n++] = it;
     if (n == 0) break;
-    const double t = now_s();
+    const double t = ds_now_s();
     ds_status st = swap_batch(c, items, n, &e);
-    busy += now_s() - t;
+    busy += ds_now_s() - t;
     int i = 0;
     for (; st == DS_OK && i < n; i++)
       if (!ds_frame_queue_push(&c->q_write, items[i])) break;
@@ -508,14 +493,14 @@ ds_status ds_convert(const ds_convert_options *opt, const ds_convert_callbacks *
   c.opt = opt;
   c.cb = cb;
   c.sum = summary;
-  c.t0 = now_s();
+  c.t0 = ds_now_s();
   c.last_pts = -1;
   ds_status st = prepare(&c, err);
   if (st == DS_OK) {
     int64_t total = c.video ? c.info.frame_count : c.path_count;
     if (opt->max_frames > 0 && (total < 0 || total > opt->max_frames)) total = opt->max_frames;
     c.preview_at = total > 0 ? total / 2 : 0;
-    c.t0 = now_s();
+    c.t0 = ds_now_s();
     pthread_t reader, writer;
     int have_reader = 0, have_writer = 0;
     if (pthread_mutex_init(&c.fail_lock, NULL) != 0 ||
@@ -551,7 +536,7 @@ ds_status ds_convert(const ds_convert_options *opt, const ds_convert_callbacks *
       ds_error_clear(&we);
     }
   }
-  summary->seconds = now_s() - c.t0;
+  summary->seconds = ds_now_s() - c.t0;
   ds_swapper_destroy(c.swapper);
   if (c.model_on_device) ds_model_device_destroy(&c.model);
   ds_runtime_destroy(c.rt);

@@ -3,11 +3,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "engine/convert/face_io.h"
 #include "engine/convert/poisson.h"
 #include "engine/detect/align.h"
+#include "engine/util/report.h"
 #include "host/buffer.h"
 
 enum { MAX_FRAMES = 64 };
@@ -25,12 +25,6 @@ struct ds_swapper {
   cl_mem old, face, blended, mask, guide, tmp;
   size_t roi_pixels;
 };
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 ds_status ds_swapper_create(ds_runtime *rt, ds_model *m, int identity, const ds_swap_options *o,
                             ds_swapper **out, ds_error *err) {
@@ -146,7 +140,7 @@ int ds_swap_roi(const float landmarks[68][2], const float face_mat[6], int squar
 static ds_status stage_end(ds_swapper *s, double *acc, double *t0, ds_error *err) {
   if (!s->timing) return DS_OK;
   ds_status st = ds_runtime_finish(s->rt, err);
-  const double t = now_s();
+  const double t = ds_now_s();
   *acc += t - *t0;
   *t0 = t;
   return st;
@@ -207,7 +201,7 @@ static ds_status blend_face(ds_swapper *s, const ds_image *frame, cl_mem fbuf, c
 static ds_status run_chunk(ds_swapper *s, ds_image *frames, const face_ref *refs, int n,
                            int *swapped, ds_error *err) {
   const int S = s->m->cfg.input_size;
-  double t0 = now_s();
+  double t0 = ds_now_s();
   ds_status st = DS_OK;
   for (int j = 0; st == DS_OK && j < n; j++) {
     const ds_image *fr = &frames[refs[j].frame];
@@ -228,7 +222,7 @@ ds_status ds_swapper_run(ds_swapper *s, ds_image *frames, ds_face_record *const 
   if (n > MAX_FRAMES)
     return ds_error_set(err, DS_ERR_INVALID, "at most %d frames per swap batch", MAX_FRAMES);
   const int S = s->m->cfg.input_size, batch = (int)s->m->batch;
-  double t0 = now_s();
+  double t0 = ds_now_s();
   ds_status st = DS_OK;
   for (int f = 0; st == DS_OK && f < n; f++) {
     if (!counts[f]) continue;
@@ -253,7 +247,7 @@ ds_status ds_swapper_run(ds_swapper *s, ds_image *frames, ds_face_record *const 
     }
   if (st == DS_OK && queued) st = run_chunk(s, frames, refs, queued, swapped, err);
   free(refs);
-  if (s->timing) t0 = now_s();
+  if (s->timing) t0 = ds_now_s();
   for (int f = 0; st == DS_OK && f < n; f++)
     if (counts[f])
       st = ds_buffer_read(s->rt, s->frames[f], 0, (size_t)frames[f].width * frames[f].height * 3,

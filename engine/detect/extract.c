@@ -1,13 +1,11 @@
 #include "engine/detect/extract.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "engine/detect/align.h"
 #include "engine/detect/alignments.h"
@@ -16,6 +14,7 @@
 #include "engine/media/png.h"
 #include "engine/media/video.h"
 #include "engine/model/tensor_file.h"
+#include "engine/util/report.h"
 #include "host/buffer.h"
 
 typedef struct extractor {
@@ -32,22 +31,8 @@ typedef struct extractor {
   double t0;
 } extractor;
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void note(extractor *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void note(extractor *x, const char *fmt, ...) {
-  if (!x->cb || !x->cb->note) return;
-  char line[1200];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(line, sizeof line, fmt, ap);
-  va_end(ap);
-  x->cb->note(line, x->cb->user);
-}
+/* ds_note to the caller's note callback, if any */
+#define NOTE_TO(x) ((x)->cb ? (x)->cb->note : NULL), ((x)->cb ? (x)->cb->user : NULL)
 
 /* "clip" for "/data/clip.mp4" */
 static void stem(const char *path, char *out, size_t cap) {
@@ -168,7 +153,7 @@ static ds_status extract_source(extractor *x, const char *path, ds_error *err) {
     if (count == 0) x->sum->frames_without_face++;
     if (x->cb && x->cb->progress) {
       ds_extract_status s = {
-          path, index, info->frame_count, x->sum->frames, x->sum->faces, now_s() - x->t0, 0};
+          path, index, info->frame_count, x->sum->frames, x->sum->faces, ds_now_s() - x->t0, 0};
       s.frames_per_s = s.elapsed_s > 0 ? (double)s.frames_done / s.elapsed_s : 0;
       x->cb->progress(&s, x->cb->user);
     }
@@ -188,8 +173,8 @@ static ds_status extract_source(extractor *x, const char *path, ds_error *err) {
     }
   }
   if (st == DS_OK)
-    note(x, "%s: %lld frames%s", path, (long long)frames_here,
-         done ? " (faces from alignments.json)" : "");
+    ds_note(NOTE_TO(x), "%s: %lld frames%s", path, (long long)frames_here,
+            done ? " (faces from alignments.json)" : "");
   return st;
 }
 
@@ -201,7 +186,7 @@ ds_status ds_extract(const ds_extract_options *opt, const ds_extract_callbacks *
   x.opt = opt;
   x.cb = cb;
   x.sum = summary;
-  x.t0 = now_s();
+  x.t0 = ds_now_s();
   ds_alignments_init(&x.al, opt->size, opt->padding);
   snprintf(x.al_path, sizeof x.al_path, "%s/alignments.json", opt->out_dir);
 
@@ -249,7 +234,7 @@ ds_status ds_extract(const ds_extract_options *opt, const ds_extract_callbacks *
       st = extract_source(&x, opt->inputs[i], err);
     }
   }
-  summary->seconds = now_s() - x.t0;
+  summary->seconds = ds_now_s() - x.t0;
   ds_image_free(&x.face);
   ds_buffer_release(&x.frame_buf);
   ds_buffer_release(&x.face_buf);

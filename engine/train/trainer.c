@@ -3,19 +3,18 @@
 #include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "engine/model/checkpoint.h"
-#include "engine/model/tensor_file.h"
 #include "engine/model/model.h"
+#include "engine/model/tensor_file.h"
 #include "engine/train/augment.h"
 #include "engine/train/dataset.h"
 #include "engine/train/preview.h"
+#include "engine/util/report.h"
 #include "host/buffer.h"
 #include "host/program.h"
 
@@ -49,22 +48,8 @@ typedef struct trainer {
   char *config_json;
 } trainer;
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void note(trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void note(trainer *t, const char *fmt, ...) {
-  if (!t->cb || !t->cb->note) return;
-  char line[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(line, sizeof line, fmt, ap);
-  va_end(ap);
-  t->cb->note(line, t->cb->user);
-}
+/* ds_note to the caller's note callback, if any */
+#define NOTE_TO(t) ((t)->cb ? (t)->cb->note : NULL), ((t)->cb ? (t)->cb->user : NULL)
 
 /* ---- configuration and resume ---- */
 
@@ -236,7 +221,8 @@ static ds_status save(trainer *t, double seconds, ds_error *err) {
                                     err)
                : ds_error_set(err, DS_ERR_NO_MEMORY, "out of host memory");
   }
-  if (st == DS_OK) note(t, "saved %s at iteration %lld", t->opt->model_dir, t->iteration);
+  if (st == DS_OK)
+    ds_note(NOTE_TO(t), "saved %s at iteration %lld", t->opt->model_dir, t->iteration);
   free(state);
   ds_tensor_set_free(&w);
   ds_tensor_set_free(&o);
@@ -356,8 +342,8 @@ static ds_status init_weights(trainer *t, ds_checkpoint *ck, int resume, ds_erro
   t->iteration = ck->iteration;
   m->adam_step = t->iteration * t->adam_steps_per_iteration;
   restore_state(t, ck);
-  if (ck->used_backup) note(t, "warning: %s", ck->warning);
-  note(t, "resuming %s from iteration %lld", t->opt->model_dir, t->iteration);
+  if (ck->used_backup) ds_note(NOTE_TO(t), "warning: %s", ck->warning);
+  ds_note(NOTE_TO(t), "resuming %s from iteration %lld", t->opt->model_dir, t->iteration);
   return st;
 }
 
@@ -463,11 +449,11 @@ ds_status ds_train(const ds_train_options *opt, const ds_train_callbacks *cb,
   const int save_every = opt->save_every > 0 ? opt->save_every : t.cfg.run.save_every;
   const int preview_every = opt->preview_every > 0 ? opt->preview_every : t.cfg.run.preview_every;
   if (st == DS_OK)
-    note(&t, "training %s (%d identities, batch %d) on %s", t.cfg.name, t.ids, t.cfg.batch,
-         t.rt->device.name);
+    ds_note(NOTE_TO(&t), "training %s (%d identities, batch %d) on %s", t.cfg.name, t.ids,
+            t.cfg.batch, t.rt->device.name);
 
   const long long first = t.iteration, target = session > 0 ? first + session : 0;
-  const double t0 = now_s();
+  const double t0 = ds_now_s();
   long long last_saved = first, last_preview = -1;
   int interrupted = 0;
   while (st == DS_OK) {
@@ -475,11 +461,11 @@ ds_status ds_train(const ds_train_options *opt, const ds_train_callbacks *cb,
       interrupted = 1;
       break;
     }
-    double elapsed = now_s() - t0;
+    double elapsed = ds_now_s() - t0;
     if ((target && t.iteration >= target) || (minutes > 0 && elapsed >= 60.0 * minutes)) break;
     st = train_iteration(&t, err);
     if (st != DS_OK) break;
-    elapsed = now_s() - t0;
+    elapsed = ds_now_s() - t0;
     if (cb && cb->progress) {
       ds_train_status s = {.cfg = &t.cfg,
                            .iteration = t.iteration,
@@ -508,7 +494,7 @@ ds_status ds_train(const ds_train_options *opt, const ds_train_callbacks *cb,
       last_preview = t.iteration;
     }
   }
-  const double seconds = now_s() - t0;
+  const double seconds = ds_now_s() - t0;
   /* the state reached is on disk and in the preview when we return */
   if (t.rt && st == DS_OK && t.iteration > last_saved)
     st = save(&t, t.seconds_before + seconds, err);
