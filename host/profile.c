@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "host/cl_status.h"
+#include "host/program.h"
 #include "host/runtime.h"
 
 void ds_profile_record(ds_runtime *rt, cl_kernel k, cl_event ev) {
@@ -46,12 +47,12 @@ ds_status ds_profile_take(ds_runtime *rt, ds_kernel_time **out, int *count, ds_e
   int n = 0;
   for (int i = 0; i < rt->launch_count; i++) {
     cl_ulong start = 0, end = 0;
-    char name[64] = "?";
+    char name[64];
     clGetEventProfilingInfo(rt->launches[i].event, CL_PROFILING_COMMAND_START, sizeof start, &start,
                             NULL);
     clGetEventProfilingInfo(rt->launches[i].event, CL_PROFILING_COMMAND_END, sizeof end, &end,
                             NULL);
-    clGetKernelInfo(rt->launches[i].kernel, CL_KERNEL_FUNCTION_NAME, sizeof name - 1, name, NULL);
+    ds_kernel_name(rt->launches[i].kernel, name, sizeof name);
     int j = 0;
     while (j < n && strcmp(t[j].name, name))
       j++;

@@ -297,7 +297,7 @@ void ds_program_release_all(ds_runtime *rt) {
   rt->program_count = rt->program_cap = 0;
 }
 
-static void kernel_name(cl_kernel k, char *buf, size_t cap) {
+void ds_kernel_name(cl_kernel k, char *buf, size_t cap) {
   buf[0] = '\0';
   if (clGetKernelInfo(k, CL_KERNEL_FUNCTION_NAME, cap, buf, NULL) != CL_SUCCESS)
     snprintf(buf, cap, "(unnamed)");
@@ -308,7 +308,7 @@ ds_status ds_kernel_arg(cl_kernel k, cl_uint i, size_t size, const void *value, 
   cl_int rc = clSetKernelArg(k, i, size, value);
   if (rc == CL_SUCCESS) return DS_OK;
   char name[128];
-  kernel_name(k, name, sizeof name);
+  ds_kernel_name(k, name, sizeof name);
   return ds_error_set(err, DS_ERR_OPENCL, "cannot set argument %u of kernel %s: %s", i, name,
                       ds_cl_status_name(rc));
 }
@@ -341,7 +341,7 @@ ds_status ds_kernel_launch(ds_runtime *rt, cl_kernel k, cl_uint dims, const size
     return DS_OK;
   }
   char name[128];
-  kernel_name(k, name, sizeof name);
+  ds_kernel_name(k, name, sizeof name);
   ds_status code = (rc == CL_MEM_OBJECT_ALLOCATION_FAILURE || rc == CL_OUT_OF_RESOURCES)
                        ? DS_ERR_NO_MEMORY
                        : DS_ERR_OPENCL;

@@ -25,6 +25,10 @@ ds_status ds_program_get(ds_runtime *rt, const char *name, const char *options, 
 ds_status ds_kernel_get(ds_runtime *rt, const char *program, const char *options,
                         const char *kernel, cl_kernel *out, ds_error *err);
 
+/* The kernel's function name into buf ("(unnamed)" when the driver will not
+ * say), always terminated. */
+void ds_kernel_name(cl_kernel k, char *buf, size_t cap);
+
 /* Sets argument i, naming the kernel and argument on failure. */
 ds_status ds_kernel_arg(cl_kernel k, cl_uint i, size_t size, const void *value, ds_error *err);
 

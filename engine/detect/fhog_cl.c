@@ -15,16 +15,6 @@ void ds_fhog_workspace_release(ds_fhog_workspace *ws) {
   ws->orient_bytes = ws->mag_bytes = ws->part_bytes = ws->hist_bytes = ws->norm_bytes = 0;
 }
 
-static ds_status set_args(cl_kernel k, int n, const cl_mem *mems, int nmem, const cl_int *ints,
-                          ds_error *err) {
-  ds_status st = DS_OK;
-  for (int i = 0; i < nmem && st == DS_OK; i++)
-    st = ds_kernel_arg(k, (cl_uint)i, sizeof(cl_mem), &mems[i], err);
-  for (int i = nmem; i < n && st == DS_OK; i++)
-    st = ds_kernel_arg(k, (cl_uint)i, sizeof(cl_int), &ints[i - nmem], err);
-  return st;
-}
-
 size_t ds_fhog_padded_pitch(int width, int channels) {
   return ((size_t)DS_FHOG_MARGIN + (size_t)width * channels + DS_FHOG_RIGHT_MARGIN + 15) / 16 * 16;
 }
@@ -110,30 +100,32 @@ ds_status ds_fhog(ds_runtime *rt, ds_fhog_workspace *ws, ds_fhog_image img, int 
     if (st != DS_OK) return st;
   }
   {
-    const cl_mem m[3] = {ws->part, ws->orient, ws->mag};
-    const cl_int a[4] = {cell, bpitch, visible_nr, bands};
     const size_t global[2] = {(size_t)bpitch / 16, (size_t)bands};
     st = ds_kernel_get(rt, "detect/fhog", NULL, "fhog_hist", &k, err);
-    if (st == DS_OK) st = set_args(k, 7, m, 3, a, err);
+    if (st == DS_OK)
+      st = ds_kernel_args(k, err, 7, DS_ARG(ws->part), DS_ARG(ws->orient), DS_ARG(ws->mag),
+                          DS_ARG(cell), DS_ARG(bpitch), DS_ARG(visible_nr), DS_ARG(bands));
     if (st == DS_OK) st = ds_kernel_launch(rt, k, 2, global, vec_local, err);
     if (st != DS_OK) return st;
   }
   {
-    const cl_mem m[3] = {ws->hist, ws->norm, ws->part};
-    const cl_int a[3] = {bpitch, cells_nr, cells_nc};
     const size_t global[2] = {(size_t)cells_nc, (size_t)cells_nr};
     st = ds_kernel_get(rt, "detect/fhog", NULL, "fhog_combine", &k, err);
-    if (st == DS_OK) st = set_args(k, 6, m, 3, a, err);
+    if (st == DS_OK)
+      st = ds_kernel_args(k, err, 6, DS_ARG(ws->hist), DS_ARG(ws->norm), DS_ARG(ws->part),
+                          DS_ARG(bpitch), DS_ARG(cells_nr), DS_ARG(cells_nc));
     if (st == DS_OK) st = ds_kernel_launch(rt, k, 2, global, local, err);
     if (st != DS_OK) return st;
   }
   {
-    const cl_mem m[3] = {hog, ws->hist, ws->norm};
-    const cl_int a[7] = {pitch,    plane_rows,         cells_nr - 2,      cells_nc - 2,
-                         cells_nc, (pad_rows - 1) / 2, (pad_cols - 1) / 2};
+    const cl_int hog_nr = cells_nr - 2, hog_nc = cells_nc - 2;
+    const cl_int row_off = (pad_rows - 1) / 2, col_off = (pad_cols - 1) / 2;
     const size_t global[2] = {(size_t)pitch, (size_t)plane_rows};
     st = ds_kernel_get(rt, "detect/fhog", NULL, "fhog_features", &k, err);
-    if (st == DS_OK) st = set_args(k, 10, m, 3, a, err);
+    if (st == DS_OK)
+      st = ds_kernel_args(k, err, 10, DS_ARG(hog), DS_ARG(ws->hist), DS_ARG(ws->norm),
+                          DS_ARG(pitch), DS_ARG(plane_rows), DS_ARG(hog_nr), DS_ARG(hog_nc),
+                          DS_ARG(cells_nc), DS_ARG(row_off), DS_ARG(col_off));
     if (st == DS_OK) st = ds_kernel_launch(rt, k, 2, global, local, err);
   }
   return st;

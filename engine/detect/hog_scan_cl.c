@@ -270,7 +270,9 @@ static ds_status device_detect(ds_runtime *rt, ds_hog_cl_workspace *ws, const ds
     h = uh;
   }
   /* Every level in the largest one's rows, with margins (ds_fhog's fast
-   * loads); the margins are zeroed when a buffer is made and never written. */
+   * loads). Margin bytes feed only pixels that vote nowhere, so any value
+   * serves: zeros from when a buffer is made, or an earlier, larger frame's
+   * pixels. */
   const size_t img_pitch = ds_fhog_padded_pitch(w, ch);
   const size_t image_bytes = DS_FHOG_MARGIN + img_pitch * h;
   long levels = ds_hog_pyramid_levels(d, w, h);
