@@ -1,5 +1,8 @@
 #include "host/buffer.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "host/cl_status.h"
 
 static ds_status no_memory(ds_runtime *rt, size_t bytes, const char *what, const char *why,
@@ -94,4 +97,33 @@ ds_status ds_buffer_ensure(ds_runtime *rt, cl_mem *buf, size_t *have, size_t byt
   ds_status st = ds_buffer_create(rt, bytes, CL_MEM_READ_WRITE, what, buf, err);
   if (st == DS_OK) *have = bytes;
   return st;
+}
+
+ds_status ds_table_upload(ds_runtime *rt, ds_table *t, const void *data, size_t bytes,
+                          const char *what, ds_error *err) {
+  if (t->mem && bytes == t->bytes && (bytes == 0 || memcmp(t->host, data, bytes) == 0))
+    return DS_OK;
+  ds_status st = ds_runtime_finish(rt, err);
+  if (st != DS_OK) return st;
+  if (bytes > t->cap) {
+    void *grown = realloc(t->host, bytes);
+    if (!grown)
+      return ds_error_set(err, DS_ERR_NO_MEMORY, "%s: cannot allocate %zu bytes on the host", what,
+                          bytes);
+    t->host = grown;
+    t->cap = bytes;
+  }
+  t->bytes = 0; /* the device copy is stale until the upload is enqueued */
+  st = ds_buffer_ensure(rt, &t->mem, &t->mem_bytes, bytes ? bytes : 1, what, err);
+  if (st != DS_OK || bytes == 0) return st;
+  memcpy(t->host, data, bytes);
+  st = ds_buffer_write_async(rt, t->mem, 0, bytes, t->host, err);
+  if (st == DS_OK) t->bytes = bytes;
+  return st;
+}
+
+void ds_table_release(ds_table *t) {
+  ds_buffer_release(&t->mem);
+  free(t->host);
+  memset(t, 0, sizeof *t);
 }

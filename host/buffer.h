@@ -37,4 +37,20 @@ void ds_buffer_release(cl_mem *buf);
 ds_status ds_buffer_ensure(ds_runtime *rt, cl_mem *buf, size_t *have, size_t bytes,
                            const char *what, ds_error *err);
 
+/* A small table of kernel parameters kept on the device. ds_table_upload
+ * enqueues the upload of bytes from data without waiting, from a copy the
+ * table owns, and sends nothing when the device holds those bytes already;
+ * before it changes its copy it waits for the queue (an earlier upload may
+ * still be reading it). Zero-initialise; release with ds_table_release. */
+typedef struct ds_table {
+  cl_mem mem;
+  size_t mem_bytes;  /* of mem */
+  void *host;        /* what mem holds (once its upload has run) */
+  size_t bytes, cap; /* of host */
+} ds_table;
+
+ds_status ds_table_upload(ds_runtime *rt, ds_table *t, const void *data, size_t bytes,
+                          const char *what, ds_error *err);
+void ds_table_release(ds_table *t);
+
 #endif

@@ -6,7 +6,8 @@
  * Pyramid resizes (grey and RGB, down by 5/6, up by 2, odd sizes) against
  * ds_hog_resize_bilinear, fHOG of random grey and RGB images of odd sizes, dense and in padded
  * layouts, against ds_fhog_reference (max |diff| <= 1e-5, printed; padding
- * 0; a guard element past the end stays untouched), filter responses
+ * 0; a guard element past the end stays untouched), the same for batches of
+ * images in one buffer (ds_fhog_levels), filter responses
  * against ds_hog_scores_reference (separable and full bank, |diff| <= 1e-5
  * * (1 + |score|)), and, for each
  * IMAGE (any still ds_video_open decodes), ds_hog_detect_cl against
@@ -113,6 +114,82 @@ static double fhog_case(ds_runtime *rt, ds_fhog_workspace *ws, int w, int h, int
   free(ref);
   free(dev);
   return worst;
+}
+
+/* ds_fhog_levels: n images in one buffer (padded or dense rows), in
+ * batches (batch[i]), each batch's features from the start of one buffer;
+ * every image against the reference within 1e-5, the padding 0. */
+static void fhog_batch_case(ds_runtime *rt, ds_fhog_workspace *ws, int ch, int cell, int pr, int pc,
+                            int n, const int (*sizes)[2], const int *batch, const int *padded) {
+  ds_error err = {0};
+  ds_fhog_level lv[8];
+  uint8_t *img[8];
+  size_t img_end = 0, hog_end = 0, hog_at = 0;
+  for (int i = 0; i < n; i++) {
+    const int w = sizes[i][0], h = sizes[i][1];
+    int rows, cols;
+    ds_fhog_size(w, h, cell, pr, pc, &rows, &cols);
+    if (i > 0 && batch[i] != batch[i - 1]) hog_at = 0;
+    const size_t off = img_end + (padded[i] ? DS_FHOG_MARGIN : 0);
+    const size_t pitch = padded[i] ? ds_fhog_padded_pitch(w, ch) : (size_t)w * ch;
+    lv[i] = (ds_fhog_level){{NULL, off, pitch}, w, h, cols + i, rows + 1, hog_at, batch[i]};
+    img_end = (off + pitch * h + 15) / 16 * 16;
+    hog_at += (size_t)DS_FHOG_PLANES * lv[i].plane_rows * lv[i].pitch;
+    if (hog_at > hog_end) hog_end = hog_at;
+    img[i] = malloc((size_t)w * h * ch);
+    fill(img[i], w, h, ch);
+  }
+  uint8_t *all = malloc(img_end);
+  memset(all, 0xA5, img_end);
+  for (int i = 0; i < n; i++)
+    for (int y = 0; y < lv[i].height; y++)
+      memcpy(all + lv[i].img.offset + lv[i].img.pitch * y, img[i] + (size_t)lv[i].width * ch * y,
+             (size_t)lv[i].width * ch);
+  cl_mem dimg = NULL, dhog = NULL;
+  CHECK_OK(ds_buffer_create(rt, img_end, CL_MEM_READ_ONLY, "images", &dimg, &err), &err);
+  CHECK_OK(ds_buffer_write(rt, dimg, 0, img_end, all, &err), &err);
+  CHECK_OK(ds_buffer_create(rt, hog_end * sizeof(float), CL_MEM_READ_WRITE, "hog", &dhog, &err),
+           &err);
+  for (int i = 0; i < n; i++)
+    lv[i].img.mem = dimg;
+  float *dev = malloc(hog_end * sizeof *dev);
+  double worst = 0;
+  int pad_nonzero = 0;
+  for (int b = batch[0]; b <= batch[n - 1]; b++) {
+    CHECK_OK(ds_fhog_levels(rt, ws, lv, n, b, ch, cell, pr, pc, dhog, &err), &err);
+    CHECK_OK(ds_buffer_read(rt, dhog, 0, hog_end * sizeof(float), dev, &err), &err);
+    for (int i = 0; i < n; i++) {
+      if (batch[i] != b) continue;
+      int rows, cols;
+      ds_fhog_size(lv[i].width, lv[i].height, cell, pr, pc, &rows, &cols);
+      float *ref = malloc(((size_t)DS_FHOG_PLANES * rows * cols + 1) * sizeof *ref);
+      CHECK_OK(ds_fhog_reference(img[i], lv[i].width, lv[i].height, ch, cell, pr, pc, ref, &err),
+               &err);
+      const float *f = dev + lv[i].hog_offset;
+      for (int o = 0; o < DS_FHOG_PLANES; o++)
+        for (int r = 0; r < lv[i].plane_rows; r++)
+          for (int c = 0; c < lv[i].pitch; c++) {
+            const float v = f[((size_t)o * lv[i].plane_rows + r) * lv[i].pitch + c];
+            if (r >= rows || c >= cols) {
+              pad_nonzero += v != 0;
+              continue;
+            }
+            const double dd = fabs((double)v - ref[((size_t)o * rows + r) * cols + c]);
+            if (!(dd <= worst)) worst = dd;
+          }
+      free(ref);
+    }
+  }
+  CHECK(worst <= 1e-5, "fhog batch of %d (ch %d cell %d): max |diff| %g", n, ch, cell, worst);
+  CHECK(pad_nonzero == 0, "fhog batch of %d: %d layout padding values not 0", n, pad_nonzero);
+  printf("fhog batch of %d images, ch %d cell %d, %d batches: max |diff| %g\n", n, ch, cell,
+         batch[n - 1] - batch[0] + 1, worst);
+  ds_buffer_release(&dimg);
+  ds_buffer_release(&dhog);
+  for (int i = 0; i < n; i++)
+    free(img[i]);
+  free(all);
+  free(dev);
 }
 
 /* Device resizes (engine/detect/pyramid_cl.h) against
@@ -305,9 +382,23 @@ int main(int argc, char **argv) {
   CHECK_OK(ds_runtime_open(&rt, getenv("DSENGINE_DEVICE"), "DSENGINE_DEVICE", 0, &err), &err);
   if (!rt) return check_summary("hog_cl");
   ds_fhog_workspace fws = {0};
-  /* The largest case first: the workspace then never grows (Oclgrind 21.10
+  /* The largest cases first: the workspace then never grows (Oclgrind 21.10
    * reports false uninitialised reads in buffers created after a release). */
+  {
+    static const int big[3][2] = {{211, 233}, {97, 83}, {64, 50}};
+    static const int batch[3] = {0, 1, 1}, padded[3] = {0, 1, 0};
+    fhog_batch_case(rt, &fws, 3, 4, 7, 6, 3, big, batch, padded);
+  }
   fhog_case(rt, &fws, 211, 233, 3, 4, 7, 6, 0, 0);
+  {
+    static const int grey[3][2] = {
+        {120, 100}, {100, 83}, {83, 69}}; /* within the first's scratch */
+    static const int batch[3] = {4, 4, 4}, padded[3] = {1, 1, 0};
+    fhog_batch_case(rt, &fws, 1, 8, 10, 10, 3, grey, batch, padded);
+    static const int odd[3][2] = {{131, 67}, {89, 71}, {30, 20}};
+    static const int batch2[3] = {0, 1, 2}, padded2[3] = {1, 0, 1};
+    fhog_batch_case(rt, &fws, 1, 6, 3, 4, 3, odd, batch2, padded2);
+  }
   static const int sizes[][2] = {{17, 23}, {24, 24}, {37, 29}, {61, 45}, {101, 77}, {203, 151}};
   for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
     fhog_case(rt, &fws, sizes[i][0], sizes[i][1], 1, 8, 10, 10, (int)i % 2 * 7, (int)i % 2);

@@ -1,5 +1,5 @@
-// dlib's fHOG (engine/detect/fhog.c, ds_fhog_reference) for one 8-bit image,
-// in four kernels:
+// dlib's fHOG (engine/detect/fhog.c, ds_fhog_reference) of 8-bit images (the
+// levels of a pyramid), in four kernels:
 //
 // fhog_gradient (grey, 16 pixels per work-item) or fhog_gradient_rgb (one
 //   per pixel): each pixel's orientation bin and gradient magnitude, the
@@ -24,6 +24,43 @@
 // 2 cell), so features agree with the reference to float rounding (~1e-7).
 #pragma OPENCL FP_CONTRACT OFF
 
+// Every kernel runs over a batch of images (levels of a pyramid) in one
+// launch: the batch is levels[level0 .. level0 + nlevels) of a table, and
+// work-item i < tiles belongs to its level L whose first[K] <= i < first[K]
+// of level L + 1 (K: the kernel's step; counted from the batch's start), as
+// tile i - first[K] of it, tiles numbered row by row. Each level's data
+// starts at its own offsets. Mirrored field for field by
+// engine/detect/fhog_cl.c.
+typedef struct fhog_level {
+  int img_at, img_pitch, width; // the image: byte offset of (0, 0), row pitch
+  int visible_nr, visible_nc, simd_end, padded;
+  int cells_nr, cells_nc, bpitch, bands;
+  int slot_at, part_at, cell_at; // orient / mag, part, hist (x 18) and norm
+  int hog_at, pitch, plane_rows; // the features
+  int first[4];                  // first work-item per step
+} fhog_level;
+
+#define FHOG_GRADIENT 0
+#define FHOG_HIST 1
+#define FHOG_COMBINE 2
+#define FHOG_FEATURES 3
+
+// Tile t of a level with rows of nx tiles: (column, row). (The remainder
+// by subtraction: from x % n beside x / n LLVM makes a `freeze`, which
+// Oclgrind 21.10's --uninitialized plugin cannot run.)
+inline int2 fhog_tile(const int t, const int nx) {
+  const int y = t / nx;
+  return (int2)(t - y * nx, y);
+}
+
+inline fhog_level fhog_level_of(global const fhog_level *restrict lv, const int n, const int step,
+                                const int i) {
+  int L = 0;
+  while (L + 1 < n && i >= lv[L + 1].first[step])
+    L++;
+  return lv[L];
+}
+
 constant float fhog_dir[9][2] = {
     {1.0000f, 0.0000f},  {0.9397f, 0.3420f},  {0.7660f, 0.6428f},
     {0.500f, 0.8660f},   {0.1736f, 0.9848f},  {-0.1736f, 0.9848f},
@@ -32,20 +69,20 @@ constant float fhog_dir[9][2] = {
 
 // The orientation bin (0-17) of each gradient: the largest |dot product|
 // with fhog_dir, ties to the earlier direction, as the C code's loop.
-#define FHOG_ORIENT(T, IT, fx, fy, best_o)                                      \
-  do {                                                                          \
-    T best_dot = (T)(0.0f);                                                     \
-    best_o = (IT)(0);                                                           \
-    for (int k_ = 0; k_ < 9; k_++) {                                            \
-      const T a = fhog_dir[k_][0] * (fx);                                       \
-      const T b = fhog_dir[k_][1] * (fy);                                       \
-      const T dot = a + b;                                                      \
-      const IT up = dot > best_dot, down = (-dot > best_dot) & ~up;             \
-      best_dot = select(best_dot, dot, up);                                     \
-      best_dot = select(best_dot, -dot, down);                                  \
-      best_o = select(best_o, (IT)(k_), up);                                    \
-      best_o = select(best_o, (IT)(k_ + 9), down);                              \
-    }                                                                           \
+#define FHOG_ORIENT(T, IT, fx, fy, best_o)                                                         \
+  do {                                                                                             \
+    T best_dot = (T)(0.0f);                                                                        \
+    best_o = (IT)(0);                                                                              \
+    for (int k_ = 0; k_ < 9; k_++) {                                                               \
+      const T a = fhog_dir[k_][0] * (fx);                                                          \
+      const T b = fhog_dir[k_][1] * (fy);                                                          \
+      const T dot = a + b;                                                                         \
+      const IT up = dot > best_dot, down = (-dot > best_dot) & ~up;                                \
+      best_dot = select(best_dot, dot, up);                                                        \
+      best_dot = select(best_dot, -dot, down);                                                     \
+      best_o = select(best_o, (IT)(k_), up);                                                       \
+      best_o = select(best_o, (IT)(k_ + 9), down);                                                 \
+    }                                                                                              \
   } while (0)
 
 // Block of pixel column x >= 0, and its index in the block-major layout.
@@ -57,8 +94,8 @@ inline size_t fhog_slot(const int x, const int y, const int cell, const int bpit
 }
 
 // Block 0's first phases stand for columns x < 0: zero, as the image border.
-inline void fhog_zero_front(global uchar *restrict orient, global float *restrict mag,
-                            const int y, const int cell, const int bpitch) {
+inline void fhog_zero_front(global uchar *restrict orient, global float *restrict mag, const int y,
+                            const int cell, const int bpitch) {
   for (int p = 0; p < (cell + 1) / 2; p++) {
     orient[((size_t)y * cell + p) * bpitch] = 0;
     mag[((size_t)y * cell + p) * bpitch] = 0;
@@ -66,20 +103,29 @@ inline void fhog_zero_front(global uchar *restrict orient, global float *restric
 }
 
 // Grey images: one work-item per GRADIENT_SPAN x 16 pixels (PoCL's cost per
-// work-group would dominate 16), x = 16 * (get_global_id(0) * GRADIENT_SPAN
-// + span) .. + 15, of row y = 1 + get_global_id(1) < visible_nr, over the
-// blocks < bpitch. A block of 16 that would read past the image loads
-// through clamped indices.
+// work-group would dominate 16; a level's rows have ceil(cell * bpitch /
+// (16 * GRADIENT_SPAN)) tiles), x = 16 * (tile column * GRADIENT_SPAN + span)
+// .. + 15, of row y = 1 + tile row < visible_nr, over the blocks < bpitch. A
+// block of 16 that would read past the image loads through clamped indices.
 #define GRADIENT_SPAN 8
 kernel void fhog_gradient(global uchar *restrict orient, global float *restrict mag,
-                          global const uchar *restrict img, const ulong img_offset,
-                          const int img_pitch, const int width, const int visible_nr,
-                          const int visible_nc, const int cell, const int bpitch) {
-  const int y = 1 + (int)get_global_id(1);
-  if (y >= visible_nr) return;
-  global const uchar *row = img + img_offset + (size_t)y * img_pitch;
+                          global const uchar *restrict img,
+                          global const fhog_level *restrict levels, const int level0,
+                          const int nlevels, const int tiles, const int cell) {
+  const int i = (int)get_global_id(0);
+  if (i >= tiles) return;
+  const fhog_level lv = fhog_level_of(levels + level0, nlevels, FHOG_GRADIENT, i);
+  const int nx = (cell * lv.bpitch + 16 * GRADIENT_SPAN - 1) / (16 * GRADIENT_SPAN);
+  const int t = i - lv.first[FHOG_GRADIENT];
+  const int2 tile = fhog_tile(t, nx);
+  const int y = 1 + tile.y, img_pitch = lv.img_pitch, width = lv.width, bpitch = lv.bpitch;
+  const int visible_nc = lv.visible_nc;
+  if (y >= lv.visible_nr) return;
+  orient += lv.slot_at;
+  mag += lv.slot_at;
+  global const uchar *row = img + lv.img_at + (size_t)y * img_pitch;
   for (int span = 0; span < GRADIENT_SPAN; span++) {
-    const int x0 = 16 * ((int)get_global_id(0) * GRADIENT_SPAN + span);
+    const int x0 = 16 * (tile.x * GRADIENT_SPAN + span);
     if (fhog_block(x0, cell) >= bpitch) return;
     int16 l, r, t, b;
     if (x0 >= 1 && x0 + 16 < width) {
@@ -161,17 +207,17 @@ inline fhog_row8 fhog_load_row8(global const uchar *restrict row, const int widt
     global const uint *w = (global const uint *)(row + 8 * b0 - 8);
     // (16 word loads, not a vload16: Oclgrind 21.10 reports that one's
     // lanes as uninitialised)
-#define WORDS(q)                                                                            \
-  (uint16)(q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[8], q[9], q[10], q[11], q[12],    \
-           q[13], q[14], q[15])
+#define WORDS(q)                                                                                   \
+  (uint16)(q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[8], q[9], q[10], q[11], q[12], q[13], \
+           q[14], q[15])
     const uint16 a0 = WORDS(w), a1 = WORDS((w + 16));
     const uint16 b0v = WORDS((w + 2)), b1 = WORDS((w + 18));
 #undef WORDS
-#define EVEN(a, b)                                                                          \
-  (uint16)(a.s0, a.s2, a.s4, a.s6, a.s8, a.sa, a.sc, a.se, b.s0, b.s2, b.s4, b.s6, b.s8, b.sa,  \
+#define EVEN(a, b)                                                                                 \
+  (uint16)(a.s0, a.s2, a.s4, a.s6, a.s8, a.sa, a.sc, a.se, b.s0, b.s2, b.s4, b.s6, b.s8, b.sa,     \
            b.sc, b.se)
-#define ODD(a, b)                                                                           \
-  (uint16)(a.s1, a.s3, a.s5, a.s7, a.s9, a.sb, a.sd, a.sf, b.s1, b.s3, b.s5, b.s7, b.s9, b.sb,  \
+#define ODD(a, b)                                                                                  \
+  (uint16)(a.s1, a.s3, a.s5, a.s7, a.s9, a.sb, a.sd, a.sf, b.s1, b.s3, b.s5, b.s7, b.s9, b.sb,     \
            b.sd, b.sf)
     r.a_lo = EVEN(a0, a1);
     r.a_hi = ODD(a0, a1);
@@ -195,23 +241,34 @@ inline int16 fhog_byte8(const fhog_row8 *r, const int d) {
   return as_int16((w >> (uint16)(shift)) & (uint16)(0xff));
 }
 
-// Grey images with cell 8: one work-item per 16 blocks x 8 pixel rows, the
-// lanes being blocks, so that each phase is computed and stored as whole
-// vectors (the block-major layout transposed in registers: a block's 8
-// pixels are two 32-bit words per lane). Rows y = 1 + 8 * get_global_id(1)
-// .. + 7 below visible_nr; blocks b0 = 16 * get_global_id(0) .. + 15 <
-// bpitch. Pixels at x < 1 or x >= visible_nc get 0. Images without margins
-// (padded 0) are read through bounds-checked byte loads (slow; tests).
+// Grey images with cell 8: one work-item per 16 blocks x 8 pixel rows (a
+// level's tiles: bpitch / 16 per row), the lanes being blocks, so that each
+// phase is computed and stored as whole vectors (the block-major layout
+// transposed in registers: a block's 8 pixels are two 32-bit words per
+// lane). Rows y = 1 + 8 * tile row .. + 7 below visible_nr; blocks b0 = 16 *
+// tile column .. + 15. Pixels at x < 1 or x >= visible_nc get 0. Images
+// without margins (padded 0) are read through bounds-checked byte loads
+// (slow; tests).
 kernel void fhog_gradient8(global uchar *restrict orient, global float *restrict mag,
-                           global const uchar *restrict img, const ulong img_offset,
-                           const int img_pitch, const int width, const int visible_nr,
-                           const int visible_nc, const int bpitch, const int padded) {
-  const int b0 = 16 * (int)get_global_id(0), y0 = 1 + 8 * (int)get_global_id(1);
-  if (b0 >= bpitch || y0 >= visible_nr) return;
+                           global const uchar *restrict img,
+                           global const fhog_level *restrict levels, const int level0,
+                           const int nlevels, const int tiles) {
+  const int i = (int)get_global_id(0);
+  if (i >= tiles) return;
+  const fhog_level lv = fhog_level_of(levels + level0, nlevels, FHOG_GRADIENT, i);
+  const int t = i - lv.first[FHOG_GRADIENT], nx = lv.bpitch / 16;
+  const int2 tile = fhog_tile(t, nx);
+  const int b0 = 16 * tile.x, y0 = 1 + 8 * tile.y;
+  const int bpitch = lv.bpitch, visible_nr = lv.visible_nr, visible_nc = lv.visible_nc;
+  const int img_pitch = lv.img_pitch, width = lv.width, padded = lv.padded;
+  if (y0 >= visible_nr) return;
+  orient += lv.slot_at;
+  mag += lv.slot_at;
+  img += lv.img_at;
   const int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   const int16 x_base = (int16)(8 * b0 - 4) + 8 * lane; // phase 0 of each lane's block
   for (int y = y0; y < min(y0 + 8, visible_nr); y++) {
-    global const uchar *row = img + img_offset + (size_t)y * img_pitch;
+    global const uchar *row = img + (size_t)y * img_pitch;
     const fhog_row8 up = fhog_load_row8(row - img_pitch, width, b0, padded);
     const fhog_row8 mid = fhog_load_row8(row, width, b0, padded);
     const fhog_row8 down = fhog_load_row8(row + img_pitch, width, b0, padded);
@@ -232,16 +289,23 @@ kernel void fhog_gradient8(global uchar *restrict orient, global float *restrict
   }
 }
 
-// RGB (dlib's rgb_pixel path): one work-item per pixel x (block < bpitch) of
-// row y = 1 + get_global_id(1), the gradient of the strongest channel;
-// simd_end splits dlib's SIMD blocks (x < simd_end) from its scalar tail,
-// which breaks ties between channels the other way.
+// RGB (dlib's rgb_pixel path): one work-item per pixel x (block < bpitch;
+// cell * bpitch tiles per row) of row y = 1 + tile row, the gradient of the
+// strongest channel; simd_end splits dlib's SIMD blocks (x < simd_end) from
+// its scalar tail, which breaks ties between channels the other way.
 kernel void fhog_gradient_rgb(global uchar *restrict orient, global float *restrict mag,
-                              global const uchar *restrict img, const ulong img_offset,
-                              const int img_pitch, const int visible_nr, const int visible_nc,
-                              const int cell, const int bpitch, const int simd_end) {
-  const int x = (int)get_global_id(0), y = 1 + (int)get_global_id(1);
-  if (fhog_block(x, cell) >= bpitch || y >= visible_nr) return;
+                              global const uchar *restrict img,
+                              global const fhog_level *restrict levels, const int level0,
+                              const int nlevels, const int tiles, const int cell) {
+  const int i = (int)get_global_id(0);
+  if (i >= tiles) return;
+  const fhog_level lv = fhog_level_of(levels + level0, nlevels, FHOG_GRADIENT, i);
+  const int t = i - lv.first[FHOG_GRADIENT], nx = cell * lv.bpitch;
+  const int2 tile = fhog_tile(t, nx);
+  const int x = tile.x, y = 1 + tile.y, bpitch = lv.bpitch, visible_nc = lv.visible_nc;
+  if (fhog_block(x, cell) >= bpitch || y >= lv.visible_nr) return;
+  orient += lv.slot_at;
+  mag += lv.slot_at;
   const size_t at = fhog_slot(x, y, cell, bpitch);
   if (x == 0) fhog_zero_front(orient, mag, y, cell, bpitch);
   if (x < 1 || x >= visible_nc) {
@@ -249,9 +313,9 @@ kernel void fhog_gradient_rgb(global uchar *restrict orient, global float *restr
     mag[at] = 0;
     return;
   }
-  const int stride = img_pitch;
-  global const uchar *p = img + img_offset + (size_t)y * stride + (size_t)x * 3;
-  const int simd = x < simd_end;
+  const int stride = lv.img_pitch;
+  global const uchar *p = img + lv.img_at + (size_t)y * stride + (size_t)x * 3;
+  const int simd = x < lv.simd_end;
   int gx = 0, gy = 0, len = -1;
   for (int ch = 0; ch < 3; ch++) {
     const int dx = (int)p[3 + ch] - (int)p[-3 + ch];
@@ -272,13 +336,22 @@ kernel void fhog_gradient_rgb(global uchar *restrict orient, global float *restr
 // part: (bands) x 18 bins x 4 x bpitch: for band q (pixel rows y with
 // (2y + 1 + cell) / (2 cell) == q, row phase py, vertical weight v0 =
 // (2 py + 1 - cell % 2) / 2 cell) and block b, the votes into histogram
-// cell (q, b) [0], (q, b + 1) [1], (q + 1, b) [2], (q + 1, b + 1) [3]. Bins
-// in groups of 3 keep the 12 sums and 6 row sums in registers.
+// cell (q, b) [0], (q, b + 1) [1], (q + 1, b) [2], (q + 1, b + 1) [3]. One
+// work-item per 16 blocks (bpitch / 16 tiles per row) x band. Bins in groups
+// of 3 keep the 12 sums and 6 row sums in registers.
 kernel void fhog_hist(global float *restrict part, global const uchar *restrict orient,
-                      global const float *restrict mag, const int cell, const int bpitch,
-                      const int visible_nr, const int bands) {
-  const int b0 = 16 * (int)get_global_id(0), q = (int)get_global_id(1);
-  if (b0 >= bpitch || q >= bands) return;
+                      global const float *restrict mag, global const fhog_level *restrict levels,
+                      const int level0, const int nlevels, const int tiles, const int cell) {
+  const int i = (int)get_global_id(0);
+  if (i >= tiles) return;
+  const fhog_level lv = fhog_level_of(levels + level0, nlevels, FHOG_HIST, i);
+  const int t = i - lv.first[FHOG_HIST], nx = lv.bpitch / 16;
+  const int2 tile = fhog_tile(t, nx);
+  const int b0 = 16 * tile.x, q = tile.y, bpitch = lv.bpitch, visible_nr = lv.visible_nr;
+  if (q >= lv.bands) return;
+  part += lv.part_at;
+  orient += lv.slot_at;
+  mag += lv.slot_at;
   const int odd = cell % 2;
   const float two_cell = (float)(2 * cell);
   const int y_first = cell * q - (cell + 1) / 2;
@@ -317,17 +390,28 @@ kernel void fhog_hist(global float *restrict part, global const uchar *restrict 
 }
 
 // hist: cells_nr x cells_nc x 18, cell (r, c) being dlib's padded histogram
-// cell (r + 1, c + 1); norm: cells_nr x cells_nc, the cell's energy.
+// cell (r + 1, c + 1); norm: cells_nr x cells_nc, the cell's energy. One
+// work-item per cell.
 kernel void fhog_combine(global float *restrict hist, global float *restrict norm,
-                         global const float *restrict part, const int bpitch, const int cells_nr,
-                         const int cells_nc) {
-  const int c = (int)get_global_id(0), r = (int)get_global_id(1);
-  if (c >= cells_nc || r >= cells_nr) return;
+                         global const float *restrict part,
+                         global const fhog_level *restrict levels, const int level0,
+                         const int nlevels, const int tiles) {
+  const int i = (int)get_global_id(0);
+  if (i >= tiles) return;
+  const fhog_level lv = fhog_level_of(levels + level0, nlevels, FHOG_COMBINE, i);
+  const int t = i - lv.first[FHOG_COMBINE], cells_nc = lv.cells_nc, bpitch = lv.bpitch;
+  const int2 tile = fhog_tile(t, cells_nc);
+  const int c = tile.x, r = tile.y;
+  if (r >= lv.cells_nr) return;
+  hist += (size_t)lv.cell_at * 18;
+  norm += lv.cell_at;
+  part += lv.part_at;
   const int R = r + 1, C = c + 1;
   global float *h = hist + ((size_t)r * cells_nc + c) * 18;
 #define PART(q, o, k, b) part[(((size_t)(q)*18 + (o)) * 4 + (k)) * bpitch + (b)]
   for (int o = 0; o < 18; o++)
-    h[o] = (PART(R, o, 0, C) + PART(R, o, 1, C - 1)) + (PART(R - 1, o, 2, C) + PART(R - 1, o, 3, C - 1));
+    h[o] = (PART(R, o, 0, C) + PART(R, o, 1, C - 1)) +
+           (PART(R - 1, o, 2, C) + PART(R - 1, o, 3, C - 1));
 #undef PART
   float e = 0;
   for (int o = 0; o < 9; o++) {
@@ -351,12 +435,23 @@ inline float fhog_sum4(const float a, const float b, const float c, const float 
 // hog: 31 planes of plane_rows x pitch (>= rows x cols, ds_hog_feature_layout);
 // cell (y, x) of the hog_nr x hog_nc cells lands at (y + row_off, x +
 // col_off), everything else is 0, the padding up to pitch and plane_rows too.
+// One work-item per element of a plane.
 kernel void fhog_features(global float *restrict hog, global const float *restrict hist,
-                          global const float *restrict norm, const int pitch,
-                          const int plane_rows, const int hog_nr, const int hog_nc,
-                          const int cells_nc, const int row_off, const int col_off) {
-  const int xx = (int)get_global_id(0), yy = (int)get_global_id(1);
-  if (xx >= pitch || yy >= plane_rows) return;
+                          global const float *restrict norm,
+                          global const fhog_level *restrict levels, const int level0,
+                          const int nlevels, const int tiles, const int row_off,
+                          const int col_off) {
+  const int i = (int)get_global_id(0);
+  if (i >= tiles) return;
+  const fhog_level lv = fhog_level_of(levels + level0, nlevels, FHOG_FEATURES, i);
+  const int t = i - lv.first[FHOG_FEATURES], pitch = lv.pitch, plane_rows = lv.plane_rows;
+  const int2 tile = fhog_tile(t, pitch);
+  const int xx = tile.x, yy = tile.y, cells_nc = lv.cells_nc;
+  const int hog_nr = lv.cells_nr - 2, hog_nc = cells_nc - 2;
+  if (yy >= plane_rows) return;
+  hog += lv.hog_at;
+  hist += (size_t)lv.cell_at * 18;
+  norm += lv.cell_at;
   const size_t plane = (size_t)plane_rows * pitch, at = (size_t)yy * pitch + xx;
   const int y = yy - row_off, x = xx - col_off;
   if (y < 0 || x < 0 || y >= hog_nr || x >= hog_nc) {

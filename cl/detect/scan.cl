@@ -16,27 +16,53 @@
 #define RB 8
 #endif
 //
+// Both kernels run over a batch of levels in one launch: the batch is
+// levels[level0 .. level0 + nlevels) of a table, and work-item i < tiles
+// belongs to its level L whose tile0 <= i < tile0 of level L + 1 (counted
+// from the batch's start), as tile i - tile0 of it, numbered filter by
+// filter, row by row. Mirrored field for field by
+// engine/detect/hog_scan_cl.c.
+typedef struct scan_level {
+  int hog_at, pitch, plane_rows;  // its features, from float hog_at of hog
+  int out_rows, out_cols, sal_at; // its scores, from float sal_at of sal
+  int tile0;
+} scan_level;
+
+inline scan_level scan_level_of(global const scan_level *restrict lv, const int n, const int i) {
+  int L = 0;
+  while (L + 1 < n && i >= lv[L + 1].tile0)
+    L++;
+  return lv[L];
+}
+
 // scan_strip, the separable bank: one work-item per 16 output columns x RB
-// output rows x filter. For each rank-1 term (column filter x row filter) of
-// the filter, in the C detector's order (plane, then term), every input row
-// the strip needs is row-filtered once (FC fused multiply-adds on 16
-// columns) and added with its column weight into the RB accumulators it
-// reaches. Each term's sums run in the reference's order; fma() rounds once
-// where the reference rounds twice, so scores agree to float rounding
-// (~1e-6 relative), not bit for bit.
+// output rows x filter (a level's tiles: ceil(out_cols / 16) per row). For
+// each rank-1 term (column filter x row filter) of the filter, in the C
+// detector's order (plane, then term), every input row the strip needs is
+// row-filtered once (FC fused multiply-adds on 16 columns) and added with
+// its column weight into the RB accumulators it reaches. Each term's sums
+// run in the reference's order; fma() rounds once where the reference
+// rounds twice, so scores agree to float rounding (~1e-6 relative), not bit
+// for bit.
 //
 // scan_full: the full 31 x FR x FC dot product (zero weights skipped), one
 // work-item per window and filter; the exact linear model, for tests.
-kernel void scan_strip(global float *restrict sal, const ulong sal_offset,
-                       global const float *restrict hog,
+kernel void scan_strip(global float *restrict sal, global const float *restrict hog,
                        global const float *restrict sep, global const int *restrict term_plane,
                        global const int *restrict first, global const int *restrict count,
-                       const int pitch, const int plane_rows, const int out_rows,
-                       const int out_cols) {
-  const int c0 = (int)get_global_id(0) * 16, r0 = (int)get_global_id(1) * RB;
-  const int k = (int)get_global_id(2);
-  if (c0 >= out_cols || r0 >= out_rows) return;
-  sal += sal_offset;
+                       global const scan_level *restrict levels, const int level0,
+                       const int nlevels, const int tiles) {
+  const int i = (int)get_global_id(0);
+  if (i >= tiles) return;
+  const scan_level lv = scan_level_of(levels + level0, nlevels, i);
+  const int out_rows = lv.out_rows, out_cols = lv.out_cols, pitch = lv.pitch;
+  const int plane_rows = lv.plane_rows;
+  const int nx = (out_cols + 15) / 16, ny = (out_rows + RB - 1) / RB, t = i - lv.tile0;
+  // (remainders by subtraction: see fhog.cl's fhog_tile)
+  const int u = t / nx, k = u / ny;
+  const int c0 = 16 * (t - u * nx), r0 = RB * (u - k * ny);
+  sal += lv.sal_at;
+  hog += lv.hog_at;
   float16 acc[RB];
 #pragma unroll
   for (int i = 0; i < RB; i++)
@@ -75,14 +101,19 @@ kernel void scan_strip(global float *restrict sal, const ulong sal_offset,
 
 // w: filters x 31 x FR x FC. Plain sums with contraction off, the order of
 // the reference.
-kernel void scan_full(global float *restrict sal, const ulong sal_offset,
-                      global const float *restrict hog,
-                      global const float *restrict w, const int filters, const int pitch,
-                      const int plane_rows, const int out_rows, const int out_cols) {
+kernel void scan_full(global float *restrict sal, global const float *restrict hog,
+                      global const float *restrict w, global const scan_level *restrict levels,
+                      const int level0, const int nlevels, const int tiles) {
 #pragma OPENCL FP_CONTRACT OFF
-  const int c = (int)get_global_id(0), r = (int)get_global_id(1), k = (int)get_global_id(2);
-  if (c >= out_cols || r >= out_rows || k >= filters) return;
-  sal += sal_offset;
+  const int i = (int)get_global_id(0);
+  if (i >= tiles) return;
+  const scan_level lv = scan_level_of(levels + level0, nlevels, i);
+  const int out_rows = lv.out_rows, out_cols = lv.out_cols, pitch = lv.pitch;
+  const int plane_rows = lv.plane_rows, t = i - lv.tile0;
+  const int u = t / out_cols, k = u / out_rows;
+  const int c = t - u * out_cols, r = u - k * out_rows;
+  sal += lv.sal_at;
+  hog += lv.hog_at;
   global const float *wk = w + (size_t)k * 31 * FR * FC;
   float acc = 0;
   for (int o = 0; o < 31; o++)

@@ -3,6 +3,7 @@
  * helpers are static there. */
 #include "engine/detect/hog_scan_cl.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +51,7 @@ void ds_hog_cl_workspace_release(ds_hog_cl_workspace *ws) {
   ds_buffer_release(&ws->img);
   ds_buffer_release(&ws->hog);
   ds_buffer_release(&ws->sal);
-  ds_buffer_release(&ws->img2);
+  ds_table_release(&ws->levels);
   ds_resize_plan_free(&ws->plan);
   free(ws->sal_host);
   memset(ws, 0, sizeof *ws);
@@ -112,43 +113,85 @@ static ds_status upload_bank(ds_runtime *rt, ds_hog_cl_workspace *ws, const ds_h
   return st;
 }
 
+/* struct scan_level of cl/detect/scan.cl, field for field. */
+typedef struct scan_level {
+  cl_int hog_at, pitch, plane_rows, out_rows, out_cols, sal_at, tile0;
+} scan_level;
+
 ds_status ds_hog_scores(ds_runtime *rt, ds_hog_cl_workspace *ws, const ds_hog_detector *d,
                         cl_mem hog, int rows, int cols, cl_mem sal, size_t sal_offset,
                         ds_error *err) {
-  int out_rows, out_cols;
-  ds_hog_scores_size(d, rows, cols, &out_rows, &out_cols);
-  if (out_rows == 0) return DS_OK;
-  ds_status st = upload_bank(rt, ws, d, err);
+  const ds_hog_score_level level = {rows, cols, 0, sal_offset, 0};
+  return ds_hog_scores_levels(rt, ws, d, hog, &level, 1, 0, sal, err);
+}
+
+ds_status ds_hog_scores_levels(ds_runtime *rt, ds_hog_cl_workspace *ws, const ds_hog_detector *d,
+                               cl_mem hog, const ds_hog_score_level *levels, int n, int batch,
+                               cl_mem sal, ds_error *err) {
+  if (n <= 0) return DS_OK;
+  const int full = !d->separable || d->sep_next == 0;
+  scan_level *table = malloc((size_t)n * sizeof *table);
+  if (!table)
+    return ds_error_set(err, DS_ERR_NO_MEMORY, "HOG scores: cannot allocate a table of %d levels",
+                        n);
+  size_t tiles = 0, batch_tiles = 0; /* counted from the batch's start */
+  int ok = 1, first = 0, count = 0;
+  for (int i = 0; i < n; i++) {
+    const ds_hog_score_level *l = &levels[i];
+    if (i > 0 && l->batch != levels[i - 1].batch) tiles = 0;
+    if (l->batch == batch && count++ == 0) first = i;
+    int out_rows, out_cols, pitch, plane_rows;
+    ds_hog_scores_size(d, l->rows, l->cols, &out_rows, &out_cols);
+    ds_hog_feature_layout(d, l->rows, l->cols, &pitch, &plane_rows);
+    const size_t nx = full ? (size_t)out_cols : ((size_t)out_cols + 15) / 16;
+    const size_t ny =
+        full ? (size_t)out_rows : ((size_t)out_rows + SCAN_STRIP_ROWS - 1) / SCAN_STRIP_ROWS;
+    const size_t n_tiles = nx * ny * (size_t)d->num_filters;
+    const size_t hog_end = l->hog_offset + (size_t)DS_FHOG_PLANES * plane_rows * pitch;
+    const size_t sal_end = l->sal_offset + (size_t)d->num_filters * out_rows * out_cols;
+    ok = ok && hog_end <= INT_MAX && sal_end <= INT_MAX && tiles + n_tiles <= INT_MAX;
+    table[i] = (scan_level){(cl_int)l->hog_offset, pitch,        plane_rows, out_rows, out_cols,
+                            (cl_int)l->sal_offset, (cl_int)tiles};
+    tiles += n_tiles;
+    if (l->batch == batch) batch_tiles = tiles;
+  }
+  ds_status st = DS_OK;
+  if (!ok)
+    st = ds_error_set(err, DS_ERR_INVALID,
+                      "HOG scores: a batch of %d levels from %dx%d features is too large for one "
+                      "launch; split it",
+                      n, levels[0].rows, levels[0].cols);
+  if (st == DS_OK && batch_tiles > 0)
+    st = ds_table_upload(rt, &ws->levels, table, (size_t)n * sizeof *table, "HOG level table", err);
+  free(table);
+  if (st != DS_OK || batch_tiles == 0) return st;
+  st = upload_bank(rt, ws, d, err);
   if (st != DS_OK) return st;
-  int pitch, plane_rows;
-  ds_hog_feature_layout(d, rows, cols, &pitch, &plane_rows);
-  const cl_int K = d->num_filters, P = pitch, PR = plane_rows, OR = out_rows, OC = out_cols;
-  const cl_ulong at = sal_offset;
   char options[64];
   snprintf(options, sizeof options, "-DFR=%d -DFC=%d -DRB=%d", d->filter_rows, d->filter_cols,
            (int)SCAN_STRIP_ROWS);
+  const cl_int level0 = first, nl = count, t = (cl_int)batch_tiles;
+  tiles = batch_tiles;
   cl_kernel k;
-  if (!d->separable || d->sep_next == 0) {
-    static const size_t local[3] = {16, 4, 1};
-    const size_t global[3] = {(size_t)OC, (size_t)OR, (size_t)K};
+  if (full) {
+    const size_t local = 64, global = (tiles + local - 1) / local * local;
     st = ds_kernel_get(rt, "detect/scan", options, "scan_full", &k, err);
     if (st == DS_OK)
-      st = ds_kernel_args(k, err, 9, DS_ARG(sal), DS_ARG(at), DS_ARG(hog), DS_ARG(ws->weights),
-                          DS_ARG(K), DS_ARG(P), DS_ARG(PR), DS_ARG(OR), DS_ARG(OC));
-    if (st == DS_OK) st = ds_kernel_launch(rt, k, 3, global, local, err);
+      st = ds_kernel_args(k, err, 7, DS_ARG(sal), DS_ARG(hog), DS_ARG(ws->weights),
+                          DS_ARG(ws->levels.mem), DS_ARG(level0), DS_ARG(nl), DS_ARG(t));
+    if (st == DS_OK) st = ds_kernel_launch(rt, k, 1, &global, &local, err);
     return st;
   }
-  /* A tile kernel: the vendor profile's GEMM work-group shape (one
-   * work-item per group on CPUs). */
-  const size_t local[3] = {rt->profile->gemm_local[0], rt->profile->gemm_local[1], 1};
-  const size_t global[3] = {(size_t)(OC + 15) / 16,
-                            (size_t)(OR + SCAN_STRIP_ROWS - 1) / SCAN_STRIP_ROWS, (size_t)K};
+  /* A tile kernel: the vendor profile's GEMM work-group size (one work-item
+   * per group on CPUs). */
+  const size_t local = (size_t)rt->profile->gemm_local[0] * rt->profile->gemm_local[1];
+  const size_t global = (tiles + local - 1) / local * local;
   st = ds_kernel_get(rt, "detect/scan", options, "scan_strip", &k, err);
   if (st == DS_OK)
-    st = ds_kernel_args(k, err, 11, DS_ARG(sal), DS_ARG(at), DS_ARG(hog), DS_ARG(ws->sep),
-                        DS_ARG(ws->term_plane), DS_ARG(ws->first), DS_ARG(ws->count), DS_ARG(P),
-                        DS_ARG(PR), DS_ARG(OR), DS_ARG(OC));
-  if (st == DS_OK) st = ds_kernel_launch(rt, k, 3, global, local, err);
+    st = ds_kernel_args(k, err, 10, DS_ARG(sal), DS_ARG(hog), DS_ARG(ws->sep),
+                        DS_ARG(ws->term_plane), DS_ARG(ws->first), DS_ARG(ws->count),
+                        DS_ARG(ws->levels.mem), DS_ARG(level0), DS_ARG(nl), DS_ARG(t));
+  if (st == DS_OK) st = ds_kernel_launch(rt, k, 1, &global, &local, err);
   return st;
 }
 
@@ -232,24 +275,92 @@ static int collect(const ds_hog_detector *d, const float *sal, int rows, int col
 }
 
 /* The device path. One plan of resizes for the frame (upsampling, then the
- * pyramid) and the base image are uploaded without waiting; the levels are
- * made on the device in two images used in turn (the queue runs in order, so
- * a level is consumed before its image is overwritten), each level's
- * features and scores enqueued after it, every level's scores into one
- * buffer read back once, then thresholded in the host detector's order. */
+ * pyramid) and the base image are uploaded without waiting; every image
+ * (the frame, its upsamplings, the levels) has its own place in one buffer.
+ * The levels' features and scores are made in batches of consecutive
+ * levels, one launch per kernel per batch, each batch's resizes enqueued
+ * just before it; every level's scores go into one buffer, read back once,
+ * and are thresholded in the host detector's order.
+ *
+ * BATCH_BYTES, the scratch and features of a batch, trades launches for
+ * cache: one launch for the whole pyramid was slower on a 2-core EPYC
+ * through PoCL than one per level (the intermediate data of a 1080p frame,
+ * ~85 MB, leaves the cache between kernels), while 8 MiB batches (one level
+ * each at the large end, the small levels together: a 480x480 frame in 2
+ * batches, not 12 launches per kernel) were as fast as per-level launches
+ * at 720p and 1080p and ~10 % faster at 480x480. (bench/detect.sh
+ * --profile; on GPUs, where a launch costs more, larger batches would
+ * serve.) */
 typedef struct level_scores {
   int level, width, height; /* the level's image */
   int rows, cols;           /* its features */
   size_t offset;            /* of its scores, in floats */
+  ds_fhog_image img;
+  int made_by; /* resizes up to its image */
 } level_scores;
 
-/* A pyramid image buffer of at least bytes, zeroed when made. */
-static ds_status ensure_image(ds_runtime *rt, cl_mem *buf, size_t *have, size_t bytes,
-                              ds_error *err) {
-  const cl_mem before = *buf;
-  bytes = (bytes + 3) / 4 * 4;
-  ds_status st = ds_buffer_ensure(rt, buf, have, bytes, "HOG pyramid level", err);
-  if (st == DS_OK && *buf != before) st = ds_fill_f32(rt, *buf, 0.0f, bytes / 4, err);
+/* A frame's resizes: step i makes image i + 1 from image i. */
+typedef struct frame_resizes {
+  const ds_resize_plan *plan;
+  const ds_resize_step *steps;
+  const ds_fhog_image *images;
+  int done, ch;
+} frame_resizes;
+
+enum { MAX_LEVELS = 64, BATCH_BYTES = 8 << 20 };
+
+/* Places an image of width x height in the images' buffer from byte *end
+ * on, with ds_fhog's margins. */
+static ds_fhog_image place_image(size_t *end, int width, int height, int ch) {
+  const size_t pitch = ds_fhog_padded_pitch(width, ch);
+  const ds_fhog_image im = {NULL, *end + DS_FHOG_MARGIN, pitch};
+  *end = (*end + DS_FHOG_MARGIN + pitch * height + 15) / 16 * 16;
+  return im;
+}
+
+/* Features and scores of levels lv[0 .. n) (all with scores) in batches of
+ * consecutive levels whose scratch and features fit BATCH_BYTES (a level
+ * larger than that alone), each batch's features from the start of ws->hog. */
+static ds_status score_levels(ds_runtime *rt, ds_hog_cl_workspace *ws, const ds_hog_detector *d,
+                              const level_scores *lv, int n, frame_resizes *rs, ds_error *err) {
+  const int ch = rs->ch;
+  ds_fhog_level fl[MAX_LEVELS];
+  ds_hog_score_level sl[MAX_LEVELS];
+  size_t bytes_in_batch = 0, hog_floats = 0, hog_max = 0;
+  int batch = 0;
+  for (int i = 0; i < n; i++) {
+    int pitch, plane_rows;
+    ds_hog_feature_layout(d, lv[i].rows, lv[i].cols, &pitch, &plane_rows);
+    const size_t floats = (size_t)DS_FHOG_PLANES * plane_rows * pitch;
+    const size_t bytes =
+        ds_fhog_scratch_bytes(lv[i].width, lv[i].height, d->cell_size) + floats * sizeof(float);
+    if (i > 0 && bytes_in_batch + bytes > BATCH_BYTES) {
+      batch++;
+      bytes_in_batch = hog_floats = 0;
+    }
+    fl[i] =
+        (ds_fhog_level){lv[i].img, lv[i].width, lv[i].height, pitch, plane_rows, hog_floats, batch};
+    sl[i] = (ds_hog_score_level){lv[i].rows, lv[i].cols, hog_floats, lv[i].offset, batch};
+    bytes_in_batch += bytes;
+    hog_floats += floats;
+    if (hog_floats > hog_max) hog_max = hog_floats;
+  }
+  ds_status st =
+      ds_buffer_ensure(rt, &ws->hog, &ws->hog_bytes, hog_max * sizeof(float), "HOG features", err);
+  for (int b = 0, last = 0; b <= batch && st == DS_OK; b++) {
+    /* the resizes up to the batch's last image, just before it (in cache) */
+    while (last + 1 < n && fl[last + 1].batch == b)
+      last++;
+    while (rs->done < lv[last].made_by && st == DS_OK) {
+      st = ds_resize_cl(rt, rs->plan, &rs->steps[rs->done], ch, rs->images[rs->done],
+                        rs->images[rs->done + 1], err);
+      rs->done++;
+    }
+    if (st == DS_OK)
+      st = ds_fhog_levels(rt, &ws->fhog, fl, n, b, ch, d->cell_size, d->filter_rows, d->filter_cols,
+                          ws->hog, err);
+    if (st == DS_OK) st = ds_hog_scores_levels(rt, ws, d, ws->hog, sl, n, b, ws->sal, err);
+  }
   return st;
 }
 
@@ -258,9 +369,13 @@ static ds_status device_detect(ds_runtime *rt, ds_hog_cl_workspace *ws, const ds
                                double adjust, ds_hog_candidates *cands, ds_error *err) {
   ds_resize_plan *plan = &ws->plan;
   ds_resize_plan_clear(plan);
-  /* The resizes and each level's size and scores. */
-  ds_resize_step steps[4 + 64];
+  /* The resizes, each from image i to image i + 1, and each level's size
+   * and scores. */
+  ds_resize_step steps[4 + MAX_LEVELS];
+  ds_fhog_image images[4 + MAX_LEVELS + 1];
   int nsteps = 0, w = width, h = height;
+  size_t end = 0;
+  images[0] = place_image(&end, w, h, ch);
   ds_status st = DS_OK;
   for (int i = 0; i < upsample && st == DS_OK; i++) {
     int uw, uh;
@@ -268,16 +383,11 @@ static ds_status device_detect(ds_runtime *rt, ds_hog_cl_workspace *ws, const ds
     st = ds_resize_plan_add(plan, w, h, uw, uh, &steps[nsteps++], err);
     w = uw;
     h = uh;
+    images[nsteps] = place_image(&end, w, h, ch);
   }
-  /* Every level in the largest one's rows, with margins (ds_fhog's fast
-   * loads). Margin bytes feed only pixels that vote nowhere, so any value
-   * serves: zeros from when a buffer is made, or an earlier, larger frame's
-   * pixels. */
-  const size_t img_pitch = ds_fhog_padded_pitch(w, ch);
-  const size_t image_bytes = DS_FHOG_MARGIN + img_pitch * h;
   long levels = ds_hog_pyramid_levels(d, w, h);
-  if (levels > 64) levels = 64; /* 5/6 per level: a level 64 deep is below a pixel */
-  level_scores lv[64];
+  if (levels > MAX_LEVELS) levels = MAX_LEVELS; /* 5/6 per level: 64 deep is below a pixel */
+  level_scores lv[MAX_LEVELS];
   size_t total = 0;
   int nlv = 0;
   for (long level = 0; level < levels && st == DS_OK; level++) {
@@ -287,11 +397,13 @@ static ds_status device_detect(ds_runtime *rt, ds_hog_cl_workspace *ws, const ds
       st = ds_resize_plan_add(plan, w, h, nw, nh, &steps[nsteps++], err);
       w = nw;
       h = nh;
+      images[nsteps] = place_image(&end, w, h, ch);
     }
     int rows, cols, out_rows, out_cols;
     ds_fhog_size(w, h, d->cell_size, d->filter_rows, d->filter_cols, &rows, &cols);
     ds_hog_scores_size(d, rows, cols, &out_rows, &out_cols);
-    lv[nlv++] = (level_scores){(int)level, w, h, rows, cols, total};
+    if (out_rows == 0) continue;
+    lv[nlv++] = (level_scores){(int)level, w, h, rows, cols, total, images[nsteps], nsteps};
     total += (size_t)d->num_filters * out_rows * out_cols;
   }
   if (st != DS_OK) return st;
@@ -302,42 +414,23 @@ static ds_status device_detect(ds_runtime *rt, ds_hog_cl_workspace *ws, const ds
     ws->sal_host_cap = ws->sal_host ? total : 0;
     if (!ws->sal_host) return ds_hog_no_memory(err, width, height);
   }
-  st = ensure_image(rt, &ws->img, &ws->img_bytes, image_bytes, err);
-  if (st == DS_OK) st = ensure_image(rt, &ws->img2, &ws->img2_bytes, image_bytes, err);
+  /* Margin bytes feed only pixels that vote nowhere, so any value serves:
+   * zeros from when the buffer is made, or an earlier frame's pixels. */
+  const cl_mem before = ws->img;
+  st = ds_buffer_ensure(rt, &ws->img, &ws->img_bytes, end, "HOG pyramid images", err);
+  if (st == DS_OK && ws->img != before) st = ds_fill_f32(rt, ws->img, 0.0f, end / 4, err);
+  for (int i = 0; i <= nsteps; i++)
+    images[i].mem = ws->img;
+  for (int i = 0; i < nlv; i++)
+    lv[i].img.mem = ws->img;
   if (st == DS_OK)
     st = ds_buffer_ensure(rt, &ws->sal, &ws->sal_bytes, total * sizeof(float), "HOG scores", err);
   if (st == DS_OK) st = ds_resize_plan_upload(rt, plan, err);
   if (st == DS_OK)
-    st = ds_buffer_write_rows_async(rt, ws->img, DS_FHOG_MARGIN, img_pitch, (size_t)width * ch,
-                                    (size_t)height, img, err);
-  /* The upsamplings, then the levels, each after its pyramid_down step;
-   * every resize reads one image and writes the other. */
-  ds_fhog_image cur = {ws->img, DS_FHOG_MARGIN, img_pitch};
-  ds_fhog_image other = {ws->img2, DS_FHOG_MARGIN, img_pitch};
-  int step = 0;
-  for (int i = 0; i < upsample + nlv && st == DS_OK; i++) {
-    const int level = i - upsample; /* < 0: an upsampling */
-    if (level != 0) {
-      st = ds_resize_cl(rt, plan, &steps[step++], ch, cur, other, err);
-      const ds_fhog_image t = cur;
-      cur = other;
-      other = t;
-    }
-    if (st != DS_OK || level < 0) continue;
-    const level_scores *l = &lv[level];
-    int out_rows, out_cols, pitch, plane_rows;
-    ds_hog_scores_size(d, l->rows, l->cols, &out_rows, &out_cols);
-    if (out_rows == 0) continue;
-    ds_hog_feature_layout(d, l->rows, l->cols, &pitch, &plane_rows);
-    st = ds_buffer_ensure(rt, &ws->hog, &ws->hog_bytes,
-                          (size_t)DS_FHOG_PLANES * plane_rows * pitch * sizeof(float),
-                          "HOG features", err);
-    if (st == DS_OK)
-      st = ds_fhog(rt, &ws->fhog, cur, l->width, l->height, ch, d->cell_size, d->filter_rows,
-                   d->filter_cols, pitch, plane_rows, ws->hog, err);
-    if (st == DS_OK)
-      st = ds_hog_scores(rt, ws, d, ws->hog, l->rows, l->cols, ws->sal, l->offset, err);
-  }
+    st = ds_buffer_write_rows_async(rt, ws->img, images[0].offset, images[0].pitch,
+                                    (size_t)width * ch, (size_t)height, img, err);
+  frame_resizes rs = {plan, steps, images, 0, ch};
+  if (st == DS_OK) st = score_levels(rt, ws, d, lv, nlv, &rs, err);
   if (st == DS_OK) st = ds_buffer_read(rt, ws->sal, 0, total * sizeof(float), ws->sal_host, err);
   for (int i = 0; i < nlv && st == DS_OK; i++) {
     const level_scores *l = &lv[i];

@@ -24,8 +24,9 @@ typedef struct ds_hog_cl_workspace {
   ds_fhog_workspace fhog;
   cl_mem sep, term_plane, first, count, weights; /* the filter bank, uploaded once */
   const ds_hog_detector *bank_of;
-  cl_mem img, img2, hog, sal; /* two pyramid levels, the features, every level's scores */
-  size_t img_bytes, img2_bytes, hog_bytes, sal_bytes;
+  ds_table levels;      /* the scores' level table (cl/detect/scan.cl scan_level) */
+  cl_mem img, hog, sal; /* every pyramid image, a batch's features, every level's scores */
+  size_t img_bytes, hog_bytes, sal_bytes;
   ds_resize_plan plan; /* the frame's resizes */
   float *sal_host;
   size_t sal_host_cap;
@@ -52,6 +53,23 @@ void ds_hog_feature_layout(const ds_hog_detector *d, int rows, int cols, int *pi
 ds_status ds_hog_scores(ds_runtime *rt, ds_hog_cl_workspace *ws, const ds_hog_detector *d,
                         cl_mem hog, int rows, int cols, cl_mem sal, size_t sal_offset,
                         ds_error *err);
+
+/* One level of ds_hog_scores_levels: rows x cols features in
+ * ds_hog_feature_layout from float hog_offset of hog, its scores from float
+ * sal_offset of sal, and its batch. */
+typedef struct ds_hog_score_level {
+  int rows, cols;
+  size_t hog_offset, sal_offset;
+  int batch; /* consecutive levels with the same number form a batch */
+} ds_hog_score_level;
+
+/* ds_hog_scores of the levels of one batch (.batch == batch) in one
+ * launch; levels lists every level of every batch, as ds_fhog_levels.
+ * Offsets and sizes must stay below 2^31 floats (DS_ERR_INVALID
+ * otherwise: smaller batches). */
+ds_status ds_hog_scores_levels(ds_runtime *rt, ds_hog_cl_workspace *ws, const ds_hog_detector *d,
+                               cl_mem hog, const ds_hog_score_level *levels, int n, int batch,
+                               cl_mem sal, ds_error *err);
 
 /* The same on the host, the sums of hog_detector.c's scan_level. */
 void ds_hog_scores_reference(const ds_hog_detector *d, const float *hog, int rows, int cols,
