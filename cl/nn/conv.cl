@@ -80,3 +80,70 @@ kernel void weights_transpose(global float *restrict out, global const float *re
   const uint j = rem / rows, i = rem - j * rows; // out index (s, j, i), i fastest
   out[e] = in[in_off + s * per + (size_t)i * cols + j];
 }
+
+// ---- backward data of a strided convolution, one input phase at a time
+// (engine/nn/conv2d.c): the input pixels (n, iy = a * stride + py, ix = b *
+// stride + px), numbered r = (n * hy + a) * wx + b, receive gradient only
+// through the taps ky = ky0 + jy * stride (jy < nky) and kx = kx0 + jx *
+// stride (jx < nkx), for which iy + pad_top - ky is a multiple of the
+// stride. Quotients first, remainders by subtraction, as above.
+
+// Q[r, (jy, jx, co)] = dZ[n, oy, ox, co], oy = (iy + pad_top - ky) / stride
+// (exact), 0 outside the output. One work-item per (row, tap).
+kernel void im2col_backward_phase(global float *restrict Q, const ulong q_off,
+                                  global const float *restrict dZ, const uint row0,
+                                  const uint rows, const uint cout, const uint oh, const uint ow,
+                                  const uint stride, const uint pad_top, const uint pad_left,
+                                  const uint py, const uint px, const uint hy, const uint wx,
+                                  const uint ky0, const uint kx0, const uint nky,
+                                  const uint nkx) {
+  const uint taps = nky * nkx;
+  const size_t t = get_global_id(0);
+  if (t >= (size_t)rows * taps) return;
+  const uint r = (uint)(t / taps), j = (uint)(t - (size_t)r * taps);
+  const uint jy = j / nkx, jx = j - jy * nkx;
+  const uint m = row0 + r;
+  const uint p = m / wx, b = m - p * wx, n = p / hy, a = p - n * hy;
+  const int ty = (int)(a * stride + py + pad_top) - (int)(ky0 + jy * stride);
+  const int tx = (int)(b * stride + px + pad_left) - (int)(kx0 + jx * stride);
+  global float *dst = Q + q_off + t * cout;
+  if (ty >= 0 && tx >= 0) {
+    const uint oy = (uint)ty / stride, ox = (uint)tx / stride;
+    if (oy < oh && ox < ow) {
+      global const float *src = dZ + (((size_t)n * oh + oy) * ow + ox) * cout;
+      for (uint co = 0; co < cout; co++) dst[co] = src[co];
+      return;
+    }
+  }
+  for (uint co = 0; co < cout; co++) dst[co] = 0.0f;
+}
+
+// The phase's weights as [(jy, jx, co), ci]: out[(j * cout + co) * cin + ci]
+// = W[ky, kx, ci, co] (W: [k, k, cin, cout] from in_off).
+kernel void weights_transpose_phase(global float *restrict out, global const float *restrict in,
+                                    const ulong in_off, const uint k, const uint cin,
+                                    const uint cout, const uint stride, const uint ky0,
+                                    const uint kx0, const uint nky, const uint nkx) {
+  const size_t e = get_global_id(0), per = (size_t)cin * cout;
+  if (e >= per * nky * nkx) return;
+  const uint j = (uint)(e / per), rem = (uint)(e - j * per);
+  const uint co = rem / cin, ci = rem - co * cin;
+  const uint jy = j / nkx, jx = j - jy * nkx;
+  const uint ky = ky0 + jy * stride, kx = kx0 + jx * stride;
+  out[e] = in[in_off + (((size_t)ky * k + kx) * cin + ci) * cout + co];
+}
+
+// dX[n, iy, ix, :] = src[r, :] for the rows [row0, row0 + rows) of a phase
+// (src holds those rows from src_off). One work-item per element.
+kernel void scatter_phase(global float *restrict dx, global const float *restrict src,
+                          const ulong src_off, const uint row0, const uint rows, const uint h,
+                          const uint w, const uint cin, const uint stride, const uint py,
+                          const uint px, const uint hy, const uint wx) {
+  const size_t e = get_global_id(0);
+  if (e >= (size_t)rows * cin) return;
+  const uint r = (uint)(e / cin), ci = (uint)(e - (size_t)r * cin);
+  const uint m = row0 + r;
+  const uint p = m / wx, b = m - p * wx, n = p / hy, a = p - n * hy;
+  const size_t iy = (size_t)a * stride + py, ix = (size_t)b * stride + px;
+  dx[(((size_t)n * h + iy) * w + ix) * cin + ci] = src[src_off + e];
+}

@@ -39,16 +39,143 @@ static unsigned chunk_rows(size_t floats, size_t kc, unsigned total) {
 
 static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
 
+/* Backward data of a strided convolution by input phase (cl/nn/conv.cl,
+ * im2col_backward_phase): the input pixels (n, iy, ix) with iy = py, ix = px
+ * (mod stride) receive gradient only through the taps ky = (py + pad_top),
+ * kx = (px + pad_left) (mod stride), so each phase is a GEMM over its own
+ * ~kk / stride^2 taps, where gathering every tap for every pixel would
+ * multiply stride^2 - 1 of every stride^2 products by gathered zeros. */
+typedef struct conv_phase {
+  unsigned py, px, hy, wx;     /* the phase; its input pixels per image: hy x wx */
+  unsigned ky0, kx0, nky, nkx; /* its taps: ky0 + jy * stride, jy < nky; kx likewise */
+  size_t rows, taps, wt, qc;   /* input pixels; taps; floats of its weights (x16), row width */
+} conv_phase;
+
+static conv_phase phase_of(const ds_conv2d *c, unsigned py, unsigned px) {
+  const unsigned s = c->stride;
+  conv_phase f;
+  f.py = py;
+  f.px = px;
+  f.hy = py < c->h ? (c->h - py + s - 1) / s : 0;
+  f.wx = px < c->w ? (c->w - px + s - 1) / s : 0;
+  f.ky0 = (py + c->pad_top) % s;
+  f.kx0 = (px + c->pad_left) % s;
+  f.nky = f.ky0 < c->k ? (c->k - f.ky0 + s - 1) / s : 0;
+  f.nkx = f.kx0 < c->k ? (c->k - f.kx0 + s - 1) / s : 0;
+  f.rows = (size_t)c->n * f.hy * f.wx;
+  f.taps = (size_t)f.nky * f.nkx;
+  f.wt = (f.taps * c->cin * c->cout + 15) / 16 * 16;
+  f.qc = f.taps * c->cout;
+  return f;
+}
+
+/* Rows of a phase per chunk in `floats` of scratch: its weights, then per
+ * row the gathered taps and the GEMM's output row; 0 when none fits. */
+static unsigned phase_chunk(const ds_conv2d *c, const conv_phase *f, size_t floats) {
+  if (floats <= f->wt || f->rows > 0xffffffffu) return 0;
+  return chunk_rows(floats - f->wt, f->qc + c->cin, (unsigned)f->rows);
+}
+
+/* Whether the backward data pass goes by phases: a stride above 1, every
+ * phase with taps (k >= stride) and a chunk of rows in the scratch. */
+static int by_phases(const ds_conv2d *c, size_t scratch_floats) {
+  if (c->stride < 2 || c->k < c->stride) return 0;
+  for (unsigned py = 0; py < c->stride; py++)
+    for (unsigned px = 0; px < c->stride; px++) {
+      const conv_phase f = phase_of(c, py, px);
+      if (f.rows && !phase_chunk(c, &f, scratch_floats)) return 0;
+    }
+  return 1;
+}
+
 size_t ds_conv2d_pack_floats(const ds_runtime *rt, const ds_conv2d *c, size_t scratch_floats) {
   const size_t kk = (size_t)c->k * c->k, kc = kk * c->cin, qc = kk * c->cout;
   const size_t wt = (kk * c->cin * c->cout + 15) / 16 * 16;
   const unsigned out_rows = c->n * c->oh * c->ow, in_rows = c->n * c->h * c->w;
   const unsigned fwd = chunk_rows(scratch_floats, kc, out_rows);
-  const unsigned bwd = scratch_floats > wt ? chunk_rows(scratch_floats - wt, qc, in_rows) : 0;
   size_t need = ds_gemm_workspace(rt, fwd, c->cout, (unsigned)kc, (unsigned)kc, 1, c->cout);
   need =
       max_size(need, ds_gemm_workspace(rt, (unsigned)kc, c->cout, fwd, 1, (unsigned)kc, c->cout));
+  if (by_phases(c, scratch_floats)) {
+    for (unsigned py = 0; py < c->stride; py++)
+      for (unsigned px = 0; px < c->stride; px++) {
+        const conv_phase f = phase_of(c, py, px);
+        const unsigned rows = f.rows ? phase_chunk(c, &f, scratch_floats) : 0;
+        need = max_size(
+            need, ds_gemm_workspace(rt, rows, c->cin, (unsigned)f.qc, (unsigned)f.qc, 1, c->cin));
+      }
+    return need;
+  }
+  const unsigned bwd = scratch_floats > wt ? chunk_rows(scratch_floats - wt, qc, in_rows) : 0;
   return max_size(need, ds_gemm_workspace(rt, bwd, c->cin, (unsigned)qc, (unsigned)qc, 1, c->cin));
+}
+
+/* One launch over n work-items of a kernel of nn/conv with its arguments
+ * set (ds_kernel_args). */
+static ds_status launch_conv(ds_runtime *rt, cl_kernel k, size_t n, ds_error *err) {
+  size_t local = rt->profile->elementwise_local_size;
+  return ds_kernel_launch(rt, k, 1, &n, &local, err);
+}
+
+/* dX = dZ's backward data by phases (conv_phase); scratch: the phase's
+ * weights, then a chunk of gathered rows, then their GEMM output. */
+static ds_status backward_data_phases(ds_runtime *rt, const ds_conv2d *c, cl_mem dx, cl_mem dy,
+                                      cl_mem params, size_t w_off, const ds_scratch *s,
+                                      ds_error *err) {
+  ds_status st = DS_OK;
+  const cl_uint k = c->k, cin = c->cin, cout = c->cout, stride = c->stride, h = c->h, w = c->w;
+  const cl_uint oh = c->oh, ow = c->ow, pt = c->pad_top, pl = c->pad_left;
+  const cl_ulong w_at = w_off;
+  for (unsigned py = 0; py < c->stride && st == DS_OK; py++)
+    for (unsigned px = 0; px < c->stride && st == DS_OK; px++) {
+      const conv_phase f = phase_of(c, py, px);
+      if (f.rows == 0) continue;
+      const unsigned step = phase_chunk(c, &f, s->floats);
+      const cl_uint fpy = f.py, fpx = f.px, hy = f.hy, wx = f.wx, ky0 = f.ky0, kx0 = f.kx0;
+      const cl_uint nky = f.nky, nkx = f.nkx;
+      cl_kernel kt;
+      st = ds_kernel_get(rt, "nn/conv", NULL, "weights_transpose_phase", &kt, err);
+      if (st == DS_OK)
+        st = ds_kernel_args(kt, err, 11, DS_ARG(s->buf), DS_ARG(params), DS_ARG(w_at), DS_ARG(k),
+                            DS_ARG(cin), DS_ARG(cout), DS_ARG(stride), DS_ARG(ky0), DS_ARG(kx0),
+                            DS_ARG(nky), DS_ARG(nkx));
+      if (st == DS_OK) st = launch_conv(rt, kt, f.taps * c->cin * c->cout, err);
+      const cl_ulong q_off = f.wt, d_off = f.wt + (size_t)step * f.qc;
+      for (unsigned r0 = 0; st == DS_OK && r0 < f.rows; r0 += step) {
+        const cl_uint row0 = r0, rows = f.rows - r0 < step ? (cl_uint)(f.rows - r0) : step;
+        cl_kernel kg, ks;
+        st = ds_kernel_get(rt, "nn/conv", NULL, "im2col_backward_phase", &kg, err);
+        if (st == DS_OK)
+          st = ds_kernel_args(kg, err, 19, DS_ARG(s->buf), DS_ARG(q_off), DS_ARG(dy), DS_ARG(row0),
+                              DS_ARG(rows), DS_ARG(cout), DS_ARG(oh), DS_ARG(ow), DS_ARG(stride),
+                              DS_ARG(pt), DS_ARG(pl), DS_ARG(fpy), DS_ARG(fpx), DS_ARG(hy),
+                              DS_ARG(wx), DS_ARG(ky0), DS_ARG(kx0), DS_ARG(nky), DS_ARG(nkx));
+        if (st == DS_OK) st = launch_conv(rt, kg, (size_t)rows * f.taps, err);
+        ds_gemm_args g = {.a = s->buf,
+                          .a_off = q_off,
+                          .lda_m = (unsigned)f.qc,
+                          .lda_k = 1,
+                          .b = s->buf,
+                          .b_off = 0,
+                          .ldb = c->cin,
+                          .c = s->buf,
+                          .c_off = d_off,
+                          .ldc = c->cin,
+                          .m = rows,
+                          .n = c->cin,
+                          .k = (unsigned)f.qc,
+                          .ws = s->pack,
+                          .ws_floats = s->pack_floats};
+        if (st == DS_OK) st = ds_gemm(rt, &g, err);
+        if (st == DS_OK) st = ds_kernel_get(rt, "nn/conv", NULL, "scatter_phase", &ks, err);
+        if (st == DS_OK)
+          st = ds_kernel_args(ks, err, 13, DS_ARG(dx), DS_ARG(s->buf), DS_ARG(d_off), DS_ARG(row0),
+                              DS_ARG(rows), DS_ARG(h), DS_ARG(w), DS_ARG(cin), DS_ARG(stride),
+                              DS_ARG(fpy), DS_ARG(fpx), DS_ARG(hy), DS_ARG(wx));
+        if (st == DS_OK) st = launch_conv(rt, ks, (size_t)rows * c->cin, err);
+      }
+    }
+  return st;
 }
 
 static ds_status gather(ds_runtime *rt, const char *kernel, cl_mem dst, size_t dst_off, cl_mem src,
@@ -138,6 +265,7 @@ ds_status ds_conv2d_backward(ds_runtime *rt, const ds_conv2d *c, cl_mem dx, cl_m
     if (st == DS_OK) st = ds_gemm(rt, &g, err);
   }
   if (st != DS_OK || !dx) return st;
+  if (by_phases(c, s->floats)) return backward_data_phases(rt, c, dx, dy, params, w_off, s, err);
 
   /* dX = Q . Wt: the transposed weights sit at the start of the scratch,
    * rounded up to 16 floats, the gathered rows after them. */
