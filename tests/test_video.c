@@ -356,12 +356,18 @@ static void test_damaged(void) {
       fclose(f);
     }
     read_result res = read_all(cut, 0, 0);
-    CHECK(res.frames > 10, "%s: %d frames", cut, res.frames);
+    /* The encoder's threads make the bytes differ from run to run, so the
+     * garbage lands anywhere in the fragment there: in a box FFmpeg's mp4
+     * demuxer parses while opening (a trun's entry count), it refuses the
+     * file, and the open must say so, naming it; elsewhere the frames before
+     * the damage decode and a failure names its frame. */
+    const int refused = res.frames == 0 && res.end == DS_ERR_CORRUPT && i == 1;
+    CHECK(res.frames > 10 || refused, "%s: %d frames (%s)", cut, res.frames, res.msg);
     CHECK(res.end == DS_ERR_NOT_FOUND || res.end == DS_ERR_CORRUPT, "%s: ends with %s: %s", cut,
           ds_status_name(res.end), res.msg);
     if (res.end == DS_ERR_CORRUPT) {
       CHECK_CONTAINS(res.msg, cut);
-      CHECK_CONTAINS(res.msg, "frame");
+      CHECK_CONTAINS(res.msg, refused ? "damaged or truncated" : "frame");
     }
   }
   /* an mp4 cut before its first fragment */
