@@ -1,10 +1,12 @@
 /* bench/gemm: GFLOP/s of ds_gemm (engine/nn/gemm.h) on square and model
  * shapes, as a fraction of the device's measured FMA peak.
  *
- *   build/bench/gemm [--shapes 1024,4096,MxNxK,...] [--reps 5] [--device SPEC]
+ *   build/bench/gemm [--shapes 1024,4096,MxNxK[t],...] [--reps 5] [--device SPEC]
  *                    [--peak GFLOPS] [--quiet-wait 10]
  *
- * For each shape: row-major A (M x K), B (K x N) and C in U[-1, 1), the
+ * For each shape: row-major A (M x K; with a trailing t, A stored
+ * transposed, K x M, as a convolution's backward-filter pass reads its
+ * patches), B (K x N) and C in U[-1, 1), the
  * workspace ds_gemm asks for (ds_gemm_workspace), one untimed call (kernel
  * builds), then --reps calls each drained with clFinish; best and median.
  * GFLOP/s = 2 M N K / best (packing included: it is part of the call).
@@ -26,14 +28,15 @@ enum { MAX_SHAPES = 16, CHECKS = 256 };
 
 static int usage(const char *why) {
   fprintf(stderr,
-          "gemm: error: %s\nusage: gemm [--shapes 1024,4096,MxNxK,...] [--reps N (5)] "
+          "gemm: error: %s\nusage: gemm [--shapes 1024,4096,MxNxK[t],...] [--reps N (5)] "
           "[--device SPEC] [--peak GFLOPS] [--quiet-wait S (10)]\n",
           why);
   return 2;
 }
 
-/* "1024" (a cube) or "MxNxK"; 0 on a malformed entry. */
-static int parse_shapes(const char *list, unsigned (*shapes)[3], int *n) {
+/* "1024" (a cube) or "MxNxK", "t" after it for a transposed A; 0 on a
+ * malformed entry. */
+static int parse_shapes(const char *list, unsigned (*shapes)[4], int *n) {
   *n = 0;
   const char *p = list;
   while (*p) {
@@ -55,6 +58,8 @@ static int parse_shapes(const char *list, unsigned (*shapes)[3], int *n) {
     shapes[*n][0] = (unsigned)v[0];
     shapes[*n][1] = (unsigned)v[1];
     shapes[*n][2] = (unsigned)v[2];
+    shapes[*n][3] = *p == 't';
+    if (*p == 't') p++;
     (*n)++;
     if (*p == ',')
       p++;
@@ -73,7 +78,8 @@ static float uniform(void) {
 }
 
 /* One shape: 0 when it ran and checked, else 1 (the message printed). */
-static int run_shape(ds_runtime *rt, unsigned m, unsigned n, unsigned k, int reps, double peak) {
+static int run_shape(ds_runtime *rt, unsigned m, unsigned n, unsigned k, int trans, int reps,
+                     double peak) {
   ds_error err = {0};
   const size_t na = (size_t)m * k, nb = (size_t)k * n, nc = (size_t)m * n;
   float *a = malloc(na * sizeof *a), *b = malloc(nb * sizeof *b), *c = malloc(nc * sizeof *c);
@@ -88,8 +94,9 @@ static int run_shape(ds_runtime *rt, unsigned m, unsigned n, unsigned k, int rep
     a[i] = uniform();
   for (size_t i = 0; i < nb; i++)
     b[i] = uniform();
-  ds_gemm_args g = {.lda_m = k, .lda_k = 1, .ldb = n, .ldc = n, .m = m, .n = n, .k = k};
-  g.ws_floats = ds_gemm_workspace(rt, m, n, k, k, 1, n);
+  ds_gemm_args g = {
+      .lda_m = trans ? 1 : k, .lda_k = trans ? m : 1, .ldb = n, .ldc = n, .m = m, .n = n, .k = k};
+  g.ws_floats = ds_gemm_workspace(rt, m, n, k, g.lda_m, g.lda_k, n);
   ds_status st = ds_buffer_create(rt, na * 4, CL_MEM_READ_ONLY, "A", &da, &err);
   if (st == DS_OK) st = ds_buffer_create(rt, nb * 4, CL_MEM_READ_ONLY, "B", &db, &err);
   if (st == DS_OK) st = ds_buffer_create(rt, nc * 4, CL_MEM_READ_WRITE, "C", &dc, &err);
@@ -120,7 +127,7 @@ static int run_shape(ds_runtime *rt, unsigned m, unsigned n, unsigned k, int rep
     const size_t col = rng % n;
     double ref = 0, mag = 0;
     for (unsigned j = 0; j < k; j++) {
-      const double p = (double)a[r * k + j] * b[(size_t)j * n + col];
+      const double p = (double)a[r * g.lda_m + (size_t)j * g.lda_k] * b[(size_t)j * n + col];
       ref += p;
       mag += fabs(p);
     }
@@ -129,9 +136,9 @@ static int run_shape(ds_runtime *rt, unsigned m, unsigned n, unsigned k, int rep
   }
   const bench_stats s = bench_stats_of(t, reps);
   const double gflop = 2.0 * m * n * k * 1e-9;
-  printf("%5u %5u %5u %9.2f %9.2f %9.1f %7.1f %%  %.1e%s\n", m, n, k, s.best * 1e3, s.median * 1e3,
-         gflop / s.best, peak > 0 ? 100.0 * gflop / s.best / peak : 0.0, worst,
-         worst > 1e-5 ? "  WRONG" : "");
+  printf("%5u %5u %5u%s %9.2f %9.2f %9.1f %7.1f %%  %.1e%s\n", m, n, k, trans ? "t" : " ",
+         s.best * 1e3, s.median * 1e3, gflop / s.best,
+         peak > 0 ? 100.0 * gflop / s.best / peak : 0.0, worst, worst > 1e-5 ? "  WRONG" : "");
   rc = worst > 1e-5;
 done:
   ds_error_clear(&err);
@@ -166,11 +173,11 @@ int main(int argc, char **argv) {
     else
       return usage("unknown option or missing value");
   }
-  unsigned shapes[MAX_SHAPES][3];
+  unsigned shapes[MAX_SHAPES][4];
   int nshapes;
   if (reps < 1) return usage("--reps must be positive");
   if (!parse_shapes(shape_list, shapes, &nshapes))
-    return usage("--shapes takes up to 16 of N or MxNxK (1..65536), comma-separated");
+    return usage("--shapes takes up to 16 of N or MxNxK[t] (1..65536), comma-separated");
   ds_error err = {0};
   ds_runtime *rt = NULL;
   if (ds_runtime_open(&rt, spec, origin, 0, &err) != DS_OK) {
@@ -194,10 +201,10 @@ int main(int argc, char **argv) {
     peak = p.gflops;
   }
   printf("FMA peak %.1f GFLOP/s; best and median of %d calls, packing included\n", peak, reps);
-  printf("%5s %5s %5s %9s %9s %9s %9s  %s\n", "M", "N", "K", "best ms", "median", "GFLOP/s",
+  printf("%5s %5s %5s  %9s %9s %9s %9s  %s\n", "M", "N", "K", "best ms", "median", "GFLOP/s",
          "of peak", "max err");
   for (int i = 0; i < nshapes; i++)
-    rc |= run_shape(rt, shapes[i][0], shapes[i][1], shapes[i][2], reps, peak);
+    rc |= run_shape(rt, shapes[i][0], shapes[i][1], shapes[i][2], (int)shapes[i][3], reps, peak);
   ds_runtime_destroy(rt);
   return rc;
 }

@@ -9,12 +9,12 @@
  * work-item per work-group; on GPUs 4 x 8 per work-item in 8 x 8 groups
  * until the local-memory kernels arrive. */
 static const ds_vendor_profile profiles[DS_VENDOR_COUNT] = {
-    [DS_VENDOR_AMD] = {DS_VENDOR_AMD, "-cl-std=CL1.2", 64, 1, 256, 4, 4, 2, {8, 8}},
-    [DS_VENDOR_INTEL] = {DS_VENDOR_INTEL, "-cl-std=CL1.2", 16, 1, 256, 4, 4, 2, {8, 8}},
-    [DS_VENDOR_NVIDIA] = {DS_VENDOR_NVIDIA, "-cl-std=CL1.2", 32, 1, 256, 4, 4, 2, {8, 8}},
-    [DS_VENDOR_APPLE] = {DS_VENDOR_APPLE, "-cl-std=CL1.2", 32, 1, 256, 4, 4, 2, {8, 8}},
-    [DS_VENDOR_CPU] = {DS_VENDOR_CPU, "-cl-std=CL1.2", 1, 0, 64, 6, 16, 2, {1, 1}},
-    [DS_VENDOR_OTHER] = {DS_VENDOR_OTHER, "-cl-std=CL1.2", 1, 1, 64, 4, 4, 1, {4, 4}},
+    [DS_VENDOR_AMD] = {DS_VENDOR_AMD, "-cl-std=CL1.2", 64, 1, 256, 4, 4, 2, {8, 8}, 0},
+    [DS_VENDOR_INTEL] = {DS_VENDOR_INTEL, "-cl-std=CL1.2", 16, 1, 256, 4, 4, 2, {8, 8}, 0},
+    [DS_VENDOR_NVIDIA] = {DS_VENDOR_NVIDIA, "-cl-std=CL1.2", 32, 1, 256, 4, 4, 2, {8, 8}, 0},
+    [DS_VENDOR_APPLE] = {DS_VENDOR_APPLE, "-cl-std=CL1.2", 32, 1, 256, 4, 4, 2, {8, 8}, 0},
+    [DS_VENDOR_CPU] = {DS_VENDOR_CPU, "-cl-std=CL1.2", 1, 0, 64, 6, 16, 2, {1, 1}, 2048},
+    [DS_VENDOR_OTHER] = {DS_VENDOR_OTHER, "-cl-std=CL1.2", 1, 1, 64, 4, 4, 1, {4, 4}, 0},
 };
 
 const ds_vendor_profile *ds_vendor_profile_for(ds_vendor_class vendor) {

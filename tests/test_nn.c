@@ -13,8 +13,21 @@ static ds_runtime *rt;
 static ds_error err;
 
 static void test_gemm(void) {
-  const unsigned shapes[][3] = {{1, 1, 1},  {5, 3, 7},   {6, 32, 10},   {13, 37, 29}, {64, 100, 75},
-                                {7, 64, 3}, {12, 64, 1}, {31, 130, 17}, {13, 512, 9}, {7, 1024, 5}};
+  const unsigned shapes[][3] = {{1, 1, 1},
+                                {5, 3, 7},
+                                {6, 32, 10},
+                                {13, 37, 29},
+                                {64, 100, 75},
+                                {7, 64, 3},
+                                {12, 64, 1},
+                                {31, 130, 17},
+                                {13, 512, 9},
+                                {7, 1024, 5},
+                                /* K beyond a launch's block (gemm_k_block) */
+                                {13, 40, 4500},
+                                {70, 37, 2049},
+                                /* and rows past the tiles to the edge kernel */
+                                {200, 3, 8192}};
   for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
     for (int variant = 0; variant < 8; variant++) {
       unsigned m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
@@ -53,7 +66,10 @@ static void test_gemm(void) {
       float *got = download(rt, dc, nc);
       ds_gemm_reference(a, b, c, extra ? bias : NULL, &g);
       double e = rel_err(got, c, nc);
-      CHECK(e < 1e-5, "gemm %ux%ux%u variant %d: rel err %.3g", m, n, k, variant, e);
+      /* float sums of k products: rounding grows like sqrt(k) */
+      const double tol = 1e-5 * (k > 1024 ? sqrt(k / 1024.0) : 1.0);
+      CHECK(e < tol, "gemm %ux%ux%u variant %d: rel err %.3g (tolerance %.2g)", m, n, k, variant, e,
+            tol);
       ds_buffer_release(&da);
       ds_buffer_release(&db);
       ds_buffer_release(&dc);

@@ -31,10 +31,14 @@ size_t ds_conv2d_scratch_min(const ds_conv2d *c) {
   return kk * c->cin * c->cout + 16 + row;
 }
 
-/* Rows of patches of width kc that fit in `floats`. */
+/* Rows of patches of width kc that fit in `floats`: all of them, or a
+ * multiple of 48 when that many fit, so that every chunk but the last is
+ * whole register tiles of rows (MR of any vendor profile divides 48) and
+ * only the last leaves a sliver to the GEMM's edge kernel. */
 static unsigned chunk_rows(size_t floats, size_t kc, unsigned total) {
   size_t r = floats / kc;
-  return r >= total ? total : (unsigned)r;
+  if (r >= total) return total;
+  return (unsigned)(r >= 48 ? r / 48 * 48 : r);
 }
 
 static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }

@@ -78,11 +78,14 @@ static gemm_plan plan_for(const ds_runtime *rt, unsigned m, unsigned n, unsigned
     p.b_cols = (unsigned)round_up(n, nb);
   else if (aliased_pitch(ldb))
     p.b_cols = n + 16;
-  /* A: few rows (a ragged M would go to the edge kernel) or aliased rows,
-   * when the copy is cheap next to the product: small (4 M floats), or read
-   * once for every 128 or more columns (up to 32 M floats) */
+  /* A: aliased rows, or a ragged M of few rows (its last m % MR rows go to
+   * the edge kernel, one element per work-item: fine for a sliver of a tall
+   * A, where copying the whole of A cost more than the product's tiles, not
+   * for most of a short one), when the copy is cheap next to the product:
+   * small (4 M floats), or read once for every 128 or more columns (up to
+   * 32 M floats) */
   const size_t mp = round_up(m, mr), a_floats = mp * k;
-  const int a_awkward = (m % mr) || (lda_k == 1 && aliased_pitch(lda_m));
+  const int a_awkward = (m % mr && m < 32 * mr) || (lda_k == 1 && aliased_pitch(lda_m));
   if (a_awkward &&
       (a_floats <= ((size_t)4 << 20) || (n >= 128 && a_floats <= ((size_t)32 << 20)))) {
     p.a_rows = (unsigned)mp;
@@ -144,7 +147,8 @@ static ds_status pad_b(ds_runtime *rt, const ds_gemm_args *g, const gemm_plan *p
   return st;
 }
 
-ds_status ds_gemm(ds_runtime *rt, const ds_gemm_args *g, ds_error *err) {
+/* One launch's product (K at most the profile's gemm_k_block). */
+static ds_status gemm_one(ds_runtime *rt, const ds_gemm_args *g, ds_error *err) {
   if (!g->m || !g->n) return DS_OK;
   cl_uint flags = (g->accumulate ? FLAG_ACCUMULATE : 0) | (g->bias ? FLAG_BIAS : 0) |
                   ((cl_uint)g->act << ACT_SHIFT);
@@ -192,6 +196,26 @@ ds_status ds_gemm(ds_runtime *rt, const ds_gemm_args *g, ds_error *err) {
   if (st == DS_OK) st = edge(rt, g, flags, 0, n_full, g->m, g->n - n_full, err);
   /* bottom strip: the rows past the tiles, tiled columns only */
   if (st == DS_OK) st = edge(rt, g, flags, m_full, 0, g->m - m_full, n_full, err);
+  return st;
+}
+
+ds_status ds_gemm(ds_runtime *rt, const ds_gemm_args *g, ds_error *err) {
+  const unsigned most = rt->profile->gemm_k_block;
+  if (!most || g->k <= most) return gemm_one(rt, g, err);
+  /* K in equal blocks, each adding to C; bias and activation with the last */
+  const unsigned blocks = (g->k + most - 1) / most, kb = (g->k + blocks - 1) / blocks;
+  ds_status st = DS_OK;
+  for (unsigned k0 = 0; k0 < g->k && st == DS_OK; k0 += kb) {
+    ds_gemm_args b = *g;
+    b.k = g->k - k0 < kb ? g->k - k0 : kb;
+    b.a_off = g->a_off + (size_t)k0 * g->lda_k;
+    b.b_off = g->b_off + (size_t)k0 * g->ldb;
+    const int last = k0 + b.k >= g->k;
+    b.accumulate = g->accumulate || k0 > 0;
+    b.bias = last ? g->bias : NULL;
+    b.act = last ? g->act : DS_ACT_NONE;
+    st = gemm_one(rt, &b, err);
+  }
   return st;
 }
 

@@ -40,6 +40,8 @@ typedef struct ds_gemm_args {
 size_t ds_gemm_workspace(const ds_runtime *rt, unsigned m, unsigned n, unsigned k, unsigned lda_m,
                          unsigned lda_k, unsigned ldb);
 
+/* A K longer than the vendor profile's gemm_k_block runs as launches over
+ * blocks of K, each adding to C (bias and activation with the last). */
 ds_status ds_gemm(ds_runtime *rt, const ds_gemm_args *g, ds_error *err);
 
 /* The same on host arrays; offsets apply to the given pointers. */

@@ -41,7 +41,10 @@
  * Checks, each failing with one "synth_measure: FAILED: ..." line: the frames
  * decoded must be the frames FILE lists, at its size (always checked: the
  * measures would pair the wrong frames otherwise); --expect-identity I: at
- * least the fraction F (default 1) of the faces closer to identity I;
+ * least the fraction F (default 1) of the faces closer to identity I (with
+ * --by-shape: of the faces the features decide, which must be at least a
+ * quarter of them: a conversion's colour matching gives every face the
+ * frame's colours, so the colours cannot tell its identity);
  * --min-corr X: corr >= X; --expect-audio: V has an audio stream.
  * Exit status: 0 every check passed, 1 a check failed, 2 bad arguments or
  * unreadable input. */
@@ -83,7 +86,7 @@ typedef struct low_face {
 static const char usage[] =
     "usage: synth_measure --video V --alignments FILE [--truth CSV] [--save-faces DIR]\n"
     "                     [--verbose] [--expect-identity I] [--min-fraction F]\n"
-    "                     [--min-corr X] [--expect-audio]\n"
+    "                     [--by-shape] [--min-corr X] [--expect-audio]\n"
     "  --video V            the clip to measure (synth_clip's or a conversion of it)\n"
     "  --alignments FILE    the faces of V's frames (synth_clip --alignments)\n"
     "  --truth CSV          frame,mouth_open lines (synth_clip --truth); default: from\n"
@@ -92,6 +95,8 @@ static const char usage[] =
     "  --verbose            one line per frame\n"
     "  --expect-identity I  fail unless a fraction F of the faces is closer to identity I\n"
     "  --min-fraction F     0 to 1 (default 1: every face)\n"
+    "  --by-shape           count only the faces the features decide, and want a quarter\n"
+    "                       of the faces among them (for conversions with colour matching)\n"
     "  --min-corr X         fail unless Pearson(truth, measured mouth) >= X\n"
     "  --expect-audio       fail unless V has an audio stream\n";
 
@@ -104,7 +109,7 @@ static int bad_usage(const char *fmt, const char *what) {
 
 typedef struct measure_opts {
   const char *video, *alignments, *truth, *save_faces;
-  int verbose, expect_audio;
+  int verbose, expect_audio, by_shape;
   long expect_identity;          /* -1: none */
   double min_fraction, min_corr; /* min_corr NAN: none */
 } measure_opts;
@@ -252,6 +257,10 @@ static int parse_args(int argc, char **argv, measure_opts *o) {
       o->expect_audio = 1;
       continue;
     }
+    if (!strcmp(a, "--by-shape")) {
+      o->by_shape = 1;
+      continue;
+    }
     static const char *const names[] = {
         "--video",           "--alignments",   "--truth",    "--save-faces",
         "--expect-identity", "--min-fraction", "--min-corr", NULL};
@@ -301,6 +310,7 @@ static const ds_source_record *pick_source(ds_alignments *al, const measure_opts
 
 typedef struct results {
   long decoded, faces, closer[DS_SYNTH_IDENTITIES], by_colour;
+  long by_shape[DS_SYNTH_IDENTITIES]; /* closer, counting the faces the features decide */
   double shape_sum[DS_SYNTH_IDENTITIES], colour_sum;
   double *mouth, *truth; /* [frames in FILE], NAN where unknown */
 } results;
@@ -341,6 +351,7 @@ static int measure_video(const measure_opts *o, const ds_source_record *src, ds_
     int by_shape = fabs(shape[1] - shape[0]) >= shape_margin;
     res->closer[by_shape ? shape[1] > shape[0] : colour[1] < colour[0]]++;
     res->by_colour += !by_shape;
+    if (by_shape) res->by_shape[shape[1] > shape[0]]++;
     res->shape_sum[0] += shape[0];
     res->shape_sum[1] += shape[1];
     res->colour_sum += colour_score;
@@ -432,7 +443,18 @@ int main(int argc, char **argv) {
            "shape1=%.3f colour_score=%.3f\n",
            res.faces, res.closer[0], res.closer[1], res.by_colour, res.shape_sum[0] / nf,
            res.shape_sum[1] / nf, res.colour_sum / nf);
-    if (o.expect_identity >= 0) {
+    if (o.expect_identity >= 0 && o.by_shape) {
+      const long decided = res.faces - res.by_colour;
+      const long want = (long)ceil(o.min_fraction * decided - 1e-9);
+      if (res.faces == 0 || 4 * decided < res.faces || res.by_shape[o.expect_identity] < want) {
+        printf("synth_measure: FAILED: %ld of the %ld faces the features decide (of %ld) are "
+               "closer to identity %ld, want at least %ld and a quarter of the faces decided "
+               "(--by-shape --min-fraction %g)\n",
+               res.by_shape[o.expect_identity], decided, res.faces, o.expect_identity, want,
+               o.min_fraction);
+        failed++;
+      }
+    } else if (o.expect_identity >= 0) {
       long want = (long)ceil(o.min_fraction * res.faces - 1e-9);
       if (res.faces == 0 || res.closer[o.expect_identity] < want) {
         printf("synth_measure: FAILED: %ld of %ld faces are closer to identity %ld, want at "
