@@ -80,9 +80,14 @@ static void test_gemm(void) {
 
 static void test_conv_mode(int packed) {
   const unsigned shapes[][7] = {/* n, h, w, cin, cout, k, stride */
-                                {2, 8, 8, 3, 5, 5, 2},   {1, 7, 5, 4, 6, 3, 1},
-                                {3, 6, 6, 8, 3, 5, 1},   {2, 9, 9, 2, 7, 5, 2},
-                                {1, 4, 4, 33, 40, 3, 1}, {2, 16, 16, 3, 32, 5, 2}};
+                                {2, 8, 8, 3, 5, 5, 2},
+                                {1, 7, 5, 4, 6, 3, 1},
+                                {3, 6, 6, 8, 3, 5, 1},
+                                {2, 9, 9, 2, 7, 5, 2},
+                                {1, 4, 4, 33, 40, 3, 1},
+                                {2, 16, 16, 3, 32, 5, 2},
+                                /* k < stride: input pixels no tap reaches */
+                                {2, 6, 6, 3, 4, 1, 2}};
   for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
     const unsigned *p = shapes[s];
     ds_conv2d c;

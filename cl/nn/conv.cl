@@ -5,11 +5,9 @@
 // for output pixels r = (n, oy, ox) of rows [row0, row0 + rows). Then
 // Y = P . W with W as [(ky, kx, ci), co].
 //
-// Backward-data gathers from the output gradient instead:
-//   Q[r, (ky, kx, co)] = dZ[n, oy, ox, co] where iy + pt - ky = oy*s (and the
-//   same for x), 0 when that is not an exact output position,
-// for input pixels r = (n, iy, ix); then dX = Q . Wt with Wt the weights
-// transposed to [(ky, kx, co), ci] (weights_transpose).
+// Backward-data gathers from the output gradient instead, one input phase
+// (iy, ix mod s) at a time and only the taps that reach it (below:
+// im2col_backward_phase, weights_transpose_phase, scatter_phase).
 //
 // One work-item per patch element; consecutive work-items walk channels, so
 // reads and writes are contiguous.
@@ -40,31 +38,6 @@ kernel void im2col_forward(global float *restrict P, const ulong p_off,
   } else {
     for (uint ci = 0; ci < c; ci++) dst[ci] = 0.0f;
   }
-}
-
-kernel void im2col_backward(global float *restrict Q, const ulong q_off,
-                            global const float *restrict dZ, const uint row0, const uint rows,
-                            const uint h, const uint w, const uint cout, const uint oh,
-                            const uint ow, const uint k, const uint stride, const uint pad_top,
-                            const uint pad_left) {
-  const uint kk = k * k;
-  const size_t t = get_global_id(0);
-  if (t >= (size_t)rows * kk) return;
-  const uint r = (uint)(t / kk), tap = (uint)(t - (size_t)r * kk);
-  const uint ky = tap / k, kx = tap - ky * k;
-  const uint m = row0 + r;
-  const uint p = m / w, ix = m - p * w, n = p / h, iy = p - n * h;
-  const int ty = (int)(iy + pad_top) - (int)ky, tx = (int)(ix + pad_left) - (int)kx;
-  global float *dst = Q + q_off + t * cout;
-  if (ty >= 0 && tx >= 0) {
-    const uint oy = (uint)ty / stride, ox = (uint)tx / stride;
-    if (oy * stride == (uint)ty && ox * stride == (uint)tx && oy < oh && ox < ow) {
-      global const float *src = dZ + (((size_t)n * oh + oy) * ow + ox) * cout;
-      for (uint co = 0; co < cout; co++) dst[co] = src[co];
-      return;
-    }
-  }
-  for (uint co = 0; co < cout; co++) dst[co] = 0.0f;
 }
 
 // For each of `slices` matrices of rows x cols: out[s][j][i] = in[s][i][j].

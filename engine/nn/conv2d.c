@@ -5,6 +5,7 @@
 
 #include "engine/nn/gemm.h"
 #include "engine/nn/ops.h"
+#include "engine/tensor/vector.h"
 #include "host/program.h"
 
 void ds_conv2d_same(ds_conv2d *c, unsigned n, unsigned h, unsigned w, unsigned cin, unsigned cout,
@@ -28,7 +29,7 @@ void ds_conv2d_same(ds_conv2d *c, unsigned n, unsigned h, unsigned w, unsigned c
 size_t ds_conv2d_scratch_min(const ds_conv2d *c) {
   size_t kk = (size_t)c->k * c->k;
   size_t row = kk * (c->cin > c->cout ? c->cin : c->cout);
-  return kk * c->cin * c->cout + 16 + row;
+  return kk * c->cin * c->cout + 16 + row + c->cin; /* + backward data's output row */
 }
 
 /* Rows of patches of width kc that fit in `floats`: all of them, or a
@@ -43,12 +44,13 @@ static unsigned chunk_rows(size_t floats, size_t kc, unsigned total) {
 
 static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
 
-/* Backward data of a strided convolution by input phase (cl/nn/conv.cl,
- * im2col_backward_phase): the input pixels (n, iy, ix) with iy = py, ix = px
- * (mod stride) receive gradient only through the taps ky = (py + pad_top),
- * kx = (px + pad_left) (mod stride), so each phase is a GEMM over its own
- * ~kk / stride^2 taps, where gathering every tap for every pixel would
- * multiply stride^2 - 1 of every stride^2 products by gathered zeros. */
+/* Backward data by input phase (cl/nn/conv.cl, im2col_backward_phase): the
+ * input pixels (n, iy, ix) with iy = py, ix = px (mod stride) receive
+ * gradient only through the taps ky = (py + pad_top), kx = (px + pad_left)
+ * (mod stride), so each phase is a GEMM over its own ~kk / stride^2 taps,
+ * where gathering every tap for every pixel would multiply stride^2 - 1 of
+ * every stride^2 products by gathered zeros. Stride 1 is one phase: every
+ * pixel, every tap. A phase without taps (k < stride) gets zeros. */
 typedef struct conv_phase {
   unsigned py, px, hy, wx;     /* the phase; its input pixels per image: hy x wx */
   unsigned ky0, kx0, nky, nkx; /* its taps: ky0 + jy * stride, jy < nky; kx likewise */
@@ -74,44 +76,28 @@ static conv_phase phase_of(const ds_conv2d *c, unsigned py, unsigned px) {
 }
 
 /* Rows of a phase per chunk in `floats` of scratch: its weights, then per
- * row the gathered taps and the GEMM's output row; 0 when none fits. */
+ * row the gathered taps and (strides above 1, scattered afterwards) the
+ * GEMM's output row; 0 when none fits. */
 static unsigned phase_chunk(const ds_conv2d *c, const conv_phase *f, size_t floats) {
   if (floats <= f->wt || f->rows > 0xffffffffu) return 0;
-  return chunk_rows(floats - f->wt, f->qc + c->cin, (unsigned)f->rows);
-}
-
-/* Whether the backward data pass goes by phases: a stride above 1, every
- * phase with taps (k >= stride) and a chunk of rows in the scratch. */
-static int by_phases(const ds_conv2d *c, size_t scratch_floats) {
-  if (c->stride < 2 || c->k < c->stride) return 0;
-  for (unsigned py = 0; py < c->stride; py++)
-    for (unsigned px = 0; px < c->stride; px++) {
-      const conv_phase f = phase_of(c, py, px);
-      if (f.rows && !phase_chunk(c, &f, scratch_floats)) return 0;
-    }
-  return 1;
+  return chunk_rows(floats - f->wt, f->qc + (c->stride > 1 ? c->cin : 0), (unsigned)f->rows);
 }
 
 size_t ds_conv2d_pack_floats(const ds_runtime *rt, const ds_conv2d *c, size_t scratch_floats) {
-  const size_t kk = (size_t)c->k * c->k, kc = kk * c->cin, qc = kk * c->cout;
-  const size_t wt = (kk * c->cin * c->cout + 15) / 16 * 16;
-  const unsigned out_rows = c->n * c->oh * c->ow, in_rows = c->n * c->h * c->w;
+  const size_t kk = (size_t)c->k * c->k, kc = kk * c->cin;
+  const unsigned out_rows = c->n * c->oh * c->ow;
   const unsigned fwd = chunk_rows(scratch_floats, kc, out_rows);
   size_t need = ds_gemm_workspace(rt, fwd, c->cout, (unsigned)kc, (unsigned)kc, 1, c->cout);
   need =
       max_size(need, ds_gemm_workspace(rt, (unsigned)kc, c->cout, fwd, 1, (unsigned)kc, c->cout));
-  if (by_phases(c, scratch_floats)) {
-    for (unsigned py = 0; py < c->stride; py++)
-      for (unsigned px = 0; px < c->stride; px++) {
-        const conv_phase f = phase_of(c, py, px);
-        const unsigned rows = f.rows ? phase_chunk(c, &f, scratch_floats) : 0;
-        need = max_size(
-            need, ds_gemm_workspace(rt, rows, c->cin, (unsigned)f.qc, (unsigned)f.qc, 1, c->cin));
-      }
-    return need;
-  }
-  const unsigned bwd = scratch_floats > wt ? chunk_rows(scratch_floats - wt, qc, in_rows) : 0;
-  return max_size(need, ds_gemm_workspace(rt, bwd, c->cin, (unsigned)qc, (unsigned)qc, 1, c->cin));
+  for (unsigned py = 0; py < c->stride; py++)
+    for (unsigned px = 0; px < c->stride; px++) {
+      const conv_phase f = phase_of(c, py, px);
+      const unsigned rows = f.rows && f.taps ? phase_chunk(c, &f, scratch_floats) : 0;
+      need = max_size(
+          need, ds_gemm_workspace(rt, rows, c->cin, (unsigned)f.qc, (unsigned)f.qc, 1, c->cin));
+    }
+  return need;
 }
 
 /* One launch over n work-items of a kernel of nn/conv with its arguments
@@ -121,20 +107,32 @@ static ds_status launch_conv(ds_runtime *rt, cl_kernel k, size_t n, ds_error *er
   return ds_kernel_launch(rt, k, 1, &n, &local, err);
 }
 
-/* dX = dZ's backward data by phases (conv_phase); scratch: the phase's
- * weights, then a chunk of gathered rows, then their GEMM output. */
-static ds_status backward_data_phases(ds_runtime *rt, const ds_conv2d *c, cl_mem dx, cl_mem dy,
-                                      cl_mem params, size_t w_off, const ds_scratch *s,
-                                      ds_error *err) {
+/* dX from dZ by phases (conv_phase); scratch: the phase's weights, then a
+ * chunk of gathered rows, then (strides above 1) their GEMM output, which
+ * is scattered into dX. */
+static ds_status backward_data(ds_runtime *rt, const ds_conv2d *c, cl_mem dx, cl_mem dy,
+                               cl_mem params, size_t w_off, const ds_scratch *s, ds_error *err) {
   ds_status st = DS_OK;
+  int untouched = 0; /* phases no tap reaches */
+  for (unsigned py = 0; py < c->stride; py++)
+    for (unsigned px = 0; px < c->stride; px++) {
+      const conv_phase f = phase_of(c, py, px);
+      if (f.rows && !f.taps) untouched = 1;
+      if (f.rows && f.taps && !phase_chunk(c, &f, s->floats))
+        return ds_error_set(err, DS_ERR_INVALID,
+                            "conv2d scratch of %zu floats is too small (%zu for one row)",
+                            s->floats, f.wt + f.qc + c->cin);
+    }
+  if (untouched) st = ds_fill_f32(rt, dx, 0.0f, (size_t)c->n * c->h * c->w * c->cin, err);
   const cl_uint k = c->k, cin = c->cin, cout = c->cout, stride = c->stride, h = c->h, w = c->w;
   const cl_uint oh = c->oh, ow = c->ow, pt = c->pad_top, pl = c->pad_left;
   const cl_ulong w_at = w_off;
   for (unsigned py = 0; py < c->stride && st == DS_OK; py++)
     for (unsigned px = 0; px < c->stride && st == DS_OK; px++) {
       const conv_phase f = phase_of(c, py, px);
-      if (f.rows == 0) continue;
+      if (f.rows == 0 || f.taps == 0) continue;
       const unsigned step = phase_chunk(c, &f, s->floats);
+      const int scatter = c->stride > 1; /* else the rows are dX's, in order */
       const cl_uint fpy = f.py, fpx = f.px, hy = f.hy, wx = f.wx, ky0 = f.ky0, kx0 = f.kx0;
       const cl_uint nky = f.nky, nkx = f.nkx;
       cl_kernel kt;
@@ -162,8 +160,8 @@ static ds_status backward_data_phases(ds_runtime *rt, const ds_conv2d *c, cl_mem
                           .b = s->buf,
                           .b_off = 0,
                           .ldb = c->cin,
-                          .c = s->buf,
-                          .c_off = d_off,
+                          .c = scatter ? s->buf : dx,
+                          .c_off = scatter ? d_off : (size_t)r0 * c->cin,
                           .ldc = c->cin,
                           .m = rows,
                           .n = c->cin,
@@ -171,6 +169,7 @@ static ds_status backward_data_phases(ds_runtime *rt, const ds_conv2d *c, cl_mem
                           .ws = s->pack,
                           .ws_floats = s->pack_floats};
         if (st == DS_OK) st = ds_gemm(rt, &g, err);
+        if (!scatter) continue;
         if (st == DS_OK) st = ds_kernel_get(rt, "nn/conv", NULL, "scatter_phase", &ks, err);
         if (st == DS_OK)
           st = ds_kernel_args(ks, err, 13, DS_ARG(dx), DS_ARG(s->buf), DS_ARG(d_off), DS_ARG(row0),
@@ -269,39 +268,7 @@ ds_status ds_conv2d_backward(ds_runtime *rt, const ds_conv2d *c, cl_mem dx, cl_m
     if (st == DS_OK) st = ds_gemm(rt, &g, err);
   }
   if (st != DS_OK || !dx) return st;
-  if (by_phases(c, s->floats)) return backward_data_phases(rt, c, dx, dy, params, w_off, s, err);
-
-  /* dX = Q . Wt: the transposed weights sit at the start of the scratch,
-   * rounded up to 16 floats, the gathered rows after them. */
-  const size_t kk = (size_t)c->k * c->k, wt = (kk * c->cin * c->cout + 15) / 16 * 16;
-  const size_t qc = kk * c->cout;
-  const unsigned in_rows = c->n * c->h * c->w;
-  step = s->floats > wt ? chunk_rows(s->floats - wt, qc, in_rows) : 0;
-  if (step == 0)
-    return ds_error_set(err, DS_ERR_INVALID, "conv2d scratch of %zu floats is too small (%zu)",
-                        s->floats, wt + qc);
-  st = ds_weights_transpose(rt, s->buf, params, w_off, (unsigned)kk, c->cin, c->cout, err);
-  for (unsigned r0 = 0; st == DS_OK && r0 < in_rows; r0 += step) {
-    const unsigned rows = in_rows - r0 < step ? in_rows - r0 : step;
-    st = gather(rt, "im2col_backward", s->buf, wt, dy, r0, rows, c, c->cout, err);
-    ds_gemm_args g = {.a = s->buf,
-                      .a_off = wt,
-                      .lda_m = (unsigned)qc,
-                      .lda_k = 1,
-                      .b = s->buf,
-                      .b_off = 0,
-                      .ldb = c->cin,
-                      .c = dx,
-                      .c_off = (size_t)r0 * c->cin,
-                      .ldc = c->cin,
-                      .m = rows,
-                      .n = c->cin,
-                      .k = (unsigned)qc,
-                      .ws = s->pack,
-                      .ws_floats = s->pack_floats};
-    if (st == DS_OK) st = ds_gemm(rt, &g, err);
-  }
-  return st;
+  return backward_data(rt, c, dx, dy, params, w_off, s, err);
 }
 
 void ds_conv2d_forward_reference(const ds_conv2d *c, float *y, const float *x, const float *w,
