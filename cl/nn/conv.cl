@@ -42,16 +42,26 @@ kernel void im2col_forward(global float *restrict P, const ulong p_off,
 
 // For each of `slices` matrices of rows x cols: out[s][j][i] = in[s][i][j].
 // Conv weights [kh*kw][ci][co] -> [kh*kw][co][ci]; dense weights, one slice.
+// One work-item per column j of 16 rows: it reads them down the column and
+// writes them as 16 consecutive floats of out, and its neighbours (j + 1)
+// read the next floats of the same input rows, so both sides stream (one
+// element per work-item, reading down a column of a 32768 x 512 matrix, ran
+// at 1.5 GB/s on PoCL).
 kernel void weights_transpose(global float *restrict out, global const float *restrict in,
                               const ulong in_off, const uint slices, const uint rows,
                               const uint cols) {
+  const uint blocks = (rows + 15) / 16;
   const size_t e = get_global_id(0);
+  if (e >= (size_t)slices * blocks * cols) return;
+  // quotients first, remainders by subtraction (no LLVM freeze for Oclgrind)
+  const size_t sb = e / cols;
+  const uint j = (uint)(e - sb * cols);
+  const uint s = (uint)(sb / blocks), b = (uint)(sb - (size_t)s * blocks);
+  const uint i0 = 16 * b, n = min(16u, rows - i0);
   const size_t per = (size_t)rows * cols;
-  if (e >= per * slices) return;
-  const size_t s = e / per;
-  const uint rem = (uint)(e - s * per);
-  const uint j = rem / rows, i = rem - j * rows; // out index (s, j, i), i fastest
-  out[e] = in[in_off + s * per + (size_t)i * cols + j];
+  global const float *src = in + in_off + s * per + (size_t)i0 * cols + j;
+  global float *dst = out + s * per + (size_t)j * rows + i0;
+  for (uint i = 0; i < n; i++) dst[i] = src[(size_t)i * cols];
 }
 
 // ---- backward data of a strided convolution, one input phase at a time

@@ -124,6 +124,7 @@ ds_status ds_weights_transpose(ds_runtime *rt, cl_mem out, cl_mem in, size_t in_
   if (st == DS_OK) st = ds_kernel_arg(k, 3, sizeof s, &s, err);
   if (st == DS_OK) st = ds_kernel_arg(k, 4, sizeof r, &r, err);
   if (st == DS_OK) st = ds_kernel_arg(k, 5, sizeof c, &c, err);
-  if (st == DS_OK) st = launch_1d(rt, k, (size_t)slices * rows * cols, err);
+  /* one work-item per column of 16 rows (cl/nn/conv.cl) */
+  if (st == DS_OK) st = launch_1d(rt, k, (size_t)slices * ((rows + 15) / 16) * cols, err);
   return st;
 }
