@@ -7,7 +7,7 @@
 //
 // Backward-data gathers from the output gradient instead, one input phase
 // (iy, ix mod s) at a time and only the taps that reach it (below:
-// im2col_backward_phase, weights_transpose_phase, scatter_phase).
+// im2col_backward_phase, weights_transpose, scatter_phase).
 //
 // One work-item per patch element; consecutive work-items walk channels, so
 // reads and writes are contiguous.
@@ -40,28 +40,32 @@ kernel void im2col_forward(global float *restrict P, const ulong p_off,
   }
 }
 
-// For each of `slices` matrices of rows x cols: out[s][j][i] = in[s][i][j].
-// Conv weights [kh*kw][ci][co] -> [kh*kw][co][ci]; dense weights, one slice.
-// One work-item per column j of 16 rows: it reads them down the column and
-// writes them as 16 consecutive floats of out, and its neighbours (j + 1)
-// read the next floats of the same input rows, so both sides stream (one
-// element per work-item, reading down a column of a 32768 x 512 matrix, ran
-// at 1.5 GB/s on PoCL).
+// The weights of the taps (ky0 + jy * stride, kx0 + jx * stride), jy < nky,
+// jx < nkx, of [k][k][cin][cout] weights from in_off, transposed to [(jy, jx,
+// co)][ci]: out[(j * cout + co) * cin + ci] = W[ky, kx, ci, co], j = jy * nkx
+// + jx (a backward-data phase's taps; a dense layer's [in][out] is k = 1,
+// one tap). One work-item per column co of 16 rows ci of a tap: it reads
+// them down the column and writes 16 consecutive floats of out, and its
+// neighbours (co + 1) read the next floats of the same rows, so both sides
+// stream (one element per work-item, reading down a column of a 32768 x 512
+// matrix, ran at 1.5 GB/s on PoCL).
 kernel void weights_transpose(global float *restrict out, global const float *restrict in,
-                              const ulong in_off, const uint slices, const uint rows,
-                              const uint cols) {
-  const uint blocks = (rows + 15) / 16;
+                              const ulong in_off, const uint k, const uint cin, const uint cout,
+                              const uint stride, const uint ky0, const uint kx0, const uint nky,
+                              const uint nkx) {
+  const uint blocks = (cin + 15) / 16;
   const size_t e = get_global_id(0);
-  if (e >= (size_t)slices * blocks * cols) return;
+  if (e >= (size_t)nky * nkx * blocks * cout) return;
   // quotients first, remainders by subtraction (no LLVM freeze for Oclgrind)
-  const size_t sb = e / cols;
-  const uint j = (uint)(e - sb * cols);
-  const uint s = (uint)(sb / blocks), b = (uint)(sb - (size_t)s * blocks);
-  const uint i0 = 16 * b, n = min(16u, rows - i0);
-  const size_t per = (size_t)rows * cols;
-  global const float *src = in + in_off + s * per + (size_t)i0 * cols + j;
-  global float *dst = out + s * per + (size_t)j * rows + i0;
-  for (uint i = 0; i < n; i++) dst[i] = src[(size_t)i * cols];
+  const size_t jb = e / cout;
+  const uint co = (uint)(e - jb * cout);
+  const uint j = (uint)(jb / blocks), b = (uint)(jb - (size_t)j * blocks);
+  const uint jy = j / nkx, jx = j - jy * nkx;
+  const uint ky = ky0 + jy * stride, kx = kx0 + jx * stride;
+  const uint i0 = 16 * b, n = min(16u, cin - i0);
+  global const float *src = in + in_off + (((size_t)ky * k + kx) * cin + i0) * cout + co;
+  global float *dst = out + ((size_t)j * cout + co) * cin + i0;
+  for (uint i = 0; i < n; i++) dst[i] = src[(size_t)i * cout];
 }
 
 // ---- backward data of a strided convolution, one input phase at a time
@@ -99,21 +103,6 @@ kernel void im2col_backward_phase(global float *restrict Q, const ulong q_off,
     }
   }
   for (uint co = 0; co < cout; co++) dst[co] = 0.0f;
-}
-
-// The phase's weights as [(jy, jx, co), ci]: out[(j * cout + co) * cin + ci]
-// = W[ky, kx, ci, co] (W: [k, k, cin, cout] from in_off).
-kernel void weights_transpose_phase(global float *restrict out, global const float *restrict in,
-                                    const ulong in_off, const uint k, const uint cin,
-                                    const uint cout, const uint stride, const uint ky0,
-                                    const uint kx0, const uint nky, const uint nkx) {
-  const size_t e = get_global_id(0), per = (size_t)cin * cout;
-  if (e >= per * nky * nkx) return;
-  const uint j = (uint)(e / per), rem = (uint)(e - j * per);
-  const uint co = rem / cin, ci = rem - co * cin;
-  const uint jy = j / nkx, jx = j - jy * nkx;
-  const uint ky = ky0 + jy * stride, kx = kx0 + jx * stride;
-  out[e] = in[in_off + (((size_t)ky * k + kx) * cin + ci) * cout + co];
 }
 
 // dX[n, iy, ix, :] = src[r, :] for the rows [row0, row0 + rows) of a phase

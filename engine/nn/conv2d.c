@@ -100,13 +100,6 @@ size_t ds_conv2d_pack_floats(const ds_runtime *rt, const ds_conv2d *c, size_t sc
   return need;
 }
 
-/* One launch over n work-items of a kernel of nn/conv with its arguments
- * set (ds_kernel_args). */
-static ds_status launch_conv(ds_runtime *rt, cl_kernel k, size_t n, ds_error *err) {
-  size_t local = rt->profile->elementwise_local_size;
-  return ds_kernel_launch(rt, k, 1, &n, &local, err);
-}
-
 /* dX from dZ by phases (conv_phase); scratch: the phase's weights, then a
  * chunk of gathered rows, then (strides above 1) their GEMM output, which
  * is scattered into dX. */
@@ -124,9 +117,8 @@ static ds_status backward_data(ds_runtime *rt, const ds_conv2d *c, cl_mem dx, cl
                             s->floats, f.wt + f.qc + c->cin);
     }
   if (untouched) st = ds_fill_f32(rt, dx, 0.0f, (size_t)c->n * c->h * c->w * c->cin, err);
-  const cl_uint k = c->k, cin = c->cin, cout = c->cout, stride = c->stride, h = c->h, w = c->w;
+  const cl_uint cin = c->cin, cout = c->cout, stride = c->stride, h = c->h, w = c->w;
   const cl_uint oh = c->oh, ow = c->ow, pt = c->pad_top, pl = c->pad_left;
-  const cl_ulong w_at = w_off;
   for (unsigned py = 0; py < c->stride && st == DS_OK; py++)
     for (unsigned px = 0; px < c->stride && st == DS_OK; px++) {
       const conv_phase f = phase_of(c, py, px);
@@ -135,13 +127,8 @@ static ds_status backward_data(ds_runtime *rt, const ds_conv2d *c, cl_mem dx, cl
       const int scatter = c->stride > 1; /* else the rows are dX's, in order */
       const cl_uint fpy = f.py, fpx = f.px, hy = f.hy, wx = f.wx, ky0 = f.ky0, kx0 = f.kx0;
       const cl_uint nky = f.nky, nkx = f.nkx;
-      cl_kernel kt;
-      st = ds_kernel_get(rt, "nn/conv", NULL, "weights_transpose_phase", &kt, err);
-      if (st == DS_OK)
-        st = ds_kernel_args(kt, err, 11, DS_ARG(s->buf), DS_ARG(params), DS_ARG(w_at), DS_ARG(k),
-                            DS_ARG(cin), DS_ARG(cout), DS_ARG(stride), DS_ARG(ky0), DS_ARG(kx0),
-                            DS_ARG(nky), DS_ARG(nkx));
-      if (st == DS_OK) st = launch_conv(rt, kt, f.taps * c->cin * c->cout, err);
+      st = ds_weights_transpose(rt, s->buf, params, w_off, c->k, c->cin, c->cout, c->stride, f.ky0,
+                                f.kx0, f.nky, f.nkx, err);
       const cl_ulong q_off = f.wt, d_off = f.wt + (size_t)step * f.qc;
       for (unsigned r0 = 0; st == DS_OK && r0 < f.rows; r0 += step) {
         const cl_uint row0 = r0, rows = f.rows - r0 < step ? (cl_uint)(f.rows - r0) : step;
@@ -152,7 +139,7 @@ static ds_status backward_data(ds_runtime *rt, const ds_conv2d *c, cl_mem dx, cl
                               DS_ARG(rows), DS_ARG(cout), DS_ARG(oh), DS_ARG(ow), DS_ARG(stride),
                               DS_ARG(pt), DS_ARG(pl), DS_ARG(fpy), DS_ARG(fpx), DS_ARG(hy),
                               DS_ARG(wx), DS_ARG(ky0), DS_ARG(kx0), DS_ARG(nky), DS_ARG(nkx));
-        if (st == DS_OK) st = launch_conv(rt, kg, (size_t)rows * f.taps, err);
+        if (st == DS_OK) st = ds_launch_elementwise(rt, kg, (size_t)rows * f.taps, err);
         ds_gemm_args g = {.a = s->buf,
                           .a_off = q_off,
                           .lda_m = (unsigned)f.qc,
@@ -175,7 +162,7 @@ static ds_status backward_data(ds_runtime *rt, const ds_conv2d *c, cl_mem dx, cl
           st = ds_kernel_args(ks, err, 13, DS_ARG(dx), DS_ARG(s->buf), DS_ARG(d_off), DS_ARG(row0),
                               DS_ARG(rows), DS_ARG(h), DS_ARG(w), DS_ARG(cin), DS_ARG(stride),
                               DS_ARG(fpy), DS_ARG(fpx), DS_ARG(hy), DS_ARG(wx));
-        if (st == DS_OK) st = launch_conv(rt, ks, (size_t)rows * c->cin, err);
+        if (st == DS_OK) st = ds_launch_elementwise(rt, ks, (size_t)rows * c->cin, err);
       }
     }
   return st;
@@ -195,8 +182,7 @@ static ds_status gather(ds_runtime *rt, const char *kernel, cl_mem dst, size_t d
   for (int i = 0; i < 11 && st == DS_OK; i++)
     st = ds_kernel_arg(k, 3 + i, sizeof a[i], &a[i], err);
   /* one work-item per (row, tap); each copies the tap's run of ch channels */
-  size_t n = (size_t)rows * c->k * c->k, local = rt->profile->elementwise_local_size;
-  if (st == DS_OK) st = ds_kernel_launch(rt, k, 1, &n, &local, err);
+  if (st == DS_OK) st = ds_launch_elementwise(rt, k, (size_t)rows * c->k * c->k, err);
   return st;
 }
 

@@ -60,7 +60,7 @@ ds_status ds_dense_backward(ds_runtime *rt, const ds_dense *d, cl_mem dx, cl_mem
   if (s->floats < ds_dense_scratch_min(d))
     return ds_error_set(err, DS_ERR_INVALID, "dense scratch of %zu floats is below %zu", s->floats,
                         ds_dense_scratch_min(d));
-  st = ds_weights_transpose(rt, s->buf, params, w_off, 1, d->in, d->out, err);
+  st = ds_weights_transpose(rt, s->buf, params, w_off, 1, d->in, d->out, 1, 0, 0, 1, 1, err);
   ds_gemm_args gx = {.a = dy,
                      .lda_m = d->out,
                      .lda_k = 1,

@@ -5,7 +5,7 @@
 #include "engine/nn/act.h"
 #include "host/program.h"
 
-static ds_status launch_1d(ds_runtime *rt, cl_kernel k, size_t n, ds_error *err) {
+ds_status ds_launch_elementwise(ds_runtime *rt, cl_kernel k, size_t n, ds_error *err) {
   size_t local = rt->profile->elementwise_local_size;
   return ds_kernel_launch(rt, k, 1, &n, &local, err);
 }
@@ -26,7 +26,7 @@ ds_status ds_act_backward(ds_runtime *rt, cl_mem dz, cl_mem dy, cl_mem y, ds_act
   if (st == DS_OK) st = ds_kernel_arg(k, 2, sizeof y, &y, err);
   if (st == DS_OK) st = ds_kernel_arg(k, 3, sizeof a, &a, err);
   if (st == DS_OK) st = ds_kernel_arg(k, 4, sizeof n32, &n32, err);
-  if (st == DS_OK) st = launch_1d(rt, k, n, err);
+  if (st == DS_OK) st = ds_launch_elementwise(rt, k, n, err);
   return st;
 }
 
@@ -52,7 +52,7 @@ ds_status ds_bias_grad(ds_runtime *rt, cl_mem db, size_t db_off, cl_mem dz, unsi
   if (st == DS_OK) st = ds_kernel_arg(k, 2, sizeof dz, &dz, err);
   if (st == DS_OK) st = ds_kernel_arg(k, 3, sizeof r, &r, err);
   if (st == DS_OK) st = ds_kernel_arg(k, 4, sizeof cc, &cc, err);
-  if (st == DS_OK) st = launch_1d(rt, k, c, err);
+  if (st == DS_OK) st = ds_launch_elementwise(rt, k, c, err);
   return st;
 }
 
@@ -74,7 +74,7 @@ static ds_status shuffle(ds_runtime *rt, const char *name, cl_mem out, cl_mem in
   if (st == DS_OK) st = ds_kernel_arg(k, 1, sizeof in, &in, err);
   for (int i = 0; i < 4 && st == DS_OK; i++)
     st = ds_kernel_arg(k, 2 + i, sizeof a[i], &a[i], err);
-  if (st == DS_OK) st = launch_1d(rt, k, (size_t)n * h * w * 4 * f, err);
+  if (st == DS_OK) st = ds_launch_elementwise(rt, k, (size_t)n * h * w * 4 * f, err);
   return st;
 }
 
@@ -112,19 +112,19 @@ void ds_pixel_shuffle_backward_reference(float *din, const float *dout, unsigned
                   dout[(((size_t)b * 2 * h + 2 * y + i) * 2 * w + 2 * x + j) * f + ch];
 }
 
-ds_status ds_weights_transpose(ds_runtime *rt, cl_mem out, cl_mem in, size_t in_off,
-                               unsigned slices, unsigned rows, unsigned cols, ds_error *err) {
-  cl_kernel k;
-  cl_ulong off = in_off;
-  cl_uint s = slices, r = rows, c = cols;
-  ds_status st = ds_kernel_get(rt, "nn/conv", NULL, "weights_transpose", &k, err);
-  if (st == DS_OK) st = ds_kernel_arg(k, 0, sizeof out, &out, err);
-  if (st == DS_OK) st = ds_kernel_arg(k, 1, sizeof in, &in, err);
-  if (st == DS_OK) st = ds_kernel_arg(k, 2, sizeof off, &off, err);
-  if (st == DS_OK) st = ds_kernel_arg(k, 3, sizeof s, &s, err);
-  if (st == DS_OK) st = ds_kernel_arg(k, 4, sizeof r, &r, err);
-  if (st == DS_OK) st = ds_kernel_arg(k, 5, sizeof c, &c, err);
-  /* one work-item per column of 16 rows (cl/nn/conv.cl) */
-  if (st == DS_OK) st = launch_1d(rt, k, (size_t)slices * ((rows + 15) / 16) * cols, err);
+ds_status ds_weights_transpose(ds_runtime *rt, cl_mem out, cl_mem in, size_t in_off, unsigned k,
+                               unsigned cin, unsigned cout, unsigned stride, unsigned ky0,
+                               unsigned kx0, unsigned nky, unsigned nkx, ds_error *err) {
+  cl_kernel kt;
+  const cl_ulong off = in_off;
+  const cl_uint a[8] = {k, cin, cout, stride, ky0, kx0, nky, nkx};
+  ds_status st = ds_kernel_get(rt, "nn/conv", NULL, "weights_transpose", &kt, err);
+  if (st == DS_OK)
+    st = ds_kernel_args(kt, err, 11, DS_ARG(out), DS_ARG(in), DS_ARG(off), DS_ARG(a[0]),
+                        DS_ARG(a[1]), DS_ARG(a[2]), DS_ARG(a[3]), DS_ARG(a[4]), DS_ARG(a[5]),
+                        DS_ARG(a[6]), DS_ARG(a[7]));
+  /* one work-item per column of 16 rows of a tap (cl/nn/conv.cl) */
+  if (st == DS_OK)
+    st = ds_launch_elementwise(rt, kt, (size_t)nky * nkx * ((cin + 15) / 16) * cout, err);
   return st;
 }

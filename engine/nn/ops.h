@@ -25,8 +25,15 @@ void ds_pixel_shuffle_forward_reference(float *out, const float *in, unsigned n,
 void ds_pixel_shuffle_backward_reference(float *din, const float *dout, unsigned n, unsigned h,
                                          unsigned w, unsigned f);
 
-/* out[s][j][i] = in[in_off + (s * rows + i) * cols + j] for `slices` matrices. */
-ds_status ds_weights_transpose(ds_runtime *rt, cl_mem out, cl_mem in, size_t in_off,
-                               unsigned slices, unsigned rows, unsigned cols, ds_error *err);
+/* The weights of the taps (ky0 + jy * stride, kx0 + jx * stride), jy < nky,
+ * jx < nkx, of k x k x cin x cout weights from in_off, transposed into out
+ * as [(jy, jx, co)][ci] (cl/nn/conv.cl). A dense layer's [in][out] weights
+ * are k = 1: one tap, stride 1. */
+ds_status ds_weights_transpose(ds_runtime *rt, cl_mem out, cl_mem in, size_t in_off, unsigned k,
+                               unsigned cin, unsigned cout, unsigned stride, unsigned ky0,
+                               unsigned kx0, unsigned nky, unsigned nkx, ds_error *err);
+
+/* One launch of k over n work-items at the vendor's elementwise local size. */
+ds_status ds_launch_elementwise(ds_runtime *rt, cl_kernel k, size_t n, ds_error *err);
 
 #endif
