@@ -75,11 +75,13 @@ static gemm_plan plan_for(const ds_runtime *rt, unsigned m, unsigned n, unsigned
   gemm_plan p = {0, 0, 0, 0, 0};
   /* B: a ragged N is padded to whole tiles; an aliased pitch gets 16 more
    * when enough rows read B again to pay for the copy (measured on PoCL:
-   * reading the aliased B as it is ran 16 x 512 x 32768 3.5x and 256 x 512
-   * x 8192 1.1x faster, 768 x 512 x 8192 1.2x and 2048^3 2.2x slower) */
+   * reading the aliased B as it is ran 16 x 512 x 32768 3.5x and 64 x 512 x
+   * 32768 1.6x faster; 256 x 512 x 8192 within noise; 256 x 2048 x 9216 (a
+   * 3x3 conv, 1024 -> 2048 channels on 4x4 at batch 16) 1.36x, 768 x 512 x
+   * 8192 1.2x and 2048^3 2.2x slower) */
   if (n % nb)
     p.b_cols = (unsigned)round_up(n, nb);
-  else if (aliased_pitch(ldb) && m >= 512)
+  else if (aliased_pitch(ldb) && m >= 128)
     p.b_cols = n + 16;
   /* A: aliased rows, or a ragged M of few rows (its last m % MR rows go to
    * the edge kernel, one element per work-item: fine for a sliver of a tall
