@@ -8,6 +8,7 @@
 #include "host/profile.h"
 #include "host/program.h"
 #include "host/program_cache.h"
+#include "host/tune_cache.h"
 
 ds_status ds_runtime_create(ds_runtime **out, const ds_device_desc *dev, unsigned flags,
                             ds_error *err) {
@@ -42,6 +43,8 @@ ds_status ds_runtime_create(ds_runtime **out, const ds_device_desc *dev, unsigne
   const char *kdir = getenv("DSENGINE_KERNEL_DIR");
   if (kdir && *kdir) snprintf(rt->kernel_dir, sizeof rt->kernel_dir, "%s", kdir);
   ds_program_cache_default_dir(rt->cache_dir, sizeof rt->cache_dir);
+  const char *tune = getenv("DSENGINE_TUNE");
+  rt->tune = !(tune && (!strcmp(tune, "off") || !strcmp(tune, "0")));
   *out = rt;
   return DS_OK;
 }
@@ -64,6 +67,7 @@ void ds_runtime_destroy(ds_runtime *rt) {
   ds_profile_clear(rt);
   free(rt->launches);
   ds_program_release_all(rt);
+  ds_tune_release(rt);
   if (rt->queue) clReleaseCommandQueue(rt->queue);
   if (rt->context) clReleaseContext(rt->context);
   free(rt);

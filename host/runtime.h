@@ -4,7 +4,9 @@
  *   DSENGINE_CACHE_DIR  program binary cache folder ("off" disables it);
  *                       default $XDG_CACHE_HOME/dsengine, else ~/.cache/dsengine
  *   DSENGINE_KERNEL_DIR read cl/ sources from this folder instead of the copy
- *                       embedded in the binary (kernel development) */
+ *                       embedded in the binary (kernel development)
+ *   DSENGINE_TUNE       "off": never measure kernel variants, use the vendor
+ *                       profile's (tests, for fixed kernels) */
 #ifndef DS_HOST_RUNTIME_H
 #define DS_HOST_RUNTIME_H
 
@@ -25,6 +27,7 @@ typedef struct ds_program_stats {
 } ds_program_stats;
 
 typedef struct ds_program_entry ds_program_entry;
+typedef struct ds_tune_entry ds_tune_entry;
 
 /* A kernel launch kept for host/profile.h. */
 typedef struct ds_launch {
@@ -45,6 +48,11 @@ typedef struct ds_runtime {
   ds_program_stats stats;
   ds_program_entry *programs; /* built embedded programs, owned */
   int program_count, program_cap;
+  /* host/tune_cache.h: kernel variants measured per shape */
+  int tune;   /* 1: ops may measure their variants (DSENGINE_TUNE=off: 0) */
+  int retune; /* 1: measure again, ignoring what the tuning file holds */
+  ds_tune_entry *tune_entries;
+  int tune_count, tune_cap, tune_loaded;
 } ds_runtime;
 
 /* Creates a context and an in-order queue on dev. */

@@ -78,6 +78,66 @@ static void test_gemm(void) {
     }
 }
 
+/* Every GEMM variant the tuner may pick, on this device's list and on the
+ * GPU list (a tuned run may use any of them), against the reference:
+ * ragged shapes, A transposed, accumulation, bias and activation, with
+ * and without workspace, and a K over the smallest K block. */
+static void test_gemm_variants(void) {
+  ds_gemm_variant v[2 * DS_GEMM_MAX_VARIANTS];
+  int count = ds_gemm_variants(rt, v, DS_GEMM_MAX_VARIANTS);
+  ds_runtime other = *rt; /* only its profile is read */
+  other.profile =
+      ds_vendor_profile_for(rt->profile->local_memory_tiles ? DS_VENDOR_CPU : DS_VENDOR_NVIDIA);
+  count += ds_gemm_variants(&other, v + count, DS_GEMM_MAX_VARIANTS);
+  CHECK(count >= 4, "only %d GEMM variants", count);
+  const unsigned shapes[][3] = {{13, 37, 29}, {31, 130, 17}, {70, 37, 1100}};
+  for (int i = 0; i < count; i++)
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+      for (int mode = 0; mode < 2; mode++) {
+        const unsigned m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+        const int odd = mode == 1; /* transposed A, offsets, accumulate, bias, workspace */
+        const size_t a_off = odd ? 3 : 0, c_off = odd ? 5 : 0;
+        const size_t na = a_off + (size_t)m * k, nb = (size_t)k * n, nc = c_off + (size_t)m * n;
+        float *a = rand_array(na), *b = rand_array(nb), *c = rand_array(nc), *bias = rand_array(n);
+        ds_gemm_args g = {.a_off = a_off,
+                          .lda_m = odd ? 1 : k,
+                          .lda_k = odd ? m : 1,
+                          .ldb = n,
+                          .c_off = c_off,
+                          .ldc = n,
+                          .m = m,
+                          .n = n,
+                          .k = k,
+                          .accumulate = odd,
+                          .act = odd ? DS_ACT_LRELU : DS_ACT_NONE};
+        cl_mem da = upload(rt, a, na), db = upload(rt, b, nb), dc = upload(rt, c, nc),
+               dbias = upload(rt, bias, n), ws = NULL;
+        g.a = da, g.b = db, g.c = dc, g.bias = odd ? dbias : NULL;
+        if (odd) {
+          /* room for any variant's padded copies (ds_gemm_workspace sizes
+           * for this device's variants only when tuning is on) */
+          g.ws_floats = (size_t)(m + 16) * (k + 16) + (size_t)(n + 80) * k + 64;
+          CHECK_OK(ds_buffer_create(rt, g.ws_floats * 4, CL_MEM_READ_WRITE, "ws", &ws, &err), &err);
+          g.ws = ws;
+        }
+        CHECK_OK(ds_gemm_with(rt, &v[i], &g, &err), &err);
+        float *got = download(rt, dc, nc);
+        ds_gemm_reference(a, b, c, odd ? bias : NULL, &g);
+        const double e = rel_err(got, c, nc), tol = 2e-5;
+        CHECK(e < tol,
+              "gemm variant kind %u %ux(%ux%u) local %ux%u k_block %u on %ux%ux%u mode %d: "
+              "rel err %.3g",
+              v[i].kind, v[i].mr, v[i].vw, v[i].nv, v[i].local[0], v[i].local[1], v[i].k_block, m,
+              n, k, mode, e);
+        ds_buffer_release(&da);
+        ds_buffer_release(&db);
+        ds_buffer_release(&dc);
+        ds_buffer_release(&dbias);
+        ds_buffer_release(&ws);
+        free(a), free(b), free(c), free(bias), free(got);
+      }
+}
+
 static void test_conv_mode(int packed) {
   const unsigned shapes[][7] = {/* n, h, w, cin, cout, k, stride */
                                 {2, 8, 8, 3, 5, 5, 2},
@@ -376,6 +436,7 @@ int main(void) {
   CHECK_OK(ds_runtime_open(&rt, getenv("DSENGINE_DEVICE"), "DSENGINE_DEVICE", 0, &err), &err);
   if (!rt) return check_summary("nn");
   test_gemm();
+  test_gemm_variants();
   test_conv();
   test_dense();
   test_shuffle();

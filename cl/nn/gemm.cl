@@ -10,7 +10,8 @@
 // cache. gemm_edge computes the ragged right and bottom strips, one element
 // per work-item.
 //
-// Build options: -DMR=<rows> -DVW=<4|8|16> -DNV=<1|2>.
+// Build options: -DMR=<rows> -DVW=<4|8|16> -DNV=<1|2|4>; for gemm_ltile (at
+// the end) -DLT_WM -DLT_WN -DLT_K -DLT_RX -DLT_RY.
 
 #ifndef MR
 #define MR 4
@@ -168,3 +169,99 @@ kernel void pad_b(global float *restrict Bp, const ulong bp_off, global const fl
   const uint n = (uint)(e - k * Np);
   Bp[bp_off + e] = n < N ? B[b_off + k * ldb + n] : 0.0f;
 }
+
+// ---- local-memory tiles (GPUs) ----
+// gemm_ltile: each work-group computes a TM x TN tile of C, TM = LT_WM *
+// LT_RY rows and TN = LT_WN * LT_RX columns, from K-slices of LT_K that the
+// group stages in local memory: A's slice as As[k][m], B's as Bs[k][n].
+// Work-item (x, y) accumulates rows y + i * LT_RY and columns x + j * LT_RX
+// in registers, so neighbouring work-items read neighbouring Bs entries and
+// store neighbouring columns of C (coalesced), and every work-item of a row
+// reads the same As entry (a broadcast). Ragged M, N and K load zeros and
+// store only inside C: no padded copies, no edge kernel. The local size must
+// be (LT_RX, LT_RY).
+//
+// Build options: -DLT_WM -DLT_WN -DLT_K -DLT_RX -DLT_RY.
+#ifdef LT_WM
+#define LT_TM (LT_WM * LT_RY)
+#define LT_TN (LT_WN * LT_RX)
+#define LT_THREADS (LT_RX * LT_RY)
+
+__attribute__((reqd_work_group_size(LT_RX, LT_RY, 1)))
+kernel void gemm_ltile(global const float *restrict A, const ulong a_off, const uint lda_m,
+                       const uint lda_k, global const float *restrict B, const ulong b_off,
+                       const uint ldb, global float *restrict C, const ulong c_off,
+                       const uint ldc, global const float *restrict bias, const ulong bias_off,
+                       const uint K, const uint flags, const uint M, const uint N) {
+  local float As[LT_K][LT_TM];
+  local float Bs[LT_K][LT_TN];
+  const uint x = get_local_id(0), y = get_local_id(1);
+  const uint tid = y * LT_RX + x;
+  const size_t m0 = (size_t)get_group_id(1) * LT_TM, n0 = (size_t)get_group_id(0) * LT_TN;
+  // A's slice is read along k when A is row-major, along m when it is
+  // transposed: either way consecutive work-items read consecutive floats
+  const int a_along_k = lda_k == 1;
+  float acc[LT_WM][LT_WN];
+#pragma unroll
+  for (int i = 0; i < LT_WM; i++)
+#pragma unroll
+    for (int j = 0; j < LT_WN; j++)
+      acc[i][j] = 0.0f;
+
+  for (uint k0 = 0; k0 < K; k0 += LT_K) {
+    for (uint e = tid; e < LT_TM * LT_K; e += LT_THREADS) {
+      uint r, kk;
+      if (a_along_k) {
+        r = e / LT_K;
+        kk = e - r * LT_K;
+      } else {
+        kk = e / LT_TM;
+        r = e - kk * LT_TM;
+      }
+      const size_t m = m0 + r;
+      const uint k = k0 + kk;
+      As[kk][r] = m < M && k < K ? A[a_off + m * lda_m + (size_t)k * lda_k] : 0.0f;
+    }
+    for (uint e = tid; e < LT_TN * LT_K; e += LT_THREADS) {
+      const uint kk = e / LT_TN, c = e - kk * LT_TN;
+      const size_t n = n0 + c;
+      const uint k = k0 + kk;
+      Bs[kk][c] = n < N && k < K ? B[b_off + (size_t)k * ldb + n] : 0.0f;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+#pragma unroll
+    for (int kk = 0; kk < LT_K; kk++) {
+      float a[LT_WM], b[LT_WN];
+#pragma unroll
+      for (int i = 0; i < LT_WM; i++)
+        a[i] = As[kk][y + i * LT_RY];
+#pragma unroll
+      for (int j = 0; j < LT_WN; j++)
+        b[j] = Bs[kk][x + j * LT_RX];
+#pragma unroll
+      for (int i = 0; i < LT_WM; i++)
+#pragma unroll
+        for (int j = 0; j < LT_WN; j++)
+          acc[i][j] = fma(a[i], b[j], acc[i][j]);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+
+  const uint act = flags >> GEMM_ACT_SHIFT;
+#pragma unroll
+  for (int i = 0; i < LT_WM; i++) {
+    const size_t m = m0 + y + i * LT_RY;
+    if (m >= M) continue;
+#pragma unroll
+    for (int j = 0; j < LT_WN; j++) {
+      const size_t n = n0 + x + j * LT_RX;
+      if (n >= N) continue;
+      global float *c = C + c_off + m * ldc + n;
+      float v = acc[i][j];
+      if (flags & GEMM_ACCUMULATE) v += *c;
+      if (flags & GEMM_BIAS) v += bias[bias_off + n];
+      *c = activate(v, act);
+    }
+  }
+}
+#endif

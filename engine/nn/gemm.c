@@ -2,15 +2,76 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
+#include "engine/nn/gemm_tune.h"
 #include "host/program.h"
 
 enum { FLAG_ACCUMULATE = 1, FLAG_BIAS = 2, ACT_SHIFT = 2 };
 
-static const char *gemm_options(ds_runtime *rt, char *buf, size_t cap) {
-  snprintf(buf, cap, "-DMR=%u -DVW=%u -DNV=%u", rt->profile->gemm_mr, rt->profile->gemm_vw,
-           rt->profile->gemm_nv);
+static const char *gemm_options(const ds_gemm_variant *v, char *buf, size_t cap) {
+  if (v->kind == DS_GEMM_LOCAL_TILE)
+    snprintf(buf, cap, "-DLT_WM=%u -DLT_WN=%u -DLT_K=%u -DLT_RX=%u -DLT_RY=%u", v->mr, v->vw, v->nv,
+             v->local[0], v->local[1]);
+  else
+    snprintf(buf, cap, "-DMR=%u -DVW=%u -DNV=%u", v->mr, v->vw, v->nv);
   return buf;
+}
+
+/* The variants ds_gemm measures per shape: register tiles, work-group
+ * shapes and K blocks around the vendor profile's (always the first). On
+ * CPUs (PoCL: one work-item per group, 32 vector registers) tiles of 4 to
+ * 12 rows by 16 to 64 columns and K blocks that keep a B panel in L2; on
+ * GPUs smaller tiles in groups of 64 to 256 work-items. */
+static const ds_gemm_variant cpu_variants[] = {
+    {DS_GEMM_REGISTER_TILE, 6, 16, 2, {1, 1}, 0}, /* k_block 0 here: the profile's */
+    {DS_GEMM_REGISTER_TILE, 6, 16, 2, {1, 1}, DS_GEMM_K_ANY},
+    {DS_GEMM_REGISTER_TILE, 6, 16, 2, {1, 1}, 1024},
+    {DS_GEMM_REGISTER_TILE, 4, 16, 2, {1, 1}, 0},
+    {DS_GEMM_REGISTER_TILE, 8, 16, 2, {1, 1}, 0},
+    {DS_GEMM_REGISTER_TILE, 12, 16, 1, {1, 1}, 0},
+    {DS_GEMM_REGISTER_TILE, 4, 16, 4, {1, 1}, 0},
+};
+static const ds_gemm_variant gpu_variants[] = {
+    /* local-memory tiles: 64 x 64 from 16 x 16 work-items, 128 x 128 from
+     * 16 x 16 with 8 x 8 each, 32 x 32 from 8 x 8, 64 x 64 from 16 x 8 */
+    {DS_GEMM_LOCAL_TILE, 4, 4, 16, {16, 16}, 0},
+    {DS_GEMM_LOCAL_TILE, 8, 8, 16, {16, 16}, 0},
+    {DS_GEMM_LOCAL_TILE, 4, 4, 16, {8, 8}, 0},
+    {DS_GEMM_LOCAL_TILE, 8, 4, 8, {16, 8}, 0},
+    /* register tiles straight from global memory and caches */
+    {DS_GEMM_REGISTER_TILE, 4, 4, 2, {8, 8}, 0},
+    {DS_GEMM_REGISTER_TILE, 4, 4, 1, {16, 16}, 0},
+    {DS_GEMM_REGISTER_TILE, 2, 4, 2, {16, 16}, 0},
+};
+
+ds_gemm_variant ds_gemm_default_variant(const ds_runtime *rt) {
+  const ds_vendor_profile *p = rt->profile;
+  ds_gemm_variant v = {DS_GEMM_REGISTER_TILE,
+                       p->gemm_mr,
+                       p->gemm_vw,
+                       p->gemm_nv,
+                       {p->gemm_local[0], p->gemm_local[1]},
+                       p->gemm_k_block ? p->gemm_k_block : DS_GEMM_K_ANY};
+  return v;
+}
+
+int ds_gemm_variants(const ds_runtime *rt, ds_gemm_variant *out, int cap) {
+  const ds_gemm_variant *list = rt->profile->local_memory_tiles ? gpu_variants : cpu_variants;
+  const int n = rt->profile->local_memory_tiles ? (int)(sizeof gpu_variants / sizeof *gpu_variants)
+                                                : (int)(sizeof cpu_variants / sizeof *cpu_variants);
+  const ds_gemm_variant def = ds_gemm_default_variant(rt);
+  int count = 0;
+  if (count < cap) out[count++] = def;
+  for (int i = 0; i < n && count < cap; i++) {
+    ds_gemm_variant v = list[i];
+    if (!v.k_block) v.k_block = def.k_block;
+    int dup = 0;
+    for (int j = 0; j < count; j++)
+      dup |= !memcmp(&out[j], &v, sizeof v);
+    if (!dup) out[count++] = v;
+  }
+  return count;
 }
 
 static ds_status set_common(cl_kernel k, const ds_gemm_args *g, cl_uint flags, ds_error *err) {
@@ -34,13 +95,14 @@ static ds_status set_common(cl_kernel k, const ds_gemm_args *g, cl_uint flags, d
   return st;
 }
 
-static ds_status edge(ds_runtime *rt, const ds_gemm_args *g, cl_uint flags, unsigned row0,
-                      unsigned col0, unsigned rows, unsigned cols, ds_error *err) {
+static ds_status edge(ds_runtime *rt, const ds_gemm_variant *v, const ds_gemm_args *g,
+                      cl_uint flags, unsigned row0, unsigned col0, unsigned rows, unsigned cols,
+                      ds_error *err) {
   if (!rows || !cols) return DS_OK;
   cl_kernel k;
-  char opts[96];
+  char opts[128];
   ds_status st =
-      ds_kernel_get(rt, "nn/gemm", gemm_options(rt, opts, sizeof opts), "gemm_edge", &k, err);
+      ds_kernel_get(rt, "nn/gemm", gemm_options(v, opts, sizeof opts), "gemm_edge", &k, err);
   if (st == DS_OK) st = set_common(k, g, flags, err);
   cl_uint r0 = row0, c0 = col0, nr = rows, nc = cols;
   if (st == DS_OK) st = ds_kernel_arg(k, 14, sizeof r0, &r0, err);
@@ -69,10 +131,11 @@ typedef struct gemm_plan {
  * ~1 GFLOP/s); 16 extra floats break the alignment. */
 static int aliased_pitch(size_t floats) { return floats >= 512 && floats % 512 == 0; }
 
-static gemm_plan plan_for(const ds_runtime *rt, unsigned m, unsigned n, unsigned k, unsigned lda_m,
-                          unsigned lda_k, unsigned ldb) {
-  const size_t mr = rt->profile->gemm_mr, nb = (size_t)rt->profile->gemm_vw * rt->profile->gemm_nv;
+static gemm_plan plan_for(const ds_gemm_variant *v, unsigned m, unsigned n, unsigned k,
+                          unsigned lda_m, unsigned lda_k, unsigned ldb) {
+  const size_t mr = v->mr, nb = (size_t)v->vw * v->nv;
   gemm_plan p = {0, 0, 0, 0, 0};
+  if (v->kind == DS_GEMM_LOCAL_TILE) return p; /* reads the operands as they are */
   /* B: a ragged N is padded to whole tiles; an aliased pitch gets 16 more
    * when enough rows read B again to pay for the copy (measured on PoCL:
    * reading the aliased B as it is ran 16 x 512 x 32768 3.5x and 64 x 512 x
@@ -103,17 +166,26 @@ static gemm_plan plan_for(const ds_runtime *rt, unsigned m, unsigned n, unsigned
 
 size_t ds_gemm_workspace(const ds_runtime *rt, unsigned m, unsigned n, unsigned k, unsigned lda_m,
                          unsigned lda_k, unsigned ldb) {
-  return plan_for(rt, m, n, k, lda_m, lda_k, ldb).floats;
+  ds_gemm_variant v[DS_GEMM_MAX_VARIANTS];
+  const int count = rt->tune ? ds_gemm_variants(rt, v, DS_GEMM_MAX_VARIANTS) : 1;
+  if (!rt->tune) v[0] = ds_gemm_default_variant(rt);
+  size_t most = 0;
+  for (int i = 0; i < count; i++) {
+    const unsigned kb = v[i].k_block < k ? v[i].k_block : k;
+    const size_t f = plan_for(&v[i], m, n, kb, lda_m, lda_k, ldb).floats;
+    if (f > most) most = f;
+  }
+  return most;
 }
 
 /* A copied row-major with Mp rows (zeros past M) at the plan's pitch. */
-static ds_status pad_a(ds_runtime *rt, const ds_gemm_args *g, const gemm_plan *p, ds_error *err) {
-  char opts[96];
+static ds_status pad_a(ds_runtime *rt, const ds_gemm_variant *v, const ds_gemm_args *g,
+                       const gemm_plan *p, ds_error *err) {
+  char opts[128];
   cl_kernel k;
   cl_ulong ap_off = 0, a_off = g->a_off;
   cl_uint lda_m = g->lda_m, lda_k = g->lda_k, m = g->m, kk = g->k, mp = p->a_rows, lda = p->a_pitch;
-  ds_status st =
-      ds_kernel_get(rt, "nn/gemm", gemm_options(rt, opts, sizeof opts), "pad_a", &k, err);
+  ds_status st = ds_kernel_get(rt, "nn/gemm", gemm_options(v, opts, sizeof opts), "pad_a", &k, err);
   if (st == DS_OK) st = ds_kernel_arg(k, 0, sizeof(cl_mem), &g->ws, err);
   if (st == DS_OK) st = ds_kernel_arg(k, 1, sizeof ap_off, &ap_off, err);
   if (st == DS_OK) st = ds_kernel_arg(k, 2, sizeof(cl_mem), &g->a, err);
@@ -130,15 +202,15 @@ static ds_status pad_a(ds_runtime *rt, const ds_gemm_args *g, const gemm_plan *p
 }
 
 /* B zero-padded to whole tiles of columns in the workspace (cl/nn/gemm.cl). */
-static ds_status pad_b(ds_runtime *rt, const ds_gemm_args *g, const gemm_plan *p, ds_error *err) {
+static ds_status pad_b(ds_runtime *rt, const ds_gemm_variant *v, const ds_gemm_args *g,
+                       const gemm_plan *p, ds_error *err) {
   const unsigned np = p->b_cols;
   cl_ulong bp_off = p->b_off;
-  char opts[96];
+  char opts[128];
   cl_kernel k;
   cl_ulong b_off = g->b_off;
   cl_uint ldb = g->ldb, n = g->n, kk = g->k, npad = np;
-  ds_status st =
-      ds_kernel_get(rt, "nn/gemm", gemm_options(rt, opts, sizeof opts), "pad_b", &k, err);
+  ds_status st = ds_kernel_get(rt, "nn/gemm", gemm_options(v, opts, sizeof opts), "pad_b", &k, err);
   if (st == DS_OK) st = ds_kernel_arg(k, 0, sizeof(cl_mem), &g->ws, err);
   if (st == DS_OK) st = ds_kernel_arg(k, 1, sizeof bp_off, &bp_off, err);
   if (st == DS_OK) st = ds_kernel_arg(k, 2, sizeof(cl_mem), &g->b, err);
@@ -152,21 +224,41 @@ static ds_status pad_b(ds_runtime *rt, const ds_gemm_args *g, const gemm_plan *p
   return st;
 }
 
-/* One launch's product (K at most the profile's gemm_k_block). */
-static ds_status gemm_one(ds_runtime *rt, const ds_gemm_args *g, ds_error *err) {
+/* The whole product in local-memory tiles (gemm_ltile). */
+static ds_status local_tiles(ds_runtime *rt, const ds_gemm_variant *v, const ds_gemm_args *g,
+                             cl_uint flags, ds_error *err) {
+  cl_kernel k;
+  char opts[128];
+  ds_status st =
+      ds_kernel_get(rt, "nn/gemm", gemm_options(v, opts, sizeof opts), "gemm_ltile", &k, err);
+  if (st == DS_OK) st = set_common(k, g, flags, err);
+  cl_uint m = g->m, n = g->n;
+  if (st == DS_OK) st = ds_kernel_arg(k, 14, sizeof m, &m, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 15, sizeof n, &n, err);
+  const size_t tm = (size_t)v->mr * v->local[1], tn = (size_t)v->vw * v->local[0];
+  size_t global[2] = {(g->n + tn - 1) / tn * v->local[0], (g->m + tm - 1) / tm * v->local[1]};
+  size_t local[2] = {v->local[0], v->local[1]};
+  if (st == DS_OK) st = ds_kernel_launch(rt, k, 2, global, local, err);
+  return st;
+}
+
+/* One launch's product (K at most the variant's k_block). */
+static ds_status gemm_one(ds_runtime *rt, const ds_gemm_variant *v, const ds_gemm_args *g,
+                          ds_error *err) {
   if (!g->m || !g->n) return DS_OK;
   cl_uint flags = (g->accumulate ? FLAG_ACCUMULATE : 0) | (g->bias ? FLAG_BIAS : 0) |
                   ((cl_uint)g->act << ACT_SHIFT);
-  const unsigned mr = rt->profile->gemm_mr, nr = rt->profile->gemm_vw * rt->profile->gemm_nv;
+  if (v->kind == DS_GEMM_LOCAL_TILE) return local_tiles(rt, v, g, flags, err);
+  const unsigned mr = v->mr, nr = v->vw * v->nv;
   /* Padded copies of A and B (gemm_plan) let whole tiles cover the product;
    * without workspace the ragged strips go to the edge kernel. */
   ds_gemm_args tile = *g;
-  gemm_plan p = plan_for(rt, g->m, g->n, g->k, g->lda_m, g->lda_k, g->ldb);
+  gemm_plan p = plan_for(v, g->m, g->n, g->k, g->lda_m, g->lda_k, g->ldb);
   const int use = g->k && g->ws && p.floats && g->ws_floats >= p.floats;
   unsigned tiles_m = g->m / mr, tiles_n = g->n / nr;
   ds_status st = DS_OK;
   if (use && p.a_rows) {
-    st = pad_a(rt, g, &p, err);
+    st = pad_a(rt, v, g, &p, err);
     tile.a = g->ws;
     tile.a_off = 0;
     tile.lda_m = p.a_pitch;
@@ -174,7 +266,7 @@ static ds_status gemm_one(ds_runtime *rt, const ds_gemm_args *g, ds_error *err) 
     tiles_m = p.a_rows / mr;
   }
   if (use && p.b_cols && st == DS_OK) {
-    st = pad_b(rt, g, &p, err);
+    st = pad_b(rt, v, g, &p, err);
     tile.b = g->ws;
     tile.b_off = p.b_off;
     tile.ldb = p.b_cols;
@@ -182,8 +274,8 @@ static ds_status gemm_one(ds_runtime *rt, const ds_gemm_args *g, ds_error *err) 
   }
   if (st == DS_OK && tiles_m && tiles_n) {
     cl_kernel k;
-    char opts[96];
-    st = ds_kernel_get(rt, "nn/gemm", gemm_options(rt, opts, sizeof opts), "gemm_tile", &k, err);
+    char opts[128];
+    st = ds_kernel_get(rt, "nn/gemm", gemm_options(v, opts, sizeof opts), "gemm_tile", &k, err);
     if (st == DS_OK) st = set_common(k, &tile, flags, err);
     cl_uint tm = tiles_m, tn = tiles_n, m = g->m, n = g->n;
     if (st == DS_OK) st = ds_kernel_arg(k, 14, sizeof tm, &tm, err);
@@ -191,22 +283,30 @@ static ds_status gemm_one(ds_runtime *rt, const ds_gemm_args *g, ds_error *err) 
     if (st == DS_OK) st = ds_kernel_arg(k, 16, sizeof m, &m, err);
     if (st == DS_OK) st = ds_kernel_arg(k, 17, sizeof n, &n, err);
     size_t global[2] = {tiles_m, tiles_n};
-    size_t local[2] = {rt->profile->gemm_local[0], rt->profile->gemm_local[1]};
+    size_t local[2] = {v->local[0], v->local[1]};
     if (st == DS_OK) st = ds_kernel_launch(rt, k, 2, global, local, err);
   }
   /* what the tiles covered: rows [0, m_full), columns [0, n_full) */
   const unsigned m_full = tiles_n ? (tiles_m * mr < g->m ? tiles_m * mr : g->m) : 0;
   const unsigned n_full = tiles_m ? (tiles_n * nr < g->n ? tiles_n * nr : g->n) : 0;
   /* right strip: every row, the columns past the tiles */
-  if (st == DS_OK) st = edge(rt, g, flags, 0, n_full, g->m, g->n - n_full, err);
+  if (st == DS_OK) st = edge(rt, v, g, flags, 0, n_full, g->m, g->n - n_full, err);
   /* bottom strip: the rows past the tiles, tiled columns only */
-  if (st == DS_OK) st = edge(rt, g, flags, m_full, 0, g->m - m_full, n_full, err);
+  if (st == DS_OK) st = edge(rt, v, g, flags, m_full, 0, g->m - m_full, n_full, err);
   return st;
 }
 
 ds_status ds_gemm(ds_runtime *rt, const ds_gemm_args *g, ds_error *err) {
-  const unsigned most = rt->profile->gemm_k_block;
-  if (!most || g->k <= most) return gemm_one(rt, g, err);
+  ds_gemm_variant v;
+  ds_status st = ds_gemm_pick(rt, g, &v, err);
+  if (st == DS_OK) st = ds_gemm_with(rt, &v, g, err);
+  return st;
+}
+
+ds_status ds_gemm_with(ds_runtime *rt, const ds_gemm_variant *v, const ds_gemm_args *g,
+                       ds_error *err) {
+  const unsigned most = v->k_block;
+  if (!most || g->k <= most) return gemm_one(rt, v, g, err);
   /* K in equal blocks, each adding to C; bias and activation with the last */
   const unsigned blocks = (g->k + most - 1) / most, kb = (g->k + blocks - 1) / blocks;
   ds_status st = DS_OK;
@@ -219,7 +319,7 @@ ds_status ds_gemm(ds_runtime *rt, const ds_gemm_args *g, ds_error *err) {
     b.accumulate = g->accumulate || k0 > 0;
     b.bias = last ? g->bias : NULL;
     b.act = last ? g->act : DS_ACT_NONE;
-    st = gemm_one(rt, &b, err);
+    st = gemm_one(rt, v, &b, err);
   }
   return st;
 }

@@ -34,15 +34,48 @@ typedef struct ds_gemm_args {
   size_t ws_floats;
 } ds_gemm_args;
 
+/* One way to run a product (cl/nn/gemm.cl), and the longest K one launch
+ * takes (a longer product runs as launches over blocks of K, each adding to
+ * C; DS_GEMM_K_ANY: one launch).
+ *   DS_GEMM_REGISTER_TILE (gemm_tile): mr rows x vw * nv columns per
+ *     work-item from caches and registers, work-groups of local[0] x
+ *     local[1] tiles (CPUs: 1 x 1);
+ *   DS_GEMM_LOCAL_TILE (gemm_ltile): work-groups of local[0] x local[1]
+ *     work-items stage K-slices of nv in local memory; each work-item
+ *     computes mr rows x vw columns, a group mr * local[1] x vw * local[0]
+ *     (GPUs). */
+typedef enum ds_gemm_kind { DS_GEMM_REGISTER_TILE = 0, DS_GEMM_LOCAL_TILE = 1 } ds_gemm_kind;
+
+typedef struct ds_gemm_variant {
+  unsigned kind; /* ds_gemm_kind */
+  unsigned mr, vw, nv;
+  unsigned local[2];
+  unsigned k_block;
+} ds_gemm_variant;
+
+#define DS_GEMM_K_ANY 0xffffffffu
+enum { DS_GEMM_MAX_VARIANTS = 16 };
+
+/* The vendor profile's variant: what runs untuned. */
+ds_gemm_variant ds_gemm_default_variant(const ds_runtime *rt);
+/* The candidates the tuner measures on rt's device, the default first;
+ * returns how many (at most cap). */
+int ds_gemm_variants(const ds_runtime *rt, ds_gemm_variant *out, int cap);
+
 /* Floats of workspace an m x n x k product with these strides can use (0:
  * none): zero-padded copies of A and B so whole register tiles cover ragged
- * edges, and row pitches that avoid cache-set aliasing. */
+ * edges, and row pitches that avoid cache-set aliasing; with tuning on, the
+ * most any candidate variant uses. */
 size_t ds_gemm_workspace(const ds_runtime *rt, unsigned m, unsigned n, unsigned k, unsigned lda_m,
                          unsigned lda_k, unsigned ldb);
 
-/* A K longer than the vendor profile's gemm_k_block runs as launches over
- * blocks of K, each adding to C (bias and activation with the last). */
+/* The product with the variant engine/nn/gemm_tune.h picks for this shape
+ * on rt's device (the default when tuning is off or the product is small). */
 ds_status ds_gemm(ds_runtime *rt, const ds_gemm_args *g, ds_error *err);
+
+/* The product with variant v. */
+ds_status ds_gemm_with(ds_runtime *rt, const ds_gemm_variant *v, const ds_gemm_args *g,
+                       ds_error *err);
 
 /* The same on host arrays; offsets apply to the given pointers. */
 void ds_gemm_reference(const float *a, const float *b, float *c, const float *bias,

@@ -1,0 +1,133 @@
+#include "host/tune_cache.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "host/hash.h"
+
+void ds_tune_path(const ds_runtime *rt, char *path, size_t cap) {
+  if (!rt->cache_dir[0]) {
+    if (cap) path[0] = '\0';
+    return;
+  }
+  uint64_t h = DS_FNV64_INIT;
+  h = ds_fnv64(h, rt->device.name, strlen(rt->device.name));
+  h = ds_fnv64(h, "|", 1);
+  h = ds_fnv64(h, rt->device.driver_version, strlen(rt->device.driver_version));
+  h = ds_fnv64(h, "|", 1);
+  h = ds_fnv64(h, rt->device.platform_name, strlen(rt->device.platform_name));
+  snprintf(path, cap, "%s/tune-%016llx.txt", rt->cache_dir, (unsigned long long)h);
+}
+
+static ds_tune_entry *find(ds_runtime *rt, const char *key) {
+  for (int i = 0; i < rt->tune_count; i++)
+    if (!strcmp(rt->tune_entries[i].key, key)) return &rt->tune_entries[i];
+  return NULL;
+}
+
+static ds_tune_entry *add(ds_runtime *rt, const char *key) {
+  ds_tune_entry *e = find(rt, key);
+  if (e) return e;
+  if (rt->tune_count == rt->tune_cap) {
+    int cap = rt->tune_cap ? 2 * rt->tune_cap : 64;
+    ds_tune_entry *grown = realloc(rt->tune_entries, (size_t)cap * sizeof *grown);
+    if (!grown) return NULL;
+    rt->tune_entries = grown;
+    rt->tune_cap = cap;
+  }
+  e = &rt->tune_entries[rt->tune_count++];
+  memset(e, 0, sizeof *e);
+  snprintf(e->key, sizeof e->key, "%s", key);
+  return e;
+}
+
+static void trim(char *s) {
+  size_t n = strlen(s);
+  while (n && (s[n - 1] == ' ' || s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == '\t'))
+    s[--n] = '\0';
+}
+
+static void load(ds_runtime *rt) {
+  rt->tune_loaded = 1;
+  char path[DS_PATH_MAX + 64];
+  ds_tune_path(rt, path, sizeof path);
+  FILE *f = path[0] ? fopen(path, "r") : NULL;
+  if (!f) return;
+  char line[DS_TUNE_KEY_MAX + DS_TUNE_VALUE_MAX + 8];
+  while (fgets(line, sizeof line, f)) {
+    if (line[0] == '#' || !strchr(line, '\n')) continue; /* comment, or too long */
+    char *eq = strstr(line, " = ");
+    if (!eq) continue;
+    *eq = '\0';
+    char *value = eq + 3;
+    trim(line);
+    trim(value);
+    if (!line[0] || !value[0] || strlen(line) >= DS_TUNE_KEY_MAX ||
+        strlen(value) >= DS_TUNE_VALUE_MAX)
+      continue;
+    ds_tune_entry *e = add(rt, line);
+    if (e) snprintf(e->value, sizeof e->value, "%s", value);
+  }
+  fclose(f);
+}
+
+const char *ds_tune_get(ds_runtime *rt, const char *key) {
+  if (!rt->tune_loaded) load(rt);
+  ds_tune_entry *e = find(rt, key);
+  if (!e || (rt->retune && !e->fresh)) return NULL;
+  return e->value;
+}
+
+static int make_dirs(const char *dir) {
+  char tmp[DS_PATH_MAX];
+  snprintf(tmp, sizeof tmp, "%s", dir);
+  for (char *p = tmp + 1; *p; p++)
+    if (*p == '/') {
+      *p = '\0';
+      if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return -1;
+      *p = '/';
+    }
+  return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static int save(const ds_runtime *rt) {
+  char path[DS_PATH_MAX + 64], tmp[DS_PATH_MAX + 96];
+  ds_tune_path(rt, path, sizeof path);
+  if (!path[0] || make_dirs(rt->cache_dir) != 0) return 0;
+  snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+  FILE *f = fopen(tmp, "w");
+  if (!f) return 0;
+  fprintf(f, "# dsengine tuning: %s | %s\n", rt->device.name, rt->device.driver_version);
+  for (int i = 0; i < rt->tune_count; i++)
+    fprintf(f, "%s = %s\n", rt->tune_entries[i].key, rt->tune_entries[i].value);
+  int ok = !ferror(f);
+  ok &= fclose(f) == 0;
+  if (!ok || rename(tmp, path) != 0) {
+    remove(tmp);
+    return 0;
+  }
+  return 1;
+}
+
+void ds_tune_put(ds_runtime *rt, const char *key, const char *value, int *written) {
+  if (!rt->tune_loaded) load(rt);
+  ds_tune_entry *e = add(rt, key);
+  int ok = 0;
+  if (e) {
+    snprintf(e->value, sizeof e->value, "%s", value);
+    e->fresh = 1;
+    ok = save(rt);
+  }
+  if (written) *written = ok;
+}
+
+void ds_tune_release(ds_runtime *rt) {
+  free(rt->tune_entries);
+  rt->tune_entries = NULL;
+  rt->tune_count = rt->tune_cap = 0;
+  rt->tune_loaded = 0;
+}
