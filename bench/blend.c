@@ -13,7 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "bench/bench_util.h"
+#include "engine/bench/bench_util.h"
 #include "engine/convert/poisson.h"
 #include "engine/media/png.h"
 #include "engine/media/video.h"
@@ -101,11 +101,11 @@ typedef struct result {
   int size;
   ds_poisson_path path;
   double cv_median, cv_best;
-  bench_stats ds;      /* the size itself */
-  bench_stats ds_good; /* ds_poisson_good_size(size), same patch grown */
-  int good;            /* that size */
-  double io_s;         /* upload of the three inputs + download of the result */
-  int quiet;           /* the CPUs were quiet before both timings */
+  ds_bench_stats ds;      /* the size itself */
+  ds_bench_stats ds_good; /* ds_poisson_good_size(size), same patch grown */
+  int good;               /* that size */
+  double io_s;            /* upload of the three inputs + download of the result */
+  int quiet;              /* the CPUs were quiet before both timings */
   /* vs cv2's 8-bit result: ours truncated to 8 bits as seamlessClone does,
    * and rounded to nearest */
   double psnr, psnr_rounded;
@@ -126,18 +126,18 @@ static double psnr_u8(const float *a, const uint8_t *b, size_t n, int round) {
 /* Times ds_poisson_blend on a w x w problem already on the device: one
  * warm-up (plan bake, kernel builds), then reps calls, each drained. */
 static ds_status time_blend(ds_runtime *rt, ds_poisson *p, cl_mem s, cl_mem d, cl_mem m, int w,
-                            cl_mem out, int reps, bench_stats *stats, ds_error *err) {
+                            cl_mem out, int reps, ds_bench_stats *stats, ds_error *err) {
   double *t = calloc((size_t)reps, sizeof *t);
   if (!t) return ds_error_set(err, DS_ERR_NO_MEMORY, "out of host memory");
   ds_status st = ds_poisson_blend(p, s, d, m, w, w, out, err);
   if (st == DS_OK) st = ds_runtime_finish(rt, err);
   for (int i = 0; st == DS_OK && i < reps; i++) {
-    const double t0 = bench_now();
+    const double t0 = ds_bench_now();
     st = ds_poisson_blend(p, s, d, m, w, w, out, err);
     if (st == DS_OK) st = ds_runtime_finish(rt, err);
-    t[i] = bench_now() - t0;
+    t[i] = ds_bench_now() - t0;
   }
-  if (st == DS_OK) *stats = bench_stats_of(t, reps);
+  if (st == DS_OK) *stats = ds_bench_stats_of(t, reps);
   free(t);
   return st;
 }
@@ -214,7 +214,7 @@ static ds_status bench_size(ds_runtime *rt, ds_poisson *p, const options *o, con
 
   /* OpenCV first, while dsengine holds no CPU; each side waits for quiet */
   if (st == DS_OK) {
-    const bench_quiet q = bench_quiet_wait(o->quiet_wait, 0.2);
+    const ds_bench_quiet q = ds_bench_quiet_wait(o->quiet_wait, 0.2);
     r->quiet = q.quiet;
     snprintf(cmd, sizeof cmd, "'%s' '%s' '%s' %d %d %d %d", o->python, o->script, o->scratch, n, x0,
              y0, o->reps);
@@ -241,7 +241,7 @@ static ds_status bench_size(ds_runtime *rt, ds_poisson *p, const options *o, con
   if (st == DS_OK) st = upload_problem(rt, dst, &patch, &eroded, x0, y0, n, in, err);
   if (st == DS_OK) st = ds_buffer_create(rt, bytes, CL_MEM_READ_WRITE, "blend output", &out, err);
   if (st == DS_OK) {
-    const bench_quiet q = bench_quiet_wait(o->quiet_wait, 0.2);
+    const ds_bench_quiet q = ds_bench_quiet_wait(o->quiet_wait, 0.2);
     r->quiet = r->quiet && q.quiet;
     st = time_blend(rt, p, in[0], in[1], in[2], n, out, o->reps, &r->ds, err);
   }
@@ -250,11 +250,11 @@ static ds_status bench_size(ds_runtime *rt, ds_poisson *p, const options *o, con
     r->psnr = psnr_u8(res, cv.data, (size_t)n * n * 3, 0);
     r->psnr_rounded = psnr_u8(res, cv.data, (size_t)n * n * 3, 1);
     /* what moving the three inputs and the result costs, for scale */
-    const double t0 = bench_now();
+    const double t0 = ds_bench_now();
     for (int k = 0; k < 3 && st == DS_OK; k++)
       st = ds_buffer_write(rt, in[k], 0, k == 2 ? bytes / 3 : bytes, res, err);
     if (st == DS_OK) st = ds_buffer_read(rt, out, 0, bytes, res, err);
-    r->io_s = bench_now() - t0;
+    r->io_s = ds_bench_now() - t0;
   }
   for (int k = 0; k < 3; k++)
     ds_buffer_release(&in[k]);
@@ -325,8 +325,8 @@ int main(int argc, char **argv) {
            rt->device.compute_units);
     printf("dst: %s frame %d; patch: %s frame %d; %d reps, median (best)\n", o.dst_video,
            o.dst_frame, o.src_video, o.src_frame, o.reps);
-    bench_quiet q = bench_quiet_wait(o.quiet_wait, 0.2);
-    bench_quiet_print(stdout, "machine", &q);
+    ds_bench_quiet q = ds_bench_quiet_wait(o.quiet_wait, 0.2);
+    ds_bench_quiet_print(stdout, "machine", &q);
   }
   result res[MAX_SIZES];
   int done = 0;

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Training-step throughput of dsengine (bench/train_step) and of PyTorch on the CPU
+# Training-step throughput of dsengine (dsengine bench) and of PyTorch on the CPU
 # (bench/torch_train_step.py) for the same models and batches, one after the other (never
 # at once: they would share the 2 cores), then the ratio dsengine / PyTorch per model and
 # batch. > 1 means dsengine trains faster.
@@ -16,7 +16,7 @@ batch=16
 iters=3
 device=
 threads=2
-layers=--no-layers
+only=train
 json=
 python=/usr/bin/python3 # Debian's, which has torch
 
@@ -30,24 +30,24 @@ while [ $# -gt 0 ]; do
         --device) device=$2 ;; --threads) threads=$2 ;; --json) json=$2 ;;
       esac
       shift 2 ;;
-    --layers) layers=; shift ;;
+    --layers) only=train,layers; shift ;;
     -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
-[ -x "$build/bench/train_step" ] ||
-  die "$build/bench/train_step not found; build first (cmake --build $build) or pass --build DIR"
+[ -x "$build/dsengine" ] ||
+  die "$build/dsengine not found; build first (cmake --build $build) or pass --build DIR"
 [ -x "$python" ] || die "$python not found; install python3-torch"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
 
-echo "== dsengine: $build/bench/train_step"
-set -- --model "$model" --batch "$batch" --iters "$iters" --json "$tmp/dsengine.json"
+echo "== dsengine: $build/dsengine bench"
+set -- --only "peak,$only" --model "$model" --batch "$batch" --iters "$iters" \
+  --json "$tmp/dsengine.json"
 [ -n "$device" ] && set -- "$@" --device "$device"
-[ -n "$layers" ] && set -- "$@" "$layers"
-"$build/bench/train_step" "$@"
+"$build/dsengine" bench "$@"
 
 echo
 echo "== pytorch: bench/torch_train_step.py"
@@ -57,7 +57,7 @@ echo "== pytorch: bench/torch_train_step.py"
 echo
 "$python" - "$tmp/dsengine.json" "$tmp/torch.json" "${json:-}" <<'EOF'
 import json, sys
-ds = json.load(open(sys.argv[1]))
+ds = json.load(open(sys.argv[1]))["devices"][0]
 pt = json.load(open(sys.argv[2]))
 torch_runs = {(r["model"], r["batch"]): r for r in pt["runs"]}
 print("dsengine on %s (peak %.1f GFLOP/s); pytorch %s on the CPU, %d threads"
@@ -66,18 +66,19 @@ print("dsengine on %s (peak %.1f GFLOP/s); pytorch %s on the CPU, %d threads"
 print("%-10s %5s %18s %18s %8s   %s" % ("model", "batch", "dsengine samples/s", "pytorch samples/s",
                                         "ratio", "load (dsengine | pytorch)"))
 rows = []
-for r in ds["runs"]:
+for r in ds.get("runs", []):
     t = torch_runs.get((r["model"], r["batch"]))
     if t is None:
         continue
-    ratio = r["samples_per_s"] / t["samples_per_s"]
-    rows.append({"model": r["model"], "batch": r["batch"], "dsengine_samples_per_s": r["samples_per_s"],
+    sps, load, quiet = r["train"]["samples_per_s"], r["machine"]["load"], r["machine"]["quiet"]
+    ratio = sps / t["samples_per_s"]
+    rows.append({"model": r["model"], "batch": r["batch"], "dsengine_samples_per_s": sps,
                  "pytorch_samples_per_s": t["samples_per_s"], "ratio": ratio,
-                 "dsengine_peak_ratio": r["peak_ratio"], "dsengine_load": r["load"],
+                 "dsengine_peak_ratio": r["train"]["peak_ratio"], "dsengine_load": load,
                  "pytorch_load": t["load"]})
     print("%-10s %5d %18.2f %18.2f %8.3f   %.2f%s | %.2f%s"
-          % (r["model"], r["batch"], r["samples_per_s"], t["samples_per_s"], ratio,
-             r["load"][0], "" if r["quiet"] else " busy", t["load"][0], "" if t["quiet"] else " busy"))
+          % (r["model"], r["batch"], sps, t["samples_per_s"], ratio,
+             load[0], "" if quiet else " busy", t["load"][0], "" if t["quiet"] else " busy"))
 if sys.argv[3]:
     with open(sys.argv[3] + ".tmp", "w") as f:
         json.dump({"dsengine": ds, "pytorch": pt, "compare": rows}, f, indent=1)

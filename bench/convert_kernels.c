@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench/bench_util.h"
-#include "bench/peak.h"
+#include "engine/bench/bench_util.h"
+#include "engine/bench/peak.h"
 #include "engine/convert/color.h"
 #include "engine/convert/mask.h"
 #include "host/buffer.h"
@@ -134,15 +134,15 @@ int main(int argc, char **argv) {
   }
   printf("device: %s (%s), %u compute units\n", c.rt->device.name, c.rt->device.platform_name,
          c.rt->device.compute_units);
-  bench_quiet q = bench_quiet_wait(quiet_wait, 0.2);
-  bench_quiet_print(stdout, "machine", &q);
+  ds_bench_quiet q = ds_bench_quiet_wait(quiet_wait, 0.2);
+  ds_bench_quiet_print(stdout, "machine", &q);
   ds_status st = DS_OK;
   if (copy_gbs > 0) {
     printf("copy: %.1f GB/s as given by --copy-gbs (not measured)\n", copy_gbs);
   } else {
-    bench_peak pk;
-    st = bench_peak_measure(c.rt, 5, 0.05, &pk, &err);
-    if (st == DS_OK) bench_peak_print(stdout, &pk), copy_gbs = pk.copy_gbs;
+    ds_bench_peak pk;
+    st = ds_bench_peak_measure(c.rt, 5, 0.05, &pk, &err);
+    if (st == DS_OK) ds_bench_peak_print(stdout, &pk), copy_gbs = pk.copy_gbs;
   }
   if (st == DS_OK) st = setup(&c, &err);
 
@@ -162,12 +162,12 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < sizeof ops / sizeof ops[0] && st == DS_OK; i++) {
     st = run_op(&c, &ops[i], &err); /* warm-up: kernel builds */
     for (int r = 0; r < reps && st == DS_OK; r++) {
-      const double t0 = bench_now();
+      const double t0 = ds_bench_now();
       st = run_op(&c, &ops[i], &err);
-      times[r] = bench_now() - t0;
+      times[r] = ds_bench_now() - t0;
     }
     if (st != DS_OK) break;
-    const bench_stats s = bench_stats_of(times, reps);
+    const ds_bench_stats s = ds_bench_stats_of(times, reps);
     const double gbs = op_bytes_per_pixel(&ops[i]) * w * h / s.best * 1e-9;
     printf("%-24s %10.3f %10.3f %9.2f %7.1f\n", ops[i].name, s.best * 1e3, s.median * 1e3, gbs,
            copy_gbs > 0 ? 100.0 * gbs / copy_gbs : 0.0);

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench/bench_util.h"
+#include "engine/bench/bench_util.h"
 #include "engine/detect/hog_detector.h"
 #include "engine/detect/hog_scan_cl.h"
 #include "engine/media/png.h"
@@ -112,8 +112,8 @@ int main(int argc, char **argv) {
   ds_hog_cl_workspace ws;
   memset(&ws, 0, sizeof ws);
   printf("detect: %s, device %s, best of %d\n", model, rt->device.name, repeat);
-  const bench_quiet q = bench_quiet_wait(10, 0.2);
-  bench_quiet_print(stdout, "machine", &q);
+  const ds_bench_quiet q = ds_bench_quiet_wait(10, 0.2);
+  ds_bench_quiet_print(stdout, "machine", &q);
   printf("%-10s %11s %9s %9s %11s %9s %9s %s\n", "frame", "size", "dlib ms", "C ms", "device ms",
          "dlib/C", "dlib/dev", "boxes");
   frame_ref f;
@@ -135,16 +135,16 @@ int main(int argc, char **argv) {
        * PoCL's worker threads back at speed after the single-threaded runs
        * before (the first ~25 ms of device runs after them take up to 1.8x
        * as long as the rest of a stream of frames). */
-      const double warm_until = bench_now() + WARM_S;
+      const double warm_until = ds_bench_now() + WARM_S;
       for (int k = 0; k <= repeat; k++) {
         ds_detection *d = NULL;
         int n = 0;
-        const double t0 = bench_now();
+        const double t0 = ds_bench_now();
         ds_status st = path_kind == 0 ? ds_hog_detect(det, grey, img.width, img.height, 1, 0, 0.0,
                                                       &d, &n, &err)
                                       : ds_hog_detect_cl_ws(rt, &ws, det, grey, img.width,
                                                             img.height, 1, 0, 0.0, &d, &n, &err);
-        const double ms = (bench_now() - t0) * 1e3;
+        const double ms = (ds_bench_now() - t0) * 1e3;
         if (st != DS_OK) {
           fprintf(stderr, "detect: %s\n", err.msg);
           ds_error_clear(&err);
@@ -155,7 +155,7 @@ int main(int argc, char **argv) {
         }
         free(d);
         if (path_kind == 1 && k == 0) ds_profile_clear(rt); /* not the warm-up */
-        if (k == 0 && bench_now() < warm_until) k = -1;
+        if (k == 0 && ds_bench_now() < warm_until) k = -1;
       }
     }
     ds_kernel_time *kt = NULL;

@@ -57,6 +57,7 @@ int cmd_devices(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_extract(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 /* convert's defaults, and a run with progress and summary (shared with the
  * main job); returns the exit code. */
 struct ds_train_options;

@@ -5,42 +5,42 @@
  * other busy process halves a result. So every benchmark waits a little for
  * the CPUs to go quiet, prints the load it ran under, repeats each
  * measurement and reports the best (the least disturbed) run. */
-#ifndef DS_BENCH_UTIL_H
-#define DS_BENCH_UTIL_H
+#ifndef DS_ENGINE_BENCH_UTIL_H
+#define DS_ENGINE_BENCH_UTIL_H
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-static inline double bench_now(void) {
+static inline double ds_bench_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static inline void bench_sleep(double seconds) {
+static inline void ds_bench_sleep(double seconds) {
   struct timespec ts;
   ts.tv_sec = (time_t)seconds;
   ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
   nanosleep(&ts, NULL);
 }
 
-static inline int bench_cmp_double(const void *a, const void *b) {
+static inline int ds_bench_cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
 }
 
-typedef struct bench_stats {
+typedef struct ds_bench_stats {
   double best, median, mean; /* seconds */
   int n;
-} bench_stats;
+} ds_bench_stats;
 
 /* Sorts t in place. */
-static inline bench_stats bench_stats_of(double *t, int n) {
-  bench_stats s = {0, 0, 0, n};
+static inline ds_bench_stats ds_bench_stats_of(double *t, int n) {
+  ds_bench_stats s = {0, 0, 0, n};
   if (n <= 0) return s;
-  qsort(t, (size_t)n, sizeof *t, bench_cmp_double);
+  qsort(t, (size_t)n, sizeof *t, ds_bench_cmp_double);
   s.best = t[0];
   s.median = n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
   for (int i = 0; i < n; i++)
@@ -50,7 +50,7 @@ static inline bench_stats bench_stats_of(double *t, int n) {
 }
 
 /* The 1, 5 and 15 minute load averages; 0 when /proc/loadavg is unreadable. */
-static inline int bench_loadavg(double load[3]) {
+static inline int ds_bench_loadavg(double load[3]) {
   load[0] = load[1] = load[2] = 0;
   FILE *f = fopen("/proc/loadavg", "r");
   if (!f) return 0;
@@ -60,7 +60,7 @@ static inline int bench_loadavg(double load[3]) {
 }
 
 /* Busy and total jiffies of all CPUs together (the first line of /proc/stat). */
-static inline int bench_cpu_jiffies(unsigned long long *busy, unsigned long long *total) {
+static inline int ds_bench_cpu_jiffies(unsigned long long *busy, unsigned long long *total) {
   unsigned long long v[8] = {0};
   FILE *f = fopen("/proc/stat", "r");
   if (!f) return 0;
@@ -77,42 +77,42 @@ static inline int bench_cpu_jiffies(unsigned long long *busy, unsigned long long
 
 /* Fraction of all CPUs busy over the next `seconds`; -1 when unknown. The
  * load average lags by a minute, so the quiet check samples this instead. */
-static inline double bench_cpu_busy(double seconds) {
+static inline double ds_bench_cpu_busy(double seconds) {
   unsigned long long b0, t0, b1, t1;
-  if (!bench_cpu_jiffies(&b0, &t0)) return -1;
-  bench_sleep(seconds);
-  if (!bench_cpu_jiffies(&b1, &t1) || t1 <= t0) return -1;
+  if (!ds_bench_cpu_jiffies(&b0, &t0)) return -1;
+  ds_bench_sleep(seconds);
+  if (!ds_bench_cpu_jiffies(&b1, &t1) || t1 <= t0) return -1;
   return (double)(b1 - b0) / (double)(t1 - t0);
 }
 
-typedef struct bench_quiet {
+typedef struct ds_bench_quiet {
   double load[3];
   double busy;   /* fraction of all CPUs busy in the last sample, -1 unknown */
   double waited; /* seconds spent waiting */
   int quiet;     /* busy fell below the threshold */
-} bench_quiet;
+} ds_bench_quiet;
 
 /* Waits up to max_wait seconds for the CPUs to be less than `threshold`
  * busy (0.2 = 20 % of all cores), then reads the load average. Never fails:
  * a machine that stays busy is reported, not refused. */
-static inline bench_quiet bench_quiet_wait(double max_wait, double threshold) {
-  bench_quiet q;
+static inline ds_bench_quiet ds_bench_quiet_wait(double max_wait, double threshold) {
+  ds_bench_quiet q;
   memset(&q, 0, sizeof q);
-  const double start = bench_now();
+  const double start = ds_bench_now();
   for (;;) {
-    q.busy = bench_cpu_busy(0.25);
-    q.waited = bench_now() - start;
+    q.busy = ds_bench_cpu_busy(0.25);
+    q.waited = ds_bench_now() - start;
     if (q.busy < 0 || q.busy < threshold) {
       q.quiet = q.busy >= 0;
       break;
     }
     if (q.waited >= max_wait) break;
   }
-  bench_loadavg(q.load);
+  ds_bench_loadavg(q.load);
   return q;
 }
 
-static inline void bench_quiet_print(FILE *out, const char *what, const bench_quiet *q) {
+static inline void ds_bench_quiet_print(FILE *out, const char *what, const ds_bench_quiet *q) {
   fprintf(out, "%s: load average %.2f %.2f %.2f, CPUs %s%.0f %% busy%s", what, q->load[0],
           q->load[1], q->load[2], q->busy < 0 ? "? " : "", q->busy < 0 ? 0.0 : 100.0 * q->busy,
           q->quiet ? "" : " (NOT quiet: expect lower numbers)");

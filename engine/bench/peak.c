@@ -1,10 +1,10 @@
-#include "bench/peak.h"
+#include "engine/bench/peak.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench/bench_util.h"
+#include "engine/bench/bench_util.h"
 #include "host/buffer.h"
 #include "host/program.h"
 
@@ -14,8 +14,8 @@ static const float CHAIN_A = 0.9990234375f; /* 1 - 2^-10 */
 static const float CHAIN_B = 0.0009765625f; /* 2^-10 */
 enum { FULL_ITEMS = 4, CHECK_ITERS = 1000 };
 
-float bench_peak_chain_reference(unsigned g, unsigned j, unsigned l, unsigned nacc, unsigned iters,
-                                 float a, float b) {
+float ds_bench_peak_chain_reference(unsigned g, unsigned j, unsigned l, unsigned nacc,
+                                    unsigned iters, float a, float b) {
   const float base = (float)((g * nacc + j) % 1024u) * (1.0f / 1024.0f);
   float x = base + (float)l * (1.0f / 64.0f);
   for (unsigned i = 0; i < iters; i++)
@@ -42,10 +42,10 @@ static ds_status run_fma(ds_runtime *rt, const fma_launch *f, unsigned iters, un
   if (st == DS_OK) st = ds_runtime_finish(rt, err);
   if (st != DS_OK) return st;
   const size_t global = f->items, local = f->local;
-  const double t0 = bench_now();
+  const double t0 = ds_bench_now();
   st = ds_kernel_launch(rt, f->k, 1, &global, &local, err);
   if (st == DS_OK) st = ds_runtime_finish(rt, err);
-  *seconds = bench_now() - t0;
+  *seconds = ds_bench_now() - t0;
   return st;
 }
 
@@ -68,7 +68,7 @@ static ds_status check_fma(ds_runtime *rt, const fma_launch *f, unsigned vw, uns
     float vsum[16] = {0};
     for (unsigned j = 0; j < nacc; j++)
       for (unsigned l = 0; l < vw; l++) {
-        float want = bench_peak_chain_reference(item, j, l, nacc, CHECK_ITERS, CHAIN_A, CHAIN_B);
+        float want = ds_bench_peak_chain_reference(item, j, l, nacc, CHECK_ITERS, CHAIN_A, CHAIN_B);
         vsum[l] += want;
         if (g == FULL_ITEMS) continue;
         float got = full[((size_t)g * nacc + j) * vw + l];
@@ -93,7 +93,7 @@ static ds_status check_fma(ds_runtime *rt, const fma_launch *f, unsigned vw, uns
 }
 
 static ds_status measure_fma(ds_runtime *rt, unsigned vw, unsigned nacc, int reps, double target_s,
-                             bench_peak *p, double *gflops, ds_error *err) {
+                             ds_bench_peak *p, double *gflops, ds_error *err) {
   char opts[64];
   snprintf(opts, sizeof opts, "-DPEAK_VW=%u -DPEAK_NACC=%u", vw, nacc);
   fma_launch f = {NULL, NULL, NULL, p->items, p->local};
@@ -133,7 +133,7 @@ static ds_status measure_fma(ds_runtime *rt, unsigned vw, unsigned nacc, int rep
   return st;
 }
 
-static ds_status measure_copy(ds_runtime *rt, int reps, bench_peak *p, ds_error *err) {
+static ds_status measure_copy(ds_runtime *rt, int reps, ds_bench_peak *p, ds_error *err) {
   const int gpu = rt->device.kind != DS_KIND_CPU;
   size_t bytes = (size_t)(gpu ? 256 : 64) << 20;
   if (rt->device.max_alloc_bytes && bytes > rt->device.max_alloc_bytes)
@@ -164,10 +164,10 @@ static ds_status measure_copy(ds_runtime *rt, int reps, bench_peak *p, ds_error 
   const size_t global = n4, local = rt->profile->elementwise_local_size;
   double best = INFINITY;
   for (int r = 0; st == DS_OK && r <= reps; r++) { /* r = 0 warms up and builds */
-    const double t0 = bench_now();
+    const double t0 = ds_bench_now();
     st = ds_kernel_launch(rt, k, 1, &global, &local, err);
     if (st == DS_OK) st = ds_runtime_finish(rt, err);
-    const double t = bench_now() - t0;
+    const double t = ds_bench_now() - t0;
     if (r > 0 && t < best) best = t;
   }
   if (st == DS_OK) st = ds_buffer_read(rt, dst, 0, bytes, back, err);
@@ -182,9 +182,9 @@ static ds_status measure_copy(ds_runtime *rt, int reps, bench_peak *p, ds_error 
   return st;
 }
 
-ds_status bench_peak_measure(ds_runtime *rt, int reps, double seconds_per_rep, bench_peak *out,
-                             ds_error *err) {
-  bench_peak *p = out;
+ds_status ds_bench_peak_measure(ds_runtime *rt, int reps, double seconds_per_rep,
+                                ds_bench_peak *out, ds_error *err) {
+  ds_bench_peak *p = out;
   memset(p, 0, sizeof *p);
   p->bit_exact = 1;
   const unsigned cus = rt->device.compute_units ? rt->device.compute_units : 1;
@@ -201,9 +201,9 @@ ds_status bench_peak_measure(ds_runtime *rt, int reps, double seconds_per_rep, b
    * cycles of latency (Zen 5) with room to spare, and measured 3 % above 8.
    * float4 suits GPUs, which run each lane as a scalar and may spill the
    * 192 floats of 12 float16 chains. */
-  const unsigned vw[BENCH_PEAK_VARIANTS] = {16, 4}, nacc[BENCH_PEAK_VARIANTS] = {12, 12};
+  const unsigned vw[DS_BENCH_PEAK_VARIANTS] = {16, 4}, nacc[DS_BENCH_PEAK_VARIANTS] = {12, 12};
   ds_status st = DS_OK;
-  for (int v = 0; st == DS_OK && v < BENCH_PEAK_VARIANTS; v++) {
+  for (int v = 0; st == DS_OK && v < DS_BENCH_PEAK_VARIANTS; v++) {
     p->vw[v] = vw[v];
     p->nacc[v] = nacc[v];
     st = measure_fma(rt, vw[v], nacc[v], reps, seconds_per_rep, p, &p->variant_gflops[v], err);
@@ -213,9 +213,9 @@ ds_status bench_peak_measure(ds_runtime *rt, int reps, double seconds_per_rep, b
   return st;
 }
 
-void bench_peak_print(FILE *out, const bench_peak *p) {
+void ds_bench_peak_print(FILE *out, const ds_bench_peak *p) {
   fprintf(out, "peak: %.1f GFLOP/s FMA (", p->gflops);
-  for (int v = 0; v < BENCH_PEAK_VARIANTS; v++)
+  for (int v = 0; v < DS_BENCH_PEAK_VARIANTS; v++)
     fprintf(out, "%sfloat%u x %u chains %.1f", v ? ", " : "", p->vw[v], p->nacc[v],
             p->variant_gflops[v]);
   fprintf(out, "; %u work-items, local %u), copy %.1f GB/s (%.0f MiB); check vs fmaf: %s\n",

@@ -1,0 +1,585 @@
+/* dsengine bench: what each device reaches, as ratios to its own measured
+ * peak: the FMA rate, GEMM, every layer's forward and backward pass, whole
+ * training steps and the swap's forward pass. A table on screen and,
+ * with --json, the same numbers in a file (bench/results.sh turns that into
+ * bench/RESULTS.md). */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine/bench/bench_util.h"
+#include "engine/bench/gemm_bench.h"
+#include "engine/bench/model_bench.h"
+#include "engine/bench/peak.h"
+#include "engine/cli/cli.h"
+#include "host/device.h"
+#include "host/runtime.h"
+#include "host/tune_cache.h"
+
+#ifndef DS_CONFIG_DIR
+#define DS_CONFIG_DIR "configs"
+#endif
+
+static const char *help =
+    "usage: dsengine bench [--device all|SPEC] [--model lowmem[,original,tiny,FILE.json]]\n"
+    "                      [--batch 16,64] [--iters 2] [--budget 60] [--gemm 1024,4096]\n"
+    "                      [--reps 3] [--only peak,gemm,train,layers,infer] [--no-layers]\n"
+    "                      [--peak GFLOPS] [--quiet-wait 10] [--retune] [--json FILE]\n"
+    "\n"
+    "Measures, on every device SPEC names ('all': each one present):\n"
+    "  peak    the FMA rate of a microbenchmark kernel (GFLOP/s, checked against fmaf\n"
+    "          on the host) and the copy bandwidth (GB/s): every other figure is also\n"
+    "          given as a fraction of this peak\n"
+    "  gemm    GFLOP/s of the engine's matrix product on --gemm shapes (N for N^3, or\n"
+    "          MxNxK, 't' after it for a transposed A), each result checked\n"
+    "  train   training samples/s of each --model at each --batch (forward, loss,\n"
+    "          backward, Adam; the best of --iters steps after a warm-up step)\n"
+    "  layers  each layer's forward and backward GFLOP/s, timed one by one\n"
+    "  infer   faces/s of the swap's forward pass (encoder + decoder B) at that batch\n"
+    "\n"
+    "  --device SPEC    all, auto, an index from 'dsengine devices', cpu, gpu, amd,\n"
+    "                   intel, nvidia, or part of a device name (default:\n"
+    "                   $DSENGINE_DEVICE, else auto)\n"
+    "  --model LIST     tiny, lowmem, original (configs/NAME.json) or config files\n"
+    "  --batch LIST     batch sizes (default 16,64)\n"
+    "  --iters N        timed repetitions of each step and pass (default 2)\n"
+    "  --budget S       cut --iters so one model and batch takes about S seconds,\n"
+    "                   judged from the warm-up step (default 60; 0: no cap)\n"
+    "  --reps N         timed calls per GEMM shape (default 3)\n"
+    "  --peak GFLOPS    skip measuring the peak and divide by this\n"
+    "  --quiet-wait S   wait up to S seconds for idle CPUs before each timing\n"
+    "                   (default 10; the load is printed either way)\n"
+    "  --retune         measure the GEMM candidates again instead of reading the\n"
+    "                   tuning cache (beside the kernel cache)\n"
+    "  --json FILE      also write every number to FILE\n"
+    "\n"
+    "Timings are best-of-N on a machine that may be shared: compare ratios taken in\n"
+    "one run, and read the load line printed with them.\n";
+
+enum { MAX_LIST = 8, MAX_SHAPES = 16 };
+
+typedef struct bench_opts {
+  const char *models[MAX_LIST];
+  int model_count;
+  unsigned batches[MAX_LIST];
+  int batch_count;
+  unsigned shapes[MAX_SHAPES][4];
+  int shape_count;
+  int reps, retune;
+  int peak, gemm, train, layers, infer; /* parts to run */
+  double peak_given;
+  ds_bench_model_options mo;
+  const char *json_path;
+  char model_buf[512], batch_buf[64];
+} bench_opts;
+
+static int parse_parts(const char *v, bench_opts *o) {
+  o->peak = o->gemm = o->train = o->layers = o->infer = 0;
+  char buf[128];
+  snprintf(buf, sizeof buf, "%s", v);
+  for (char *s = strtok(buf, ","); s; s = strtok(NULL, ",")) {
+    if (!strcmp(s, "peak"))
+      o->peak = 1;
+    else if (!strcmp(s, "gemm"))
+      o->gemm = 1;
+    else if (!strcmp(s, "train"))
+      o->train = 1;
+    else if (!strcmp(s, "layers"))
+      o->layers = 1;
+    else if (!strcmp(s, "infer"))
+      o->infer = 1;
+    else
+      return cli_usage_error("dsengine bench",
+                             "--only takes peak, gemm, train, layers, infer; "
+                             "not '%s'",
+                             s);
+  }
+  return DS_EXIT_OK;
+}
+
+static int parse_args(int argc, char **argv, bench_opts *o, const char **flag_device) {
+  const char *models = "lowmem", *batches = "16,64", *shapes = "1024,4096";
+  for (int i = 1; i < argc; i++) {
+    const char *v = NULL;
+    int m = 0, rc = DS_EXIT_OK;
+#define VALUE(name) ((m = cli_option_value(argc, argv, &i, name, &v)) != 0)
+    if (cli_is_help(argv[i])) {
+      fputs(help, stdout);
+      return -1;
+    } else if (!strcmp(argv[i], "--no-layers")) {
+      o->layers = 0;
+      continue;
+    } else if (!strcmp(argv[i], "--retune")) {
+      o->retune = 1;
+      continue;
+    } else if (VALUE("--device")) {
+      *flag_device = v;
+    } else if (VALUE("--model")) {
+      models = v;
+    } else if (VALUE("--batch")) {
+      batches = v;
+    } else if (VALUE("--gemm")) {
+      shapes = v;
+    } else if (VALUE("--json")) {
+      o->json_path = v;
+    } else if (VALUE("--only")) {
+      if (v) rc = parse_parts(v, o);
+    } else if (VALUE("--iters")) {
+      if (v) rc = cli_parse_int("dsengine bench", "--iters", v, 1, 1024, &o->mo.iters);
+    } else if (VALUE("--reps")) {
+      if (v) rc = cli_parse_int("dsengine bench", "--reps", v, 1, 1000, &o->reps);
+    } else if (VALUE("--budget")) {
+      if (v) rc = cli_parse_float("dsengine bench", "--budget", v, 0, 1e6, &o->mo.budget);
+    } else if (VALUE("--quiet-wait")) {
+      if (v) rc = cli_parse_float("dsengine bench", "--quiet-wait", v, 0, 3600, &o->mo.quiet_wait);
+    } else if (VALUE("--peak")) {
+      if (v) rc = cli_parse_float("dsengine bench", "--peak", v, 1e-3, 1e9, &o->peak_given);
+    } else {
+      return cli_usage_error("dsengine bench", "unknown option %s", argv[i]);
+    }
+#undef VALUE
+    if (m < 0) return cli_usage_error("dsengine bench", "%s needs a value", argv[i]);
+    if (rc != DS_EXIT_OK) return rc;
+  }
+  snprintf(o->model_buf, sizeof o->model_buf, "%s", models);
+  for (char *s = strtok(o->model_buf, ","); s; s = strtok(NULL, ",")) {
+    if (o->model_count == MAX_LIST)
+      return cli_usage_error("dsengine bench", "--model takes at most %d models", MAX_LIST);
+    o->models[o->model_count++] = s;
+  }
+  snprintf(o->batch_buf, sizeof o->batch_buf, "%s", batches);
+  for (char *s = strtok(o->batch_buf, ","); s; s = strtok(NULL, ",")) {
+    int b;
+    if (o->batch_count == MAX_LIST)
+      return cli_usage_error("dsengine bench", "--batch takes at most %d sizes", MAX_LIST);
+    if (cli_parse_int("dsengine bench", "--batch", s, 1, 4096, &b) != DS_EXIT_OK)
+      return DS_EXIT_USAGE;
+    o->batches[o->batch_count++] = (unsigned)b;
+  }
+  o->shape_count = ds_bench_gemm_parse(shapes, o->shapes, MAX_SHAPES);
+  if (!o->shape_count)
+    return cli_usage_error("dsengine bench",
+                           "--gemm takes up to %d of N or MxNxK[t] (1..65536), comma-separated, "
+                           "not '%s'",
+                           MAX_SHAPES, shapes);
+  if (!o->model_count || !o->batch_count)
+    return cli_usage_error("dsengine bench", "--model and --batch need a value");
+  o->mo.layers = o->layers;
+  o->mo.infer = o->infer;
+  return DS_EXIT_OK;
+}
+
+/* NAME: configs/NAME.json here, else beside the sources dsengine was built
+ * from; a path (with '/' or ending in .json) as it is. */
+static ds_status config_path(const char *model, char *out, size_t cap, ds_error *err) {
+  struct stat sb;
+  if (strchr(model, '/') || strstr(model, ".json")) {
+    snprintf(out, cap, "%s", model);
+    return DS_OK;
+  }
+  snprintf(out, cap, "configs/%s.json", model);
+  if (stat(out, &sb) == 0) return DS_OK;
+  snprintf(out, cap, "%s/%s.json", DS_CONFIG_DIR, model);
+  if (stat(out, &sb) == 0) return DS_OK;
+  return ds_error_set(err, DS_ERR_NOT_FOUND,
+                      "model '%s': no configs/%s.json here nor in %s; name tiny, lowmem, original "
+                      "or a config file",
+                      model, model, DS_CONFIG_DIR);
+}
+
+static double pct(double flop, double seconds, double peak) {
+  return seconds > 0 && peak > 0 ? 100.0 * flop * 1e-9 / seconds / peak : 0;
+}
+
+/* "12.3 %" of the peak, or "-" when no peak was measured or given */
+static const char *pct_text(double flop, double seconds, double peak, char *buf, size_t cap) {
+  if (peak > 0)
+    snprintf(buf, cap, "%.1f", pct(flop, seconds, peak));
+  else
+    snprintf(buf, cap, "-");
+  return buf;
+}
+
+static void print_layers(const ds_bench_model *r, double peak) {
+  char pb[16];
+  printf("%-26s %-8s %-22s %9s %8s %6s %9s %8s %6s %6s\n", "layer", "kind", "in -> out", "fwd ms",
+         "GFLOP/s", "%peak", "bwd ms", "GFLOP/s", "%peak", "%pass");
+  for (int p = 0; p < r->layer_count; p++) {
+    const ds_layer *l = &r->layers[p];
+    const ds_bench_layer *x = &r->lr[p];
+    char kind[16], shape[48];
+    if (l->kind == DS_LAYER_CONV)
+      snprintf(kind, sizeof kind, "conv%ux%u/%u", l->k, l->k, l->stride);
+    else
+      snprintf(kind, sizeof kind, "%s", l->kind == DS_LAYER_DENSE ? "dense" : "shuffle");
+    snprintf(shape, sizeof shape, "%ux%ux%u->%ux%ux%u", l->h, l->w, l->c, l->oh, l->ow, l->oc);
+    printf("%-26s %-8s %-22s %9.2f", l->name, kind, shape, x->fwd_s * 1e3);
+    if (x->fwd_flop > 0)
+      printf(" %8.1f %6s", x->fwd_flop * 1e-9 / x->fwd_s,
+             pct_text(x->fwd_flop, x->fwd_s, peak, pb, sizeof pb));
+    else
+      printf(" %8s %6s", "-", "-");
+    printf(" %9.2f", x->bwd_s * 1e3);
+    if (x->bwd_flop > 0)
+      printf(" %8.1f %6s", x->bwd_flop * 1e-9 / x->bwd_s,
+             pct_text(x->bwd_flop, x->bwd_s, peak, pb, sizeof pb));
+    else
+      printf(" %8s %6s", "-", "-");
+    printf(" %6.1f\n", 100.0 * (x->fwd_s + x->bwd_s) / r->layers_total_s);
+  }
+  printf("%-26s %-8s %-22s %9.2f %8s %6s %9s %8s %6s %6.1f\n", "loss (fwd+bwd)", "", "",
+         r->loss_s * 1e3, "-", "-", "", "", "", 100.0 * r->loss_s / r->layers_total_s);
+  printf("%-26s %-8s %-22s %9s %8s %6s %9.2f %8s %6s %6.1f\n", "adam", "", "", "", "", "",
+         r->adam_s * 1e3, "-", "-", 100.0 * r->adam_s / r->layers_total_s);
+  printf("layer pass total %.1f ms (best per layer; the step's best is %.1f ms)\n",
+         r->layers_total_s * 1e3, r->step.best * 1e3);
+  int top[3] = {-1, -1, -1};
+  for (int k = 0; k < 3; k++)
+    for (int p = 0; p < r->layer_count; p++) {
+      if (p == top[0] || p == top[1]) continue;
+      double t = r->lr[p].fwd_s + r->lr[p].bwd_s;
+      if (top[k] < 0 || t > r->lr[top[k]].fwd_s + r->lr[top[k]].bwd_s) top[k] = p;
+    }
+  printf("slowest:");
+  for (int k = 0; k < 3 && top[k] >= 0; k++) {
+    const double t = r->lr[top[k]].fwd_s + r->lr[top[k]].bwd_s;
+    printf("%s %s %.1f ms (%.0f %%)", k ? "," : "", r->layers[top[k]].name, t * 1e3,
+           100.0 * t / r->layers_total_s);
+  }
+  printf("\n");
+}
+
+static void print_model(const ds_bench_model *r, const bench_opts *o, double peak) {
+  char pb[16];
+  printf("\n== %s, batch %u: %.2f M parameters (encoder + decoder A) ==\n", r->model, r->batch,
+         r->params / 1e6);
+  ds_bench_quiet_print(stdout, "machine", &r->quiet);
+  printf("warm-up step (kernel builds and tuning included): %.2f s\n", r->warmup_s);
+  if (r->iters < r->iters_asked)
+    printf("(--iters %d cut to %d: a step takes %.1f s and --budget is %.0f s)\n", r->iters_asked,
+           r->iters, r->second_s, o->mo.budget);
+  if (o->train)
+    printf("train: best %.1f ms, median %.1f ms of %d -> %.2f samples/s; %.2f GFLOP/step -> "
+           "%.1f GFLOP/s = %s %% of peak; loss %.4f\n",
+           r->step.best * 1e3, r->step.median * 1e3, r->step.n, r->batch / r->step.best,
+           r->step_flop * 1e-9, r->step_flop * 1e-9 / r->step.best,
+           pct_text(r->step_flop, r->step.best, peak, pb, sizeof pb), r->loss);
+  if (r->infer.n)
+    printf("infer: best %.1f ms, median %.1f ms of %d -> %.1f faces/s; %.2f GFLOP/batch -> %.1f "
+           "GFLOP/s = %s %% of peak\n",
+           r->infer.best * 1e3, r->infer.median * 1e3, r->infer.n, r->batch / r->infer.best,
+           r->infer_flop * 1e-9, r->infer_flop * 1e-9 / r->infer.best,
+           pct_text(r->infer_flop, r->infer.best, peak, pb, sizeof pb));
+  if (r->layer_count) print_layers(r, peak);
+}
+
+static cJSON *stats_json(const ds_bench_stats *s) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddNumberToObject(o, "best_s", s->best);
+  cJSON_AddNumberToObject(o, "median_s", s->median);
+  cJSON_AddNumberToObject(o, "n", s->n);
+  return o;
+}
+
+static cJSON *quiet_json(const ds_bench_quiet *q) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddItemToObject(o, "load", cJSON_CreateDoubleArray(q->load, 3));
+  cJSON_AddNumberToObject(o, "cpu_busy", q->busy);
+  cJSON_AddBoolToObject(o, "quiet", q->quiet);
+  return o;
+}
+
+static double ratio(double flop, double s, double peak) {
+  return s > 0 && peak > 0 ? flop * 1e-9 / s / peak : 0;
+}
+
+static cJSON *model_json(const ds_bench_model *r, const bench_opts *o, double peak) {
+  cJSON *j = cJSON_CreateObject();
+  cJSON_AddStringToObject(j, "model", r->model);
+  cJSON_AddNumberToObject(j, "batch", r->batch);
+  cJSON_AddNumberToObject(j, "params", (double)r->params);
+  cJSON_AddNumberToObject(j, "iters", r->iters);
+  cJSON_AddItemToObject(j, "machine", quiet_json(&r->quiet));
+  cJSON_AddNumberToObject(j, "warmup_s", r->warmup_s);
+  if (o->train) {
+    cJSON *t = cJSON_AddObjectToObject(j, "train");
+    cJSON_AddItemToObject(t, "step", stats_json(&r->step));
+    cJSON_AddNumberToObject(t, "samples_per_s", r->batch / r->step.best);
+    cJSON_AddNumberToObject(t, "gflop_per_step", r->step_flop * 1e-9);
+    cJSON_AddNumberToObject(t, "gflops", r->step_flop * 1e-9 / r->step.best);
+    cJSON_AddNumberToObject(t, "peak_ratio", ratio(r->step_flop, r->step.best, peak));
+    cJSON_AddNumberToObject(t, "loss", r->loss);
+  }
+  if (r->infer.n) {
+    cJSON *t = cJSON_AddObjectToObject(j, "infer");
+    cJSON_AddItemToObject(t, "forward", stats_json(&r->infer));
+    cJSON_AddNumberToObject(t, "faces_per_s", r->batch / r->infer.best);
+    cJSON_AddNumberToObject(t, "gflop_per_batch", r->infer_flop * 1e-9);
+    cJSON_AddNumberToObject(t, "peak_ratio", ratio(r->infer_flop, r->infer.best, peak));
+  }
+  if (r->layer_count) {
+    cJSON *arr = cJSON_AddArrayToObject(j, "layers");
+    for (int p = 0; p < r->layer_count; p++) {
+      const ds_bench_layer *x = &r->lr[p];
+      cJSON *l = cJSON_CreateObject();
+      cJSON_AddStringToObject(l, "name", r->layers[p].name);
+      cJSON_AddNumberToObject(l, "fwd_s", x->fwd_s);
+      cJSON_AddNumberToObject(l, "fwd_gflop", x->fwd_flop * 1e-9);
+      cJSON_AddNumberToObject(l, "fwd_peak_ratio", ratio(x->fwd_flop, x->fwd_s, peak));
+      cJSON_AddNumberToObject(l, "bwd_s", x->bwd_s);
+      cJSON_AddNumberToObject(l, "bwd_gflop", x->bwd_flop * 1e-9);
+      cJSON_AddNumberToObject(l, "bwd_peak_ratio", ratio(x->bwd_flop, x->bwd_s, peak));
+      cJSON_AddItemToArray(arr, l);
+    }
+    cJSON_AddNumberToObject(j, "loss_s", r->loss_s);
+    cJSON_AddNumberToObject(j, "adam_s", r->adam_s);
+    cJSON_AddNumberToObject(j, "layer_pass_s", r->layers_total_s);
+  }
+  return j;
+}
+
+/* One summary row per model and batch, kept for the table at the end. */
+typedef struct summary_row {
+  char device[64], model[64];
+  unsigned batch;
+  double samples_s, train_ratio, faces_s, infer_ratio;
+} summary_row;
+
+typedef struct bench_state {
+  summary_row rows[64];
+  int row_count;
+  cJSON *devices; /* array, NULL without --json */
+} bench_state;
+
+static ds_status bench_device(const ds_device_desc *dev, const bench_opts *o, bench_state *s,
+                              ds_error *err) {
+  ds_runtime *rt = NULL;
+  ds_status st = ds_runtime_create(&rt, dev, 0, err);
+  if (st != DS_OK) return st;
+  rt->retune = o->retune;
+  printf("\n######## device %d: %s (%s, %s), %u compute units\n", dev->index, dev->name,
+         ds_vendor_class_name(dev->vendor_class), dev->platform_name, dev->compute_units);
+  char tune_file[DS_PATH_MAX + 64], tuning[DS_PATH_MAX + 96];
+  ds_tune_path(rt, tune_file, sizeof tune_file);
+  if (!rt->tune)
+    snprintf(tuning, sizeof tuning, "off (DSENGINE_TUNE=off): the vendor profile's variants");
+  else
+    snprintf(tuning, sizeof tuning, "%s, %s", rt->retune ? "measured again (--retune)" : "on",
+             tune_file[0] ? tune_file : "kept in memory only (no cache folder)");
+  printf("GEMM tuning: %s\n", tuning);
+  cJSON *dj = s->devices ? cJSON_CreateObject() : NULL;
+  if (dj) {
+    cJSON_AddItemToArray(s->devices, dj);
+    cJSON_AddStringToObject(dj, "device", dev->name);
+    cJSON_AddStringToObject(dj, "platform", dev->platform_name);
+    cJSON_AddStringToObject(dj, "vendor", ds_vendor_class_name(dev->vendor_class));
+    cJSON_AddStringToObject(dj, "driver", dev->driver_version);
+    cJSON_AddNumberToObject(dj, "compute_units", dev->compute_units);
+    cJSON_AddStringToObject(dj, "tuning", tuning);
+  }
+  ds_bench_peak pk;
+  memset(&pk, 0, sizeof pk);
+  if (o->peak_given > 0 || !o->peak) {
+    pk.gflops = o->peak_given;
+    if (pk.gflops > 0) printf("peak: %.1f GFLOP/s as given by --peak (not measured)\n", pk.gflops);
+  } else {
+    ds_bench_quiet q = ds_bench_quiet_wait(o->mo.quiet_wait, 0.2);
+    ds_bench_quiet_print(stdout, "machine", &q);
+    st = ds_bench_peak_measure(rt, 5, 0.05, &pk, err);
+    if (st == DS_OK) ds_bench_peak_print(stdout, &pk);
+  }
+  if (dj) {
+    cJSON_AddNumberToObject(dj, "peak_gflops", pk.gflops);
+    cJSON_AddBoolToObject(dj, "peak_measured", o->peak_given <= 0 && o->peak);
+    cJSON_AddNumberToObject(dj, "copy_gbs", pk.copy_gbs);
+  }
+  fflush(stdout);
+
+  if (st == DS_OK && o->gemm) {
+    cJSON *ga = dj ? cJSON_AddArrayToObject(dj, "gemm") : NULL;
+    ds_bench_quiet q = ds_bench_quiet_wait(o->mo.quiet_wait, 0.2);
+    printf("\nGEMM, best and median of %d calls (copies of A or B included), checked at %d "
+           "entries\n",
+           o->reps, DS_BENCH_GEMM_CHECKS);
+    ds_bench_quiet_print(stdout, "machine", &q);
+    printf("%5s %5s %5s  %9s %9s %9s %7s  %s\n", "M", "N", "K", "best ms", "median", "GFLOP/s",
+           "%peak", "max err");
+    char pb[16];
+    for (int i = 0; st == DS_OK && i < o->shape_count; i++) {
+      ds_bench_gemm g;
+      st = ds_bench_gemm_run(rt, o->shapes[i][0], o->shapes[i][1], o->shapes[i][2],
+                             (int)o->shapes[i][3], o->reps, &g, err);
+      if (st != DS_OK) break;
+      printf("%5u %5u %5u%s %9.2f %9.2f %9.1f %7s  %.1e\n", g.m, g.n, g.k, g.trans_a ? "t" : " ",
+             g.times.best * 1e3, g.times.median * 1e3, g.gflop / g.times.best,
+             pct_text(g.gflop * 1e9, g.times.best, pk.gflops, pb, sizeof pb), g.max_err);
+      fflush(stdout);
+      if (ga) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddNumberToObject(j, "m", g.m);
+        cJSON_AddNumberToObject(j, "n", g.n);
+        cJSON_AddNumberToObject(j, "k", g.k);
+        cJSON_AddBoolToObject(j, "a_transposed", g.trans_a);
+        cJSON_AddItemToObject(j, "call", stats_json(&g.times));
+        cJSON_AddNumberToObject(j, "gflops", g.gflop / g.times.best);
+        cJSON_AddNumberToObject(j, "peak_ratio", ratio(g.gflop * 1e9, g.times.best, pk.gflops));
+        cJSON_AddNumberToObject(j, "max_err", g.max_err);
+        cJSON_AddItemToArray(ga, j);
+      }
+    }
+  }
+
+  if (o->train || o->layers || o->infer) {
+    cJSON *ra = dj ? cJSON_AddArrayToObject(dj, "runs") : NULL;
+    static ds_bench_model r;
+    for (int mi = 0; st == DS_OK && mi < o->model_count; mi++)
+      for (int bi = 0; st == DS_OK && bi < o->batch_count; bi++) {
+        char path[DS_PATH_MAX];
+        st = config_path(o->models[mi], path, sizeof path, err);
+        if (st == DS_OK) st = ds_bench_model_run(rt, path, o->batches[bi], &o->mo, &r, err);
+        if (st != DS_OK) break;
+        print_model(&r, o, pk.gflops);
+        fflush(stdout);
+        if (ra) cJSON_AddItemToArray(ra, model_json(&r, o, pk.gflops));
+        if (s->row_count < (int)(sizeof s->rows / sizeof s->rows[0])) {
+          summary_row *row = &s->rows[s->row_count++];
+          snprintf(row->device, sizeof row->device, "%.63s", dev->name);
+          snprintf(row->model, sizeof row->model, "%s", r.model);
+          row->batch = r.batch;
+          row->samples_s = o->train ? r.batch / r.step.best : 0;
+          row->train_ratio = o->train ? ratio(r.step_flop, r.step.best, pk.gflops) : 0;
+          row->faces_s = r.infer.n ? r.batch / r.infer.best : 0;
+          row->infer_ratio = r.infer.n ? ratio(r.infer_flop, r.infer.best, pk.gflops) : 0;
+        }
+      }
+  }
+  if (dj && st != DS_OK) cJSON_AddStringToObject(dj, "error", err->msg);
+  ds_runtime_destroy(rt);
+  return st;
+}
+
+static void print_summary(const bench_state *s, const bench_opts *o) {
+  if (!s->row_count) return;
+  printf("\n%-28s %-10s %6s %11s %7s %9s %7s\n", "device", "model", "batch", "samples/s", "%peak",
+         "faces/s", "%peak");
+  for (int i = 0; i < s->row_count; i++) {
+    const summary_row *r = &s->rows[i];
+    printf("%-28.28s %-10s %6u", r->device, r->model, r->batch);
+    char tr[16] = "-", ir[16] = "-";
+    if (r->train_ratio > 0) snprintf(tr, sizeof tr, "%.1f", 100 * r->train_ratio);
+    if (r->infer_ratio > 0) snprintf(ir, sizeof ir, "%.1f", 100 * r->infer_ratio);
+    if (o->train)
+      printf(" %11.2f %7s", r->samples_s, tr);
+    else
+      printf(" %11s %7s", "-", "-");
+    if (o->infer)
+      printf(" %9.1f %7s\n", r->faces_s, ir);
+    else
+      printf(" %9s %7s\n", "-", "-");
+  }
+}
+
+static ds_status write_json(const char *path, cJSON *root, ds_error *err) {
+  char *text = cJSON_Print(root);
+  if (!text) return ds_error_set(err, DS_ERR_NO_MEMORY, "out of memory writing %s", path);
+  char tmp[DS_PATH_MAX + 8];
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  FILE *f = fopen(tmp, "w");
+  int bad = !f;
+  if (f) {
+    bad |= fputs(text, f) < 0 || fputc('\n', f) == EOF;
+    bad |= fclose(f) != 0;
+  }
+  free(text);
+  if (bad || rename(tmp, path) != 0) {
+    remove(tmp);
+    return ds_error_set(err, DS_ERR_IO, "cannot write %s; check that its folder exists", path);
+  }
+  return DS_OK;
+}
+
+static cJSON *json_header(int argc, char **argv) {
+  cJSON *root = cJSON_CreateObject();
+  char cmd[1024] = "dsengine";
+  for (int i = 0; i < argc; i++) {
+    size_t n = strlen(cmd);
+    snprintf(cmd + n, sizeof cmd - n, " %s", argv[i]);
+  }
+  cJSON_AddStringToObject(root, "command", cmd);
+  char date[32], host[256] = "";
+  time_t now = time(NULL);
+  strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+  cJSON_AddStringToObject(root, "date", date);
+  gethostname(host, sizeof host - 1);
+  cJSON_AddStringToObject(root, "host", host);
+  cJSON_AddNumberToObject(root, "online_cpus", (double)sysconf(_SC_NPROCESSORS_ONLN));
+  cJSON_AddStringToObject(root, "flop_formula",
+                          "train step = 3 x forward; conv fwd 2*n*oh*ow*oc*k*k*c, dense fwd "
+                          "2*n*in*out; layer bwd 2 x fwd (1 x for the first layer)");
+  return root;
+}
+
+int cmd_bench(int argc, char **argv) {
+  bench_opts o;
+  memset(&o, 0, sizeof o);
+  o.reps = 3;
+  o.peak = o.gemm = o.train = o.layers = o.infer = 1;
+  o.mo.iters = 2;
+  o.mo.budget = 60;
+  o.mo.quiet_wait = 10;
+  const char *flag_device = NULL, *origin = NULL;
+  int rc = parse_args(argc, argv, &o, &flag_device);
+  if (rc < 0) return DS_EXIT_OK;
+  if (rc != DS_EXIT_OK) return rc;
+  const char *spec = cli_device_spec(flag_device, &origin);
+
+  ds_error err = {0};
+  ds_device_list list = {0};
+  if (ds_devices_discover(&list, &err) != DS_OK) return cli_fail(&err);
+  int chosen = -1;
+  const int all = strcmp(spec, "all") == 0;
+  if (!all && ds_device_select(list.items, list.count, spec, origin, &chosen, &err) != DS_OK) {
+    ds_device_list_free(&list);
+    return cli_fail(&err);
+  }
+  bench_state *s = calloc(1, sizeof *s);
+  cJSON *root = NULL;
+  if (s && o.json_path) {
+    root = json_header(argc, argv);
+    s->devices = cJSON_AddArrayToObject(root, "devices");
+  }
+  if (!s) {
+    ds_device_list_free(&list);
+    ds_error_set(&err, DS_ERR_NO_MEMORY, "out of host memory");
+    return cli_fail(&err);
+  }
+  rc = DS_EXIT_OK;
+  for (int i = 0; i < list.count; i++) {
+    if (!all && i != chosen) continue;
+    if (bench_device(&list.items[i], &o, s, &err) != DS_OK) {
+      char msg[DS_ERROR_MSG_MAX];
+      snprintf(msg, sizeof msg, "%s", err.msg);
+      ds_error_set(&err, err.code, "bench on device %d (%s): %s", list.items[i].index,
+                   list.items[i].name, msg);
+      int code = cli_fail(&err);
+      if (rc == DS_EXIT_OK) rc = code;
+    }
+  }
+  print_summary(s, &o);
+  if (root) {
+    if (write_json(o.json_path, root, &err) != DS_OK) {
+      int code = cli_fail(&err);
+      if (rc == DS_EXIT_OK) rc = code;
+    } else {
+      printf("\nwrote %s\n", o.json_path);
+    }
+    cJSON_Delete(root);
+  }
+  free(s);
+  ds_device_list_free(&list);
+  return rc;
+}
