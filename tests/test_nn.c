@@ -90,7 +90,9 @@ static void test_gemm_variants(void) {
       ds_vendor_profile_for(rt->profile->local_memory_tiles ? DS_VENDOR_CPU : DS_VENDOR_NVIDIA);
   count += ds_gemm_variants(&other, v + count, DS_GEMM_MAX_VARIANTS);
   CHECK(count >= 4, "only %d GEMM variants", count);
-  const unsigned shapes[][3] = {{13, 37, 29}, {31, 130, 17}, {70, 37, 1100}};
+  /* the last: B's pitch a multiple of 512 floats under 128 rows of A (read
+   * as it is, or copied to a padded pitch, as the variant says) */
+  const unsigned shapes[][3] = {{13, 37, 29}, {31, 130, 17}, {70, 37, 1100}, {128, 512, 8}};
   for (int i = 0; i < count; i++)
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
       for (int mode = 0; mode < 2; mode++) {
@@ -147,7 +149,12 @@ static void test_conv_mode(int packed) {
                                 {1, 4, 4, 33, 40, 3, 1},
                                 {2, 16, 16, 3, 32, 5, 2},
                                 /* k < stride: input pixels no tap reaches */
-                                {2, 6, 6, 3, 4, 1, 2}};
+                                {2, 6, 6, 3, 4, 1, 2},
+                                /* patch rows of 512 floats, stored at a padded
+                                 * pitch: forward (1 x 1 x 512) and a strided
+                                 * phase's backward rows (2 x 2 taps x 128) */
+                                {1, 3, 2, 512, 9, 1, 1},
+                                {1, 5, 4, 3, 128, 4, 2}};
   for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
     const unsigned *p = shapes[s];
     ds_conv2d c;

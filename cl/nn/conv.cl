@@ -10,12 +10,14 @@
 // im2col_backward_phase, weights_transpose, scatter_phase).
 //
 // One work-item per patch element; consecutive work-items walk channels, so
-// reads and writes are contiguous.
+// reads and writes are contiguous. Rows lie `pitch` floats apart (the row
+// width, or 16 more where the width is a multiple of 512 floats: rows 2 KiB
+// apart share cache sets, and the GEMM that reads them would thrash).
 
 // One work-item per (row, tap) copies the tap's run of channels: the index
 // arithmetic is paid once per run, not once per element, and both the read
 // (an NHWC pixel) and the write are contiguous.
-kernel void im2col_forward(global float *restrict P, const ulong p_off,
+kernel void im2col_forward(global float *restrict P, const ulong p_off, const uint pitch,
                            global const float *restrict X, const uint row0, const uint rows,
                            const uint h, const uint w, const uint c, const uint oh, const uint ow,
                            const uint k, const uint stride, const uint pad_top,
@@ -31,7 +33,7 @@ kernel void im2col_forward(global float *restrict P, const ulong p_off,
   const uint p = m / ow, ox = m - p * ow, n = p / oh, oy = p - n * oh;
   const int iy = (int)(oy * stride + ky) - (int)pad_top;
   const int ix = (int)(ox * stride + kx) - (int)pad_left;
-  global float *dst = P + p_off + t * c;
+  global float *dst = P + p_off + (size_t)r * pitch + (size_t)tap * c;
   if (iy >= 0 && iy < (int)h && ix >= 0 && ix < (int)w) {
     global const float *src = X + (((size_t)n * h + (uint)iy) * w + (uint)ix) * c;
     for (uint ci = 0; ci < c; ci++) dst[ci] = src[ci];
@@ -77,7 +79,7 @@ kernel void weights_transpose(global float *restrict out, global const float *re
 
 // Q[r, (jy, jx, co)] = dZ[n, oy, ox, co], oy = (iy + pad_top - ky) / stride
 // (exact), 0 outside the output. One work-item per (row, tap).
-kernel void im2col_backward_phase(global float *restrict Q, const ulong q_off,
+kernel void im2col_backward_phase(global float *restrict Q, const ulong q_off, const uint pitch,
                                   global const float *restrict dZ, const uint row0,
                                   const uint rows, const uint cout, const uint oh, const uint ow,
                                   const uint stride, const uint pad_top, const uint pad_left,
@@ -93,7 +95,7 @@ kernel void im2col_backward_phase(global float *restrict Q, const ulong q_off,
   const uint p = m / wx, b = m - p * wx, n = p / hy, a = p - n * hy;
   const int ty = (int)(a * stride + py + pad_top) - (int)(ky0 + jy * stride);
   const int tx = (int)(b * stride + px + pad_left) - (int)(kx0 + jx * stride);
-  global float *dst = Q + q_off + t * cout;
+  global float *dst = Q + q_off + (size_t)r * pitch + (size_t)j * cout;
   if (ty >= 0 && tx >= 0) {
     const uint oy = (uint)ty / stride, ox = (uint)tx / stride;
     if (oy < oh && ox < ow) {

@@ -26,9 +26,19 @@ void ds_conv2d_same(ds_conv2d *c, unsigned n, unsigned h, unsigned w, unsigned c
   c->pad_left = pw > 0 ? (unsigned)(pw / 2) : 0;
 }
 
+/* The row pitch of a patch matrix of rows `width` floats wide: rows 2 KiB
+ * apart (a multiple of 512 floats) map to the same cache sets, and the GEMM
+ * walking down them (A, or A^T in the backward-filter pass) thrashes; 16
+ * more floats break the pattern, where the GEMM would otherwise copy the
+ * whole matrix to a padded pitch (a 3x3 conv of 512 output channels:
+ * 4096 x 4608 patches, a 75 MB copy per call). */
+static size_t pitch_of(size_t width) {
+  return width >= 512 && width % 512 == 0 ? width + 16 : width;
+}
+
 size_t ds_conv2d_scratch_min(const ds_conv2d *c) {
   size_t kk = (size_t)c->k * c->k;
-  size_t row = kk * (c->cin > c->cout ? c->cin : c->cout);
+  size_t row = pitch_of(kk * (c->cin > c->cout ? c->cin : c->cout));
   return kk * c->cin * c->cout + 16 + row + c->cin; /* + backward data's output row */
 }
 
@@ -55,6 +65,7 @@ typedef struct conv_phase {
   unsigned py, px, hy, wx;     /* the phase; its input pixels per image: hy x wx */
   unsigned ky0, kx0, nky, nkx; /* its taps: ky0 + jy * stride, jy < nky; kx likewise */
   size_t rows, taps, wt, qc;   /* input pixels; taps; floats of its weights (x16), row width */
+  size_t qp;                   /* row pitch of its gathered rows (pitch_of) */
 } conv_phase;
 
 static conv_phase phase_of(const ds_conv2d *c, unsigned py, unsigned px) {
@@ -72,6 +83,7 @@ static conv_phase phase_of(const ds_conv2d *c, unsigned py, unsigned px) {
   f.taps = (size_t)f.nky * f.nkx;
   f.wt = (f.taps * c->cin * c->cout + 15) / 16 * 16;
   f.qc = f.taps * c->cout;
+  f.qp = pitch_of(f.qc);
   return f;
 }
 
@@ -80,22 +92,22 @@ static conv_phase phase_of(const ds_conv2d *c, unsigned py, unsigned px) {
  * GEMM's output row; 0 when none fits. */
 static unsigned phase_chunk(const ds_conv2d *c, const conv_phase *f, size_t floats) {
   if (floats <= f->wt || f->rows > 0xffffffffu) return 0;
-  return chunk_rows(floats - f->wt, f->qc + (c->stride > 1 ? c->cin : 0), (unsigned)f->rows);
+  return chunk_rows(floats - f->wt, f->qp + (c->stride > 1 ? c->cin : 0), (unsigned)f->rows);
 }
 
 size_t ds_conv2d_pack_floats(const ds_runtime *rt, const ds_conv2d *c, size_t scratch_floats) {
-  const size_t kk = (size_t)c->k * c->k, kc = kk * c->cin;
+  const size_t kk = (size_t)c->k * c->k, kc = kk * c->cin, kp = pitch_of(kc);
   const unsigned out_rows = c->n * c->oh * c->ow;
-  const unsigned fwd = chunk_rows(scratch_floats, kc, out_rows);
-  size_t need = ds_gemm_workspace(rt, fwd, c->cout, (unsigned)kc, (unsigned)kc, 1, c->cout);
+  const unsigned fwd = chunk_rows(scratch_floats, kp, out_rows);
+  size_t need = ds_gemm_workspace(rt, fwd, c->cout, (unsigned)kc, (unsigned)kp, 1, c->cout);
   need =
-      max_size(need, ds_gemm_workspace(rt, (unsigned)kc, c->cout, fwd, 1, (unsigned)kc, c->cout));
+      max_size(need, ds_gemm_workspace(rt, (unsigned)kc, c->cout, fwd, 1, (unsigned)kp, c->cout));
   for (unsigned py = 0; py < c->stride; py++)
     for (unsigned px = 0; px < c->stride; px++) {
       const conv_phase f = phase_of(c, py, px);
       const unsigned rows = f.rows && f.taps ? phase_chunk(c, &f, scratch_floats) : 0;
       need = max_size(
-          need, ds_gemm_workspace(rt, rows, c->cin, (unsigned)f.qc, (unsigned)f.qc, 1, c->cin));
+          need, ds_gemm_workspace(rt, rows, c->cin, (unsigned)f.qc, (unsigned)f.qp, 1, c->cin));
     }
   return need;
 }
@@ -114,7 +126,7 @@ static ds_status backward_data(ds_runtime *rt, const ds_conv2d *c, cl_mem dx, cl
       if (f.rows && f.taps && !phase_chunk(c, &f, s->floats))
         return ds_error_set(err, DS_ERR_INVALID,
                             "conv2d scratch of %zu floats is too small (%zu for one row)",
-                            s->floats, f.wt + f.qc + c->cin);
+                            s->floats, f.wt + f.qp + c->cin);
     }
   if (untouched) st = ds_fill_f32(rt, dx, 0.0f, (size_t)c->n * c->h * c->w * c->cin, err);
   const cl_uint cin = c->cin, cout = c->cout, stride = c->stride, h = c->h, w = c->w;
@@ -129,20 +141,22 @@ static ds_status backward_data(ds_runtime *rt, const ds_conv2d *c, cl_mem dx, cl
       const cl_uint nky = f.nky, nkx = f.nkx;
       st = ds_weights_transpose(rt, s->buf, params, w_off, c->k, c->cin, c->cout, c->stride, f.ky0,
                                 f.kx0, f.nky, f.nkx, err);
-      const cl_ulong q_off = f.wt, d_off = f.wt + (size_t)step * f.qc;
+      const cl_ulong q_off = f.wt, d_off = f.wt + (size_t)step * f.qp;
+      const cl_uint qp = (cl_uint)f.qp;
       for (unsigned r0 = 0; st == DS_OK && r0 < f.rows; r0 += step) {
         const cl_uint row0 = r0, rows = f.rows - r0 < step ? (cl_uint)(f.rows - r0) : step;
         cl_kernel kg, ks;
         st = ds_kernel_get(rt, "nn/conv", NULL, "im2col_backward_phase", &kg, err);
         if (st == DS_OK)
-          st = ds_kernel_args(kg, err, 19, DS_ARG(s->buf), DS_ARG(q_off), DS_ARG(dy), DS_ARG(row0),
-                              DS_ARG(rows), DS_ARG(cout), DS_ARG(oh), DS_ARG(ow), DS_ARG(stride),
-                              DS_ARG(pt), DS_ARG(pl), DS_ARG(fpy), DS_ARG(fpx), DS_ARG(hy),
-                              DS_ARG(wx), DS_ARG(ky0), DS_ARG(kx0), DS_ARG(nky), DS_ARG(nkx));
+          st = ds_kernel_args(kg, err, 20, DS_ARG(s->buf), DS_ARG(q_off), DS_ARG(qp), DS_ARG(dy),
+                              DS_ARG(row0), DS_ARG(rows), DS_ARG(cout), DS_ARG(oh), DS_ARG(ow),
+                              DS_ARG(stride), DS_ARG(pt), DS_ARG(pl), DS_ARG(fpy), DS_ARG(fpx),
+                              DS_ARG(hy), DS_ARG(wx), DS_ARG(ky0), DS_ARG(kx0), DS_ARG(nky),
+                              DS_ARG(nkx));
         if (st == DS_OK) st = ds_launch_elementwise(rt, kg, (size_t)rows * f.taps, err);
         ds_gemm_args g = {.a = s->buf,
                           .a_off = q_off,
-                          .lda_m = (unsigned)f.qc,
+                          .lda_m = qp,
                           .lda_k = 1,
                           .b = s->buf,
                           .b_off = 0,
@@ -168,19 +182,22 @@ static ds_status backward_data(ds_runtime *rt, const ds_conv2d *c, cl_mem dx, cl
   return st;
 }
 
-static ds_status gather(ds_runtime *rt, const char *kernel, cl_mem dst, size_t dst_off, cl_mem src,
-                        unsigned row0, unsigned rows, const ds_conv2d *c, unsigned ch,
-                        ds_error *err) {
+/* im2col_forward: rows [row0, row0 + rows) of the patch matrix into dst,
+ * `pitch` floats apart. */
+static ds_status gather(ds_runtime *rt, cl_mem dst, size_t pitch, cl_mem src, unsigned row0,
+                        unsigned rows, const ds_conv2d *c, ds_error *err) {
   cl_kernel k;
-  cl_ulong off = dst_off;
+  cl_ulong off = 0;
+  cl_uint p = (cl_uint)pitch, ch = c->cin;
   cl_uint a[11] = {row0,  rows, c->h,      c->w,       ch,         c->oh,
                    c->ow, c->k, c->stride, c->pad_top, c->pad_left};
-  ds_status st = ds_kernel_get(rt, "nn/conv", NULL, kernel, &k, err);
+  ds_status st = ds_kernel_get(rt, "nn/conv", NULL, "im2col_forward", &k, err);
   if (st == DS_OK) st = ds_kernel_arg(k, 0, sizeof dst, &dst, err);
   if (st == DS_OK) st = ds_kernel_arg(k, 1, sizeof off, &off, err);
-  if (st == DS_OK) st = ds_kernel_arg(k, 2, sizeof src, &src, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 2, sizeof p, &p, err);
+  if (st == DS_OK) st = ds_kernel_arg(k, 3, sizeof src, &src, err);
   for (int i = 0; i < 11 && st == DS_OK; i++)
-    st = ds_kernel_arg(k, 3 + i, sizeof a[i], &a[i], err);
+    st = ds_kernel_arg(k, 4 + i, sizeof a[i], &a[i], err);
   /* one work-item per (row, tap); each copies the tap's run of ch channels */
   if (st == DS_OK) st = ds_launch_elementwise(rt, k, (size_t)rows * c->k * c->k, err);
   return st;
@@ -188,18 +205,18 @@ static ds_status gather(ds_runtime *rt, const char *kernel, cl_mem dst, size_t d
 
 ds_status ds_conv2d_forward(ds_runtime *rt, const ds_conv2d *c, cl_mem y, cl_mem x, cl_mem params,
                             size_t w_off, size_t b_off, const ds_scratch *s, ds_error *err) {
-  const size_t kc = (size_t)c->k * c->k * c->cin;
+  const size_t kc = (size_t)c->k * c->k * c->cin, kp = pitch_of(kc);
   const unsigned total = c->n * c->oh * c->ow;
-  const unsigned step = chunk_rows(s->floats, kc, total);
+  const unsigned step = chunk_rows(s->floats, kp, total);
   if (step == 0)
     return ds_error_set(err, DS_ERR_INVALID, "conv2d scratch of %zu floats is below one row (%zu)",
-                        s->floats, kc);
+                        s->floats, kp);
   ds_status st = DS_OK;
   for (unsigned r0 = 0; r0 < total && st == DS_OK; r0 += step) {
     const unsigned rows = total - r0 < step ? total - r0 : step;
-    st = gather(rt, "im2col_forward", s->buf, 0, x, r0, rows, c, c->cin, err);
+    st = gather(rt, s->buf, kp, x, r0, rows, c, err);
     ds_gemm_args g = {.a = s->buf,
-                      .lda_m = (unsigned)kc,
+                      .lda_m = (unsigned)kp,
                       .lda_k = 1,
                       .b = params,
                       .b_off = w_off,
@@ -228,17 +245,17 @@ ds_status ds_conv2d_backward(ds_runtime *rt, const ds_conv2d *c, cl_mem dx, cl_m
   if (st == DS_OK) st = ds_bias_grad(rt, grads, db_off, dy, (unsigned)out_rows, c->cout, err);
 
   /* dW = P^T . dZ, accumulated over chunks of output rows */
-  const size_t kc = (size_t)c->k * c->k * c->cin;
-  unsigned step = chunk_rows(s->floats, kc, (unsigned)out_rows);
+  const size_t kc = (size_t)c->k * c->k * c->cin, kp = pitch_of(kc);
+  unsigned step = chunk_rows(s->floats, kp, (unsigned)out_rows);
   if (st == DS_OK && step == 0)
     st = ds_error_set(err, DS_ERR_INVALID, "conv2d scratch of %zu floats is below one row (%zu)",
-                      s->floats, kc);
+                      s->floats, kp);
   for (unsigned r0 = 0; st == DS_OK && r0 < out_rows; r0 += step) {
     const unsigned rows = out_rows - r0 < step ? (unsigned)out_rows - r0 : step;
-    st = gather(rt, "im2col_forward", s->buf, 0, x, r0, rows, c, c->cin, err);
+    st = gather(rt, s->buf, kp, x, r0, rows, c, err);
     ds_gemm_args g = {.a = s->buf,
                       .lda_m = 1,
-                      .lda_k = (unsigned)kc,
+                      .lda_k = (unsigned)kp,
                       .b = dy,
                       .b_off = (size_t)r0 * c->cout,
                       .ldb = c->cout,
