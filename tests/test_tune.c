@@ -124,11 +124,21 @@ static void test_gemm_tuner(const char *dir) {
   int found = 0;
   for (int i = 0; stored && i < count; i++) {
     char want[64];
-    snprintf(want, sizeof want, "%u %u %u %u %u %u %u ", v[i].kind, v[i].mr, v[i].vw, v[i].nv,
-             v[i].local[0], v[i].local[1], v[i].k_block == DS_GEMM_K_ANY ? 0u : v[i].k_block);
+    snprintf(want, sizeof want, "%u %u %u %u %u %u %u %u ", v[i].kind, v[i].mr, v[i].vw, v[i].nv,
+             v[i].local[0], v[i].local[1], v[i].k_block == DS_GEMM_K_ANY ? 0u : v[i].k_block,
+             v[i].flags);
     found |= !strncmp(stored, want, strlen(want));
   }
   CHECK(found, "the stored winner '%s' is not a candidate", stored ? stored : "(none)");
+  /* the same shape again is read, not measured (a measurement would store
+   * a new rate with the winner) */
+  char before[DS_TUNE_VALUE_MAX] = "";
+  if (stored) snprintf(before, sizeof before, "%s", stored);
+  e = tuned_product(rt, m, n, k);
+  CHECK(e < 2e-5, "tuned %ux%ux%u, second call: rel err %.3g", m, n, k, e);
+  stored = ds_tune_get(rt, key);
+  CHECK(stored && !strcmp(stored, before), "the second call measured again ('%s', then '%s')",
+        before, stored ? stored : "(none)");
   ds_runtime_destroy(rt);
 
   /* a new runtime reads the entry; --retune measures again */
@@ -136,6 +146,11 @@ static void test_gemm_tuner(const char *dir) {
   if (!rt) return;
   rt->tune = 1;
   CHECK(ds_tune_get(rt, key) != NULL, "the entry for %s did not survive a new runtime", key);
+  e = tuned_product(rt, m, n, k);
+  CHECK(e < 2e-5, "%ux%ux%u in a new runtime: rel err %.3g", m, n, k, e);
+  stored = ds_tune_get(rt, key);
+  CHECK(stored && !strcmp(stored, before), "a new runtime measured again ('%s', then '%s')", before,
+        stored ? stored : "(none)");
   rt->retune = 1;
   e = tuned_product(rt, m, n, k);
   CHECK(e < 2e-5, "retuned %ux%ux%u: rel err %.3g", m, n, k, e);

@@ -154,20 +154,18 @@ kernel void gemm_edge(global const float *restrict A, const ulong a_off, const u
 kernel void pad_a(global float *restrict Ap, const ulong ap_off, global const float *restrict A,
                   const ulong a_off, const uint lda_m, const uint lda_k, const uint M,
                   const uint K, const uint Mp, const uint lda) {
-  const size_t e = get_global_id(0);
-  if (e >= (size_t)Mp * K) return;
-  const size_t m = e / K;
-  const uint k = (uint)(e - m * K);
-  Ap[ap_off + m * lda + k] = m < M ? A[a_off + m * lda_m + (size_t)k * lda_k] : 0.0f;
+  const uint k = get_global_id(0), m = get_global_id(1);
+  if (k >= K || m >= Mp) return;
+  Ap[ap_off + (size_t)m * lda + k] = m < M ? A[a_off + (size_t)m * lda_m + (size_t)k * lda_k] : 0.0f;
 }
 
+// One work-item per element, dimension 0 along the row: no index division,
+// and neighbouring work-items copy neighbouring floats.
 kernel void pad_b(global float *restrict Bp, const ulong bp_off, global const float *restrict B,
                   const ulong b_off, const uint ldb, const uint N, const uint K, const uint Np) {
-  const size_t e = get_global_id(0);
-  if (e >= (size_t)K * Np) return;
-  const size_t k = e / Np;
-  const uint n = (uint)(e - k * Np);
-  Bp[bp_off + e] = n < N ? B[b_off + k * ldb + n] : 0.0f;
+  const uint n = get_global_id(0), k = get_global_id(1);
+  if (n >= Np || k >= K) return;
+  Bp[bp_off + (size_t)k * Np + n] = n < N ? B[b_off + (size_t)k * ldb + n] : 0.0f;
 }
 
 // ---- local-memory tiles (GPUs) ----

@@ -24,25 +24,27 @@ static const char *gemm_options(const ds_gemm_variant *v, char *buf, size_t cap)
  * 12 rows by 16 to 64 columns and K blocks that keep a B panel in L2; on
  * GPUs smaller tiles in groups of 64 to 256 work-items. */
 static const ds_gemm_variant cpu_variants[] = {
-    {DS_GEMM_REGISTER_TILE, 6, 16, 2, {1, 1}, 0}, /* k_block 0 here: the profile's */
-    {DS_GEMM_REGISTER_TILE, 6, 16, 2, {1, 1}, DS_GEMM_K_ANY},
-    {DS_GEMM_REGISTER_TILE, 6, 16, 2, {1, 1}, 1024},
-    {DS_GEMM_REGISTER_TILE, 4, 16, 2, {1, 1}, 0},
-    {DS_GEMM_REGISTER_TILE, 8, 16, 2, {1, 1}, 0},
-    {DS_GEMM_REGISTER_TILE, 12, 16, 1, {1, 1}, 0},
-    {DS_GEMM_REGISTER_TILE, 4, 16, 4, {1, 1}, 0},
+    {DS_GEMM_REGISTER_TILE, 6, 16, 2, {1, 1}, 0, 0}, /* k_block 0 here: the profile's */
+    {DS_GEMM_REGISTER_TILE, 6, 16, 2, {1, 1}, DS_GEMM_K_ANY, 0},
+    {DS_GEMM_REGISTER_TILE, 6, 16, 2, {1, 1}, 1024, 0},
+    {DS_GEMM_REGISTER_TILE, 4, 16, 2, {1, 1}, 0, 0},
+    {DS_GEMM_REGISTER_TILE, 8, 16, 2, {1, 1}, 0, 0},
+    {DS_GEMM_REGISTER_TILE, 12, 16, 1, {1, 1}, 0, 0},
+    {DS_GEMM_REGISTER_TILE, 4, 16, 4, {1, 1}, 0, 0},
+    {DS_GEMM_REGISTER_TILE, 6, 16, 2, {1, 1}, 0, DS_GEMM_KEEP_ALIASED_B},
+    {DS_GEMM_REGISTER_TILE, 4, 16, 4, {1, 1}, 0, DS_GEMM_KEEP_ALIASED_B},
 };
 static const ds_gemm_variant gpu_variants[] = {
     /* local-memory tiles: 64 x 64 from 16 x 16 work-items, 128 x 128 from
      * 16 x 16 with 8 x 8 each, 32 x 32 from 8 x 8, 64 x 64 from 16 x 8 */
-    {DS_GEMM_LOCAL_TILE, 4, 4, 16, {16, 16}, 0},
-    {DS_GEMM_LOCAL_TILE, 8, 8, 16, {16, 16}, 0},
-    {DS_GEMM_LOCAL_TILE, 4, 4, 16, {8, 8}, 0},
-    {DS_GEMM_LOCAL_TILE, 8, 4, 8, {16, 8}, 0},
+    {DS_GEMM_LOCAL_TILE, 4, 4, 16, {16, 16}, 0, 0},
+    {DS_GEMM_LOCAL_TILE, 8, 8, 16, {16, 16}, 0, 0},
+    {DS_GEMM_LOCAL_TILE, 4, 4, 16, {8, 8}, 0, 0},
+    {DS_GEMM_LOCAL_TILE, 8, 4, 8, {16, 8}, 0, 0},
     /* register tiles straight from global memory and caches */
-    {DS_GEMM_REGISTER_TILE, 4, 4, 2, {8, 8}, 0},
-    {DS_GEMM_REGISTER_TILE, 4, 4, 1, {16, 16}, 0},
-    {DS_GEMM_REGISTER_TILE, 2, 4, 2, {16, 16}, 0},
+    {DS_GEMM_REGISTER_TILE, 4, 4, 2, {8, 8}, 0, 0},
+    {DS_GEMM_REGISTER_TILE, 4, 4, 1, {16, 16}, 0, 0},
+    {DS_GEMM_REGISTER_TILE, 2, 4, 2, {16, 16}, 0, 0},
 };
 
 ds_gemm_variant ds_gemm_default_variant(const ds_runtime *rt) {
@@ -52,7 +54,8 @@ ds_gemm_variant ds_gemm_default_variant(const ds_runtime *rt) {
                        p->gemm_vw,
                        p->gemm_nv,
                        {p->gemm_local[0], p->gemm_local[1]},
-                       p->gemm_k_block ? p->gemm_k_block : DS_GEMM_K_ANY};
+                       p->gemm_k_block ? p->gemm_k_block : DS_GEMM_K_ANY,
+                       0};
   return v;
 }
 
@@ -144,7 +147,7 @@ static gemm_plan plan_for(const ds_gemm_variant *v, unsigned m, unsigned n, unsi
    * 8192 1.2x and 2048^3 2.2x slower) */
   if (n % nb)
     p.b_cols = (unsigned)round_up(n, nb);
-  else if (aliased_pitch(ldb) && m >= 128)
+  else if (aliased_pitch(ldb) && m >= 128 && !(v->flags & DS_GEMM_KEEP_ALIASED_B))
     p.b_cols = n + 16;
   /* A: aliased rows, or a ragged M of few rows (its last m % MR rows go to
    * the edge kernel, one element per work-item: fine for a sliver of a tall
@@ -196,8 +199,8 @@ static ds_status pad_a(ds_runtime *rt, const ds_gemm_variant *v, const ds_gemm_a
   if (st == DS_OK) st = ds_kernel_arg(k, 7, sizeof kk, &kk, err);
   if (st == DS_OK) st = ds_kernel_arg(k, 8, sizeof mp, &mp, err);
   if (st == DS_OK) st = ds_kernel_arg(k, 9, sizeof lda, &lda, err);
-  size_t total = (size_t)p->a_rows * g->k, local = rt->profile->elementwise_local_size;
-  if (st == DS_OK) st = ds_kernel_launch(rt, k, 1, &total, &local, err);
+  size_t global[2] = {g->k, p->a_rows}, local[2] = {rt->profile->elementwise_local_size, 1};
+  if (st == DS_OK) st = ds_kernel_launch(rt, k, 2, global, local, err);
   return st;
 }
 
@@ -219,8 +222,8 @@ static ds_status pad_b(ds_runtime *rt, const ds_gemm_variant *v, const ds_gemm_a
   if (st == DS_OK) st = ds_kernel_arg(k, 5, sizeof n, &n, err);
   if (st == DS_OK) st = ds_kernel_arg(k, 6, sizeof kk, &kk, err);
   if (st == DS_OK) st = ds_kernel_arg(k, 7, sizeof npad, &npad, err);
-  size_t total = (size_t)g->k * np, local = rt->profile->elementwise_local_size;
-  if (st == DS_OK) st = ds_kernel_launch(rt, k, 1, &total, &local, err);
+  size_t global[2] = {np, g->k}, local[2] = {rt->profile->elementwise_local_size, 1};
+  if (st == DS_OK) st = ds_kernel_launch(rt, k, 2, global, local, err);
   return st;
 }
 

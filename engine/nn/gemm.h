@@ -51,7 +51,13 @@ typedef struct ds_gemm_variant {
   unsigned mr, vw, nv;
   unsigned local[2];
   unsigned k_block;
+  unsigned flags; /* DS_GEMM_KEEP_ALIASED_B */
 } ds_gemm_variant;
+
+/* A B whose row pitch is a multiple of 512 floats is read as it is, not
+ * copied to a padded pitch (which pays only when many row tiles re-read
+ * it: bench/README.md). */
+#define DS_GEMM_KEEP_ALIASED_B 1u
 
 #define DS_GEMM_K_ANY 0xffffffffu
 enum { DS_GEMM_MAX_VARIANTS = 16 };

@@ -13,18 +13,18 @@ void ds_gemm_tune_key(const ds_gemm_args *g, char *key, size_t cap) {
            g->accumulate ? 1 : 0, g->ws && g->ws_floats ? 1 : 0);
 }
 
-/* "kind mr vw nv local0 local1 k_block GFLOP/s", k_block 0 for
+/* "kind mr vw nv local0 local1 k_block flags GFLOP/s", k_block 0 for
  * DS_GEMM_K_ANY; the rate is for people reading the file. */
 static void format_variant(const ds_gemm_variant *v, double gflops, char *buf, size_t cap) {
-  snprintf(buf, cap, "%u %u %u %u %u %u %u %.1f", v->kind, v->mr, v->vw, v->nv, v->local[0],
-           v->local[1], v->k_block == DS_GEMM_K_ANY ? 0u : v->k_block, gflops);
+  snprintf(buf, cap, "%u %u %u %u %u %u %u %u %.1f", v->kind, v->mr, v->vw, v->nv, v->local[0],
+           v->local[1], v->k_block == DS_GEMM_K_ANY ? 0u : v->k_block, v->flags, gflops);
 }
 
 /* A stored variant counts only when it is still one of the candidates. */
 static int parse_variant(const ds_runtime *rt, const char *value, ds_gemm_variant *out) {
   ds_gemm_variant v;
-  if (sscanf(value, "%u %u %u %u %u %u %u", &v.kind, &v.mr, &v.vw, &v.nv, &v.local[0], &v.local[1],
-             &v.k_block) != 7)
+  if (sscanf(value, "%u %u %u %u %u %u %u %u", &v.kind, &v.mr, &v.vw, &v.nv, &v.local[0],
+             &v.local[1], &v.k_block, &v.flags) != 8)
     return 0;
   if (!v.k_block) v.k_block = DS_GEMM_K_ANY;
   ds_gemm_variant cand[DS_GEMM_MAX_VARIANTS];
