@@ -148,6 +148,30 @@ static ds_status timed_inference(ds_model *m, int id, int iters, ds_bench_model 
   return st;
 }
 
+/* One step with every launch's device time recorded (rt->profiling on for
+ * it alone, so the timed steps carry no events). */
+static ds_status profiled_step(ds_model *m, int id, cl_mem target, ds_bench_model *r,
+                               ds_error *err) {
+  ds_runtime *rt = m->rt;
+  ds_profile_clear(rt);
+  rt->profiling = 1;
+  ds_status st = ds_model_train_step(m, id, NULL, target, r->batch, &r->loss, err);
+  rt->profiling = 0;
+  ds_kernel_time *kt = NULL;
+  int n = 0;
+  if (st == DS_OK) st = ds_profile_take(rt, &kt, &n, err);
+  ds_profile_clear(rt);
+  if (st != DS_OK) return st;
+  r->kernel_total = n;
+  r->kernel_count = n < DS_BENCH_MAX_KERNELS ? n : DS_BENCH_MAX_KERNELS;
+  for (int i = 0; i < n; i++) {
+    r->profile_ms += kt[i].ms;
+    if (i < r->kernel_count) r->kernels[i] = kt[i];
+  }
+  free(kt);
+  return DS_OK;
+}
+
 ds_status ds_bench_model_run(ds_runtime *rt, const char *config_path, unsigned batch,
                              const ds_bench_model_options *o, ds_bench_model *r, ds_error *err) {
   ds_model_config cfg;
@@ -233,6 +257,8 @@ ds_status ds_bench_model_run(ds_runtime *rt, const char *config_path, unsigned b
       r->infer_flop += layer_forward_flop(ds_model_path_layer(m, swap, p), batch);
     st = timed_inference(m, swap, iters, r, err);
   }
+  r->adam_bytes = 28.0 * (double)r->params;
+  if (st == DS_OK && o->profile) st = profiled_step(m, id, target, r, err);
   if (st == DS_OK && !isfinite(r->loss))
     st = ds_error_set(err, DS_ERR_INVALID, "model %s at batch %u: the loss is %g, not finite",
                       r->model, batch, r->loss);

@@ -13,6 +13,7 @@
 
 #include "engine/bench/bench_util.h"
 #include "engine/model/model.h"
+#include "host/profile.h"
 
 typedef struct ds_bench_model_options {
   int iters;         /* timed training steps, layer passes and forward passes */
@@ -20,7 +21,11 @@ typedef struct ds_bench_model_options {
   int infer;         /* 1: time the swap's forward pass (encoder + decoder B) */
   double budget;     /* seconds the timed work may take, estimated from the warm-up; 0: no cap */
   double quiet_wait; /* seconds to wait for quiet CPUs before timing */
+  int profile;       /* 1: one more step with each kernel's device time (the runtime must
+                        have a profiling queue: DS_RUNTIME_PROFILING) */
 } ds_bench_model_options;
+
+enum { DS_BENCH_MAX_KERNELS = 32 };
 
 typedef struct ds_bench_layer {
   double fwd_s, bwd_s;       /* best of the per-layer passes */
@@ -44,6 +49,12 @@ typedef struct ds_bench_model {
   double loss_s, adam_s, layers_total_s;
   ds_bench_stats infer; /* forward of identity B's path over the batch; n = 0: not run */
   double infer_flop;
+  double adam_bytes; /* Adam's traffic per step: 28 bytes a parameter (p, g, m, v read; p, m, v
+                        written) */
+  /* --profile: one step's device time by kernel, the largest first */
+  ds_kernel_time kernels[DS_BENCH_MAX_KERNELS];
+  int kernel_count, kernel_total; /* kept, and found */
+  double profile_ms;              /* all kernels of the step */
 } ds_bench_model;
 
 /* Builds the model of config_path on rt at `batch` (Keras-default

@@ -28,7 +28,8 @@ static const char *help =
     "usage: dsengine bench [--device all|SPEC] [--model lowmem[,original,tiny,FILE.json]]\n"
     "                      [--batch 16,64] [--iters 2] [--budget 60] [--gemm 1024,4096]\n"
     "                      [--reps 3] [--only peak,gemm,train,layers,infer] [--no-layers]\n"
-    "                      [--peak GFLOPS] [--quiet-wait 10] [--retune] [--json FILE]\n"
+    "                      [--peak GFLOPS] [--quiet-wait 10] [--retune] [--profile]\n"
+    "                      [--json FILE]\n"
     "\n"
     "Measures, on every device SPEC names ('all': each one present):\n"
     "  peak    the FMA rate of a microbenchmark kernel (GFLOP/s, checked against fmaf\n"
@@ -55,6 +56,8 @@ static const char *help =
     "                   (default 10; the load is printed either way)\n"
     "  --retune         measure the GEMM candidates again instead of reading the\n"
     "                   tuning cache (beside the kernel cache)\n"
+    "  --profile        one more training step per model and batch, with each\n"
+    "                   kernel's device time: where a step goes\n"
     "  --json FILE      also write every number to FILE\n"
     "\n"
     "Timings are best-of-N on a machine that may be shared: compare ratios taken in\n"
@@ -69,7 +72,7 @@ typedef struct bench_opts {
   int batch_count;
   unsigned shapes[MAX_SHAPES][4];
   int shape_count;
-  int reps, retune;
+  int reps, retune, profile;
   int peak, gemm, train, layers, infer; /* parts to run */
   double peak_given;
   ds_bench_model_options mo;
@@ -115,6 +118,9 @@ static int parse_args(int argc, char **argv, bench_opts *o, const char **flag_de
       continue;
     } else if (!strcmp(argv[i], "--retune")) {
       o->retune = 1;
+      continue;
+    } else if (!strcmp(argv[i], "--profile")) {
+      o->profile = 1;
       continue;
     } else if (VALUE("--device")) {
       *flag_device = v;
@@ -170,6 +176,7 @@ static int parse_args(int argc, char **argv, bench_opts *o, const char **flag_de
     return cli_usage_error("dsengine bench", "--model and --batch need a value");
   o->mo.layers = o->layers;
   o->mo.infer = o->infer;
+  o->mo.profile = o->profile;
   return DS_EXIT_OK;
 }
 
@@ -204,7 +211,7 @@ static const char *pct_text(double flop, double seconds, double peak, char *buf,
   return buf;
 }
 
-static void print_layers(const ds_bench_model *r, double peak) {
+static void print_layers(const ds_bench_model *r, double peak, double copy_gbs) {
   char pb[16];
   printf("%-26s %-8s %-22s %9s %8s %6s %9s %8s %6s %6s\n", "layer", "kind", "in -> out", "fwd ms",
          "GFLOP/s", "%peak", "bwd ms", "GFLOP/s", "%peak", "%pass");
@@ -235,6 +242,14 @@ static void print_layers(const ds_bench_model *r, double peak) {
          r->loss_s * 1e3, "-", "-", "", "", "", 100.0 * r->loss_s / r->layers_total_s);
   printf("%-26s %-8s %-22s %9s %8s %6s %9.2f %8s %6s %6.1f\n", "adam", "", "", "", "", "",
          r->adam_s * 1e3, "-", "-", 100.0 * r->adam_s / r->layers_total_s);
+  if (r->adam_s > 0) {
+    char cb[32] = "";
+    if (copy_gbs > 0)
+      snprintf(cb, sizeof cb, " = %.0f %% of the copy bandwidth",
+               100.0 * r->adam_bytes / r->adam_s * 1e-9 / copy_gbs);
+    printf("adam: %.2f GB in %.1f ms -> %.1f GB/s%s\n", r->adam_bytes * 1e-9, r->adam_s * 1e3,
+           r->adam_bytes / r->adam_s * 1e-9, cb);
+  }
   printf("layer pass total %.1f ms (best per layer; the step's best is %.1f ms)\n",
          r->layers_total_s * 1e3, r->step.best * 1e3);
   int top[3] = {-1, -1, -1};
@@ -253,7 +268,16 @@ static void print_layers(const ds_bench_model *r, double peak) {
   printf("\n");
 }
 
-static void print_model(const ds_bench_model *r, const bench_opts *o, double peak) {
+static void print_profile(const ds_bench_model *r) {
+  printf("one step's device time by kernel (%d kernels, %.1f ms):\n", r->kernel_total,
+         r->profile_ms);
+  for (int i = 0; i < r->kernel_count; i++)
+    printf("  %-28s %9.2f ms %5.1f %% %6ld launches\n", r->kernels[i].name, r->kernels[i].ms,
+           100.0 * r->kernels[i].ms / r->profile_ms, r->kernels[i].launches);
+}
+
+static void print_model(const ds_bench_model *r, const bench_opts *o, double peak,
+                        double copy_gbs) {
   char pb[16];
   printf("\n== %s, batch %u: %.2f M parameters (encoder + decoder A) ==\n", r->model, r->batch,
          r->params / 1e6);
@@ -274,7 +298,8 @@ static void print_model(const ds_bench_model *r, const bench_opts *o, double pea
            r->infer.best * 1e3, r->infer.median * 1e3, r->infer.n, r->batch / r->infer.best,
            r->infer_flop * 1e-9, r->infer_flop * 1e-9 / r->infer.best,
            pct_text(r->infer_flop, r->infer.best, peak, pb, sizeof pb));
-  if (r->layer_count) print_layers(r, peak);
+  if (r->layer_count) print_layers(r, peak, copy_gbs);
+  if (r->kernel_count) print_profile(r);
 }
 
 static cJSON *stats_json(const ds_bench_stats *s) {
@@ -297,7 +322,8 @@ static double ratio(double flop, double s, double peak) {
   return s > 0 && peak > 0 ? flop * 1e-9 / s / peak : 0;
 }
 
-static cJSON *model_json(const ds_bench_model *r, const bench_opts *o, double peak) {
+static cJSON *model_json(const ds_bench_model *r, const bench_opts *o, double peak,
+                         double copy_gbs) {
   cJSON *j = cJSON_CreateObject();
   cJSON_AddStringToObject(j, "model", r->model);
   cJSON_AddNumberToObject(j, "batch", r->batch);
@@ -337,7 +363,23 @@ static cJSON *model_json(const ds_bench_model *r, const bench_opts *o, double pe
     }
     cJSON_AddNumberToObject(j, "loss_s", r->loss_s);
     cJSON_AddNumberToObject(j, "adam_s", r->adam_s);
+    cJSON_AddNumberToObject(j, "adam_gbs", r->adam_s > 0 ? r->adam_bytes / r->adam_s * 1e-9 : 0);
+    cJSON_AddNumberToObject(j, "adam_copy_ratio",
+                            r->adam_s > 0 && copy_gbs > 0
+                                ? r->adam_bytes / r->adam_s * 1e-9 / copy_gbs
+                                : 0);
     cJSON_AddNumberToObject(j, "layer_pass_s", r->layers_total_s);
+  }
+  if (r->kernel_count) {
+    cJSON *arr = cJSON_AddArrayToObject(j, "step_kernels");
+    for (int i = 0; i < r->kernel_count; i++) {
+      cJSON *k = cJSON_CreateObject();
+      cJSON_AddStringToObject(k, "name", r->kernels[i].name);
+      cJSON_AddNumberToObject(k, "ms", r->kernels[i].ms);
+      cJSON_AddNumberToObject(k, "launches", (double)r->kernels[i].launches);
+      cJSON_AddItemToArray(arr, k);
+    }
+    cJSON_AddNumberToObject(j, "step_kernels_ms", r->profile_ms);
   }
   return j;
 }
@@ -358,9 +400,10 @@ typedef struct bench_state {
 static ds_status bench_device(const ds_device_desc *dev, const bench_opts *o, bench_state *s,
                               ds_error *err) {
   ds_runtime *rt = NULL;
-  ds_status st = ds_runtime_create(&rt, dev, 0, err);
+  ds_status st = ds_runtime_create(&rt, dev, o->profile ? DS_RUNTIME_PROFILING : 0, err);
   if (st != DS_OK) return st;
   rt->retune = o->retune;
+  rt->profiling = 0; /* a profiling queue, but events only for the profiled step */
   printf("\n######## device %d: %s (%s, %s), %u compute units\n", dev->index, dev->name,
          ds_vendor_class_name(dev->vendor_class), dev->platform_name, dev->compute_units);
   char tune_file[DS_PATH_MAX + 64], tuning[DS_PATH_MAX + 96];
@@ -442,9 +485,9 @@ static ds_status bench_device(const ds_device_desc *dev, const bench_opts *o, be
         st = config_path(o->models[mi], path, sizeof path, err);
         if (st == DS_OK) st = ds_bench_model_run(rt, path, o->batches[bi], &o->mo, &r, err);
         if (st != DS_OK) break;
-        print_model(&r, o, pk.gflops);
+        print_model(&r, o, pk.gflops, pk.copy_gbs);
         fflush(stdout);
-        if (ra) cJSON_AddItemToArray(ra, model_json(&r, o, pk.gflops));
+        if (ra) cJSON_AddItemToArray(ra, model_json(&r, o, pk.gflops, pk.copy_gbs));
         if (s->row_count < (int)(sizeof s->rows / sizeof s->rows[0])) {
           summary_row *row = &s->rows[s->row_count++];
           snprintf(row->device, sizeof row->device, "%.63s", dev->name);
