@@ -364,10 +364,9 @@ static cJSON *model_json(const ds_bench_model *r, const bench_opts *o, double pe
     cJSON_AddNumberToObject(j, "loss_s", r->loss_s);
     cJSON_AddNumberToObject(j, "adam_s", r->adam_s);
     cJSON_AddNumberToObject(j, "adam_gbs", r->adam_s > 0 ? r->adam_bytes / r->adam_s * 1e-9 : 0);
-    cJSON_AddNumberToObject(j, "adam_copy_ratio",
-                            r->adam_s > 0 && copy_gbs > 0
-                                ? r->adam_bytes / r->adam_s * 1e-9 / copy_gbs
-                                : 0);
+    cJSON_AddNumberToObject(
+        j, "adam_copy_ratio",
+        r->adam_s > 0 && copy_gbs > 0 ? r->adam_bytes / r->adam_s * 1e-9 / copy_gbs : 0);
     cJSON_AddNumberToObject(j, "layer_pass_s", r->layers_total_s);
   }
   if (r->kernel_count) {
