@@ -1,5 +1,7 @@
 /* Every layer kernel against its plain-C reference on random and odd shapes
  * (device side), and every reference against finite differences. */
+#include <string.h>
+
 #include "check.h"
 #include "engine/nn/adam.h"
 #include "engine/nn/conv2d.h"
@@ -7,6 +9,7 @@
 #include "engine/nn/gemm.h"
 #include "engine/nn/loss.h"
 #include "engine/nn/ops.h"
+#include "host/program.h"
 #include "nn_util.h"
 
 static ds_runtime *rt;
@@ -138,6 +141,47 @@ static void test_gemm_variants(void) {
         ds_buffer_release(&ws);
         free(a), free(b), free(c), free(bias), free(got);
       }
+}
+
+/* Bias gradients: ds_bias_grad against the reference, and both kernels
+ * (one channel per work-item, and 16 per work-item for CPUs) equal to the
+ * bit, whichever this device runs. */
+static void bias_kernel(const char *name, cl_mem db, cl_mem dz, unsigned rows, unsigned c,
+                        size_t items) {
+  cl_kernel k;
+  cl_ulong off = 1;
+  CHECK_OK(ds_kernel_get(rt, "nn/layers", NULL, name, &k, &err), &err);
+  CHECK_OK(ds_kernel_args(k, &err, 5, DS_ARG(db), DS_ARG(off), DS_ARG(dz), DS_ARG(rows), DS_ARG(c)),
+           &err);
+  CHECK_OK(ds_launch_elementwise(rt, k, items, &err), &err);
+}
+
+static void test_bias_grad(void) {
+  const unsigned shapes[][2] = {{1, 1}, {7, 3}, {100, 16}, {33, 37}, {257, 64}, {1000, 515}};
+  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+    const unsigned rows = shapes[s][0], c = shapes[s][1];
+    float *dz = rand_array((size_t)rows * c), *want = malloc((c + 2) * sizeof *want);
+    float *guard = rand_array(c + 2); /* db with a guard element each side */
+    ds_bias_grad_reference(want + 1, dz, rows, c);
+    cl_mem ddz = upload(rt, dz, (size_t)rows * c), d1 = upload(rt, guard, c + 2),
+           d2 = upload(rt, guard, c + 2), d3 = upload(rt, guard, c + 2);
+    CHECK_OK(ds_bias_grad(rt, d1, 1, ddz, rows, c, &err), &err);
+    bias_kernel("bias_grad", d2, ddz, rows, c, c);
+    bias_kernel("bias_grad16", d3, ddz, rows, c, c / 16 + c % 16);
+    float *got = download(rt, d1, c + 2), *one = download(rt, d2, c + 2),
+          *lanes = download(rt, d3, c + 2);
+    const double e = rel_err(got + 1, want + 1, c);
+    CHECK(e < 1e-5, "bias_grad %ux%u: rel err %.3g", rows, c, e);
+    CHECK(!memcmp(one, lanes, (c + 2) * sizeof *one),
+          "bias_grad and bias_grad16 differ on %ux%u (or wrote outside db)", rows, c);
+    CHECK(got[0] == guard[0] && got[c + 1] == guard[c + 1], "bias_grad %ux%u wrote outside db",
+          rows, c);
+    ds_buffer_release(&ddz);
+    ds_buffer_release(&d1);
+    ds_buffer_release(&d2);
+    ds_buffer_release(&d3);
+    free(dz), free(want), free(guard), free(got), free(one), free(lanes);
+  }
 }
 
 static void test_conv_mode(int packed) {
@@ -444,6 +488,7 @@ int main(void) {
   if (!rt) return check_summary("nn");
   test_gemm();
   test_gemm_variants();
+  test_bias_grad();
   test_conv();
   test_dense();
   test_shuffle();

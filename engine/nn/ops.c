@@ -46,13 +46,15 @@ ds_status ds_bias_grad(ds_runtime *rt, cl_mem db, size_t db_off, cl_mem dz, unsi
   cl_kernel k;
   cl_ulong off = db_off;
   cl_uint r = rows, cc = c;
-  ds_status st = ds_kernel_get(rt, "nn/layers", NULL, "bias_grad", &k, err);
+  /* CPUs: 16 channels per work-item (bias_grad16), same sums to the bit */
+  const int lanes = !rt->profile->local_memory_tiles;
+  ds_status st = ds_kernel_get(rt, "nn/layers", NULL, lanes ? "bias_grad16" : "bias_grad", &k, err);
   if (st == DS_OK) st = ds_kernel_arg(k, 0, sizeof db, &db, err);
   if (st == DS_OK) st = ds_kernel_arg(k, 1, sizeof off, &off, err);
   if (st == DS_OK) st = ds_kernel_arg(k, 2, sizeof dz, &dz, err);
   if (st == DS_OK) st = ds_kernel_arg(k, 3, sizeof r, &r, err);
   if (st == DS_OK) st = ds_kernel_arg(k, 4, sizeof cc, &cc, err);
-  if (st == DS_OK) st = ds_launch_elementwise(rt, k, c, err);
+  if (st == DS_OK) st = ds_launch_elementwise(rt, k, lanes ? c / 16 + c % 16 : c, err);
   return st;
 }
 
@@ -74,7 +76,9 @@ static ds_status shuffle(ds_runtime *rt, const char *name, cl_mem out, cl_mem in
   if (st == DS_OK) st = ds_kernel_arg(k, 1, sizeof in, &in, err);
   for (int i = 0; i < 4 && st == DS_OK; i++)
     st = ds_kernel_arg(k, 2 + i, sizeof a[i], &a[i], err);
-  if (st == DS_OK) st = ds_launch_elementwise(rt, k, (size_t)n * h * w * 4 * f, err);
+  /* dimension 0 along a run of f channels, 1 over the runs (cl/nn/layers.cl) */
+  size_t global[2] = {f, (size_t)n * h * w * 4}, local[2] = {16, 4};
+  if (st == DS_OK) st = ds_kernel_launch(rt, k, 2, global, local, err);
   return st;
 }
 
