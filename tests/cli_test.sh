@@ -87,6 +87,41 @@ expect_rc 1 "broken kernel"
 expect_in "$err" "failed to build" "build failure message"
 expect_in "$err" "not_declared_anywhere" "build log printed"
 
+# dsengine bench on every device, as small as it goes: it runs, prints its tables and
+# writes JSON with each part (no timing is judged here; timing lives in bench/).
+run "$bin" bench --help
+expect_rc 0 "bench --help"
+expect_in "$out" "--device all" "bench --help"
+run "$bin" bench --device all --model tiny --batch 2 --iters 1 --gemm 48x40x24t,64 --reps 1 \
+  --quiet-wait 0 --profile --json "$scratch/bench.json"
+expect_rc 0 "bench --device all"
+expect_in "$out" "samples/s" "bench summary"
+expect_in "$out" "by kernel" "bench --profile"
+if python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+dev = d["devices"][0]
+assert dev["peak_gflops"] > 0 and dev["copy_gbs"] > 0
+assert [(g["m"], g["n"], g["k"], g["a_transposed"]) for g in dev["gemm"]] == [(48, 40, 24, True), (64, 64, 64, False)]
+assert all(g["max_err"] <= 1e-5 for g in dev["gemm"])
+r = dev["runs"][0]
+assert r["model"] == "tiny" and r["batch"] == 2
+assert r["train"]["samples_per_s"] > 0 and r["infer"]["faces_per_s"] > 0
+assert len(r["layers"]) > 5 and r["step_kernels"]
+' "$scratch/bench.json" 2>"$scratch/py"; then ok; else bad "bench --json: $(cat "$scratch/py")"; fi
+run "$bin" bench --device all --model nosuch --only train --quiet-wait 0
+expect_rc 2 "bench --model nosuch"
+expect_in "$err" "nosuch" "names the model"
+run "$bin" bench --gemm 12x0 --quiet-wait 0
+expect_rc 2 "bench --gemm 12x0"
+expect_one_line "$err" "bench --gemm 12x0"
+run "$bin" bench --only speed
+expect_rc 2 "bench --only speed"
+expect_in "$err" "speed" "names the part"
+run "$bin" bench --device nvidia --only peak
+expect_rc 2 "bench --device nvidia"
+expect_in "$err" "--device nvidia" "bench names the flag"
+
 # No OpenCL platform at all: an empty ICD folder.
 mkdir -p "$scratch/no-icds"
 run env OCL_ICD_VENDORS="$scratch/no-icds" OCL_ICD_FILENAMES= "$bin" devices
