@@ -18,19 +18,24 @@ kernel void act_backward(global float *dz, global const float *dy, global const 
 
 // db[c] = sum over rows of dz[row, c]. One work-item per channel; rows are
 // summed in a fixed order so results do not depend on the device.
-kernel void bias_grad(global float *restrict db, const ulong db_off, global const float *restrict dz,
-                      const uint rows, const uint c) {
-  const uint j = get_global_id(0);
-  if (j >= c) return;
-  // compensated (Kahan) summation: a batch of 64 sums up to 65536 rows
+// Compensated (Kahan) summation: a batch of 64 sums up to 65536 rows.
+inline float column_sum(global const float *restrict dz, const uint rows, const uint c,
+                        const uint col) {
   float acc = 0.0f, comp = 0.0f;
   for (uint r = 0; r < rows; r++) {
-    const float yv = dz[(size_t)r * c + j] - comp;
+    const float yv = dz[(size_t)r * c + col] - comp;
     const float t = acc + yv;
     comp = (t - acc) - yv;
     acc = t;
   }
-  db[db_off + j] = acc;
+  return acc;
+}
+
+kernel void bias_grad(global float *restrict db, const ulong db_off, global const float *restrict dz,
+                      const uint rows, const uint c) {
+  const uint j = get_global_id(0);
+  if (j >= c) return;
+  db[db_off + j] = column_sum(dz, rows, c, j);
 }
 
 // The same sums, 16 channels per work-item in float16 lanes, for CPUs: there
@@ -45,14 +50,7 @@ kernel void bias_grad16(global float *restrict db, const ulong db_off,
   if (j >= blocks + (c - blocks * 16)) return;
   if (j >= blocks) {
     const uint col = blocks * 16 + (j - blocks);
-    float acc = 0.0f, comp = 0.0f;
-    for (uint r = 0; r < rows; r++) {
-      const float yv = dz[(size_t)r * c + col] - comp;
-      const float t = acc + yv;
-      comp = (t - acc) - yv;
-      acc = t;
-    }
-    db[db_off + col] = acc;
+    db[db_off + col] = column_sum(dz, rows, c, col);
     return;
   }
   float16 acc = (float16)0.0f, comp = (float16)0.0f;

@@ -19,27 +19,16 @@ static double layer_forward_flop(const ds_layer *l, unsigned n) {
   return 0;
 }
 
-/* The same descriptors model.c builds for each layer. */
-static void conv_of(const ds_layer *l, unsigned n, ds_conv2d *c) {
-  ds_conv2d_same(c, n, l->h, l->w, l->c, l->oc, l->k, l->stride, l->act);
-}
-static void dense_of(const ds_layer *l, unsigned n, ds_dense *d) {
-  d->n = n;
-  d->in = l->h * l->w * l->c;
-  d->out = l->oh * l->ow * l->oc;
-  d->act = l->act;
-}
-
 static ds_status layer_forward(ds_model *m, const ds_layer *l, int p, unsigned n, ds_error *err) {
   cl_mem x = m->act[p], y = m->act[p + 1];
   if (l->kind == DS_LAYER_CONV) {
     ds_conv2d c;
-    conv_of(l, n, &c);
+    ds_layer_conv2d(l, n, &c);
     return ds_conv2d_forward(m->rt, &c, y, x, m->params, l->w_off, l->b_off, &m->scratch, err);
   }
   if (l->kind == DS_LAYER_DENSE) {
     ds_dense d;
-    dense_of(l, n, &d);
+    ds_layer_dense(l, n, &d);
     return ds_dense_forward(m->rt, &d, y, x, m->params, l->w_off, l->b_off, &m->scratch, err);
   }
   return ds_pixel_shuffle_forward(m->rt, y, x, n, l->h, l->w, l->oc, err);
@@ -52,13 +41,13 @@ static ds_status layer_backward(ds_model *m, const ds_layer *l, int p, int cur, 
   cl_mem x = m->act[p], y = m->act[p + 1];
   if (l->kind == DS_LAYER_CONV) {
     ds_conv2d c;
-    conv_of(l, n, &c);
+    ds_layer_conv2d(l, n, &c);
     return ds_conv2d_backward(m->rt, &c, dx, m->grads, l->w_off, l->b_off, dy, x, y, m->params,
                               l->w_off, &m->scratch, err);
   }
   if (l->kind == DS_LAYER_DENSE) {
     ds_dense d;
-    dense_of(l, n, &d);
+    ds_layer_dense(l, n, &d);
     return ds_dense_backward(m->rt, &d, dx, m->grads, l->w_off, l->b_off, dy, x, y, m->params,
                              l->w_off, &m->scratch, err);
   }

@@ -188,11 +188,11 @@ static size_t act_floats(const ds_layer *l, unsigned n) {
   return (size_t)n * l->oh * l->ow * l->oc;
 }
 
-static void conv_desc(const ds_layer *l, unsigned n, ds_conv2d *c) {
+void ds_layer_conv2d(const ds_layer *l, unsigned n, ds_conv2d *c) {
   ds_conv2d_same(c, n, l->h, l->w, l->c, l->oc, l->k, l->stride, l->act);
 }
 
-static void dense_desc(const ds_layer *l, unsigned n, ds_dense *d) {
+void ds_layer_dense(const ds_layer *l, unsigned n, ds_dense *d) {
   d->n = n;
   d->in = l->h * l->w * l->c;
   d->out = l->oh * l->ow * l->oc;
@@ -213,7 +213,7 @@ static size_t scratch_floats(const ds_model *m, unsigned batch) {
     size_t n = 0;
     if (l->kind == DS_LAYER_CONV) {
       ds_conv2d c;
-      conv_desc(l, batch, &c);
+      ds_layer_conv2d(l, batch, &c);
       const size_t kk = (size_t)c.k * c.k;
       const size_t wt = (kk * c.cin * c.cout + 15) / 16 * 16;
       size_t fwd = (size_t)batch * c.oh * c.ow * kk * c.cin;
@@ -224,7 +224,7 @@ static size_t scratch_floats(const ds_model *m, unsigned batch) {
       if (n < ds_conv2d_scratch_min(&c)) n = ds_conv2d_scratch_min(&c);
     } else if (l->kind == DS_LAYER_DENSE) {
       ds_dense d;
-      dense_desc(l, batch, &d);
+      ds_layer_dense(l, batch, &d);
       n = ds_dense_scratch_min(&d);
     }
     if (n > need) need = n;
@@ -241,11 +241,11 @@ static size_t pack_floats(const ds_model *m, const ds_runtime *rt, unsigned batc
     size_t n = 0;
     if (l->kind == DS_LAYER_CONV) {
       ds_conv2d c;
-      conv_desc(l, batch, &c);
+      ds_layer_conv2d(l, batch, &c);
       n = ds_conv2d_pack_floats(rt, &c, scratch);
     } else if (l->kind == DS_LAYER_DENSE) {
       ds_dense d;
-      dense_desc(l, batch, &d);
+      ds_layer_dense(l, batch, &d);
       n = ds_dense_pack_floats(rt, &d);
     }
     if (n > need) need = n;
@@ -371,11 +371,11 @@ ds_status ds_model_forward(ds_model *m, int id, cl_mem input, unsigned n, ds_err
     cl_mem x = p == 0 ? m->input : m->act[p], y = m->act[p + 1];
     if (l->kind == DS_LAYER_CONV) {
       ds_conv2d c;
-      conv_desc(l, n, &c);
+      ds_layer_conv2d(l, n, &c);
       st = ds_conv2d_forward(m->rt, &c, y, x, m->params, l->w_off, l->b_off, &m->scratch, err);
     } else if (l->kind == DS_LAYER_DENSE) {
       ds_dense d;
-      dense_desc(l, n, &d);
+      ds_layer_dense(l, n, &d);
       st = ds_dense_forward(m->rt, &d, y, x, m->params, l->w_off, l->b_off, &m->scratch, err);
     } else {
       st = ds_pixel_shuffle_forward(m->rt, y, x, n, l->h, l->w, l->oc, err);
@@ -405,12 +405,12 @@ ds_status ds_model_backward(ds_model *m, int id, unsigned n, ds_error *err) {
     cl_mem x = p == 0 ? m->input : m->act[p], y = m->act[p + 1];
     if (l->kind == DS_LAYER_CONV) {
       ds_conv2d c;
-      conv_desc(l, n, &c);
+      ds_layer_conv2d(l, n, &c);
       st = ds_conv2d_backward(m->rt, &c, dx, m->grads, l->w_off, l->b_off, dy, x, y, m->params,
                               l->w_off, &m->scratch, err);
     } else if (l->kind == DS_LAYER_DENSE) {
       ds_dense d;
-      dense_desc(l, n, &d);
+      ds_layer_dense(l, n, &d);
       st = ds_dense_backward(m->rt, &d, dx, m->grads, l->w_off, l->b_off, dy, x, y, m->params,
                              l->w_off, &m->scratch, err);
     } else {

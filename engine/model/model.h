@@ -17,6 +17,7 @@
 #include "engine/nn/act.h"
 #include "engine/nn/adam.h"
 #include "engine/nn/conv2d.h"
+#include "engine/nn/dense.h"
 #include "engine/nn/loss.h"
 #include "host/runtime.h"
 
@@ -60,6 +61,10 @@ typedef struct ds_model {
 /* Lays out the layers and parameters of cfg. Host only; cannot fail for a
  * validated config. */
 void ds_model_build(ds_model *m, const ds_model_config *cfg);
+
+/* The op descriptors of a convolution or dense layer at batch n. */
+void ds_layer_conv2d(const ds_layer *l, unsigned n, ds_conv2d *c);
+void ds_layer_dense(const ds_layer *l, unsigned n, ds_dense *d);
 
 /* Path layer p (0 <= p < enc_layers + dec_layers) of identity id. */
 const ds_layer *ds_model_path_layer(const ds_model *m, int id, int p);
