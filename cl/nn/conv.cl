@@ -70,6 +70,18 @@ kernel void weights_transpose(global float *restrict out, global const float *re
   for (uint i = 0; i < n; i++) dst[i] = src[(size_t)i * cout];
 }
 
+// dW[(k) * cout + co] = dWt[co * kc + k] from dW^T at the front of the
+// scratch (a narrow layer's weight gradient, engine/nn/conv2d.c). One
+// work-item per element, reading dWt in order.
+kernel void weights_untranspose(global float *restrict dw, const ulong dw_off,
+                                global const float *restrict dwt, const uint kc,
+                                const uint cout) {
+  const size_t e = get_global_id(0);
+  if (e >= (size_t)kc * cout) return;
+  const uint co = (uint)(e / kc), k = (uint)(e - (size_t)co * kc);
+  dw[dw_off + (size_t)k * cout + co] = dwt[e];
+}
+
 // ---- backward data of a strided convolution, one input phase at a time
 // (engine/nn/conv2d.c): the input pixels (n, iy = a * stride + py, ix = b *
 // stride + px), numbered r = (n * hy + a) * wx + b, receive gradient only

@@ -36,10 +36,23 @@ static size_t pitch_of(size_t width) {
   return width >= 512 && width % 512 == 0 ? width + 16 : width;
 }
 
+/* The weight gradient of a layer with few output channels (the output
+ * layer's 3) as dW^T = dZ^T . P: dW = P^T . dZ has an N of cout, which a
+ * register tile 16 to 64 columns wide pads tenfold (4.5 % of the peak); the
+ * transposed product has an N of kc and pads only its 3 rows. It needs a
+ * patch width every tile divides (kc % 64 == 0) and room for dW^T at the
+ * front of the scratch. */
+static int narrow_dw(const ds_conv2d *c, size_t kc) { return c->cout <= 8 && kc % 64 == 0; }
+static size_t narrow_dw_floats(const ds_conv2d *c) {
+  const size_t kc = (size_t)c->k * c->k * c->cin;
+  return narrow_dw(c, kc) ? (kc * c->cout + 15) / 16 * 16 : 0;
+}
+
 size_t ds_conv2d_scratch_min(const ds_conv2d *c) {
   size_t kk = (size_t)c->k * c->k;
   size_t row = pitch_of(kk * (c->cin > c->cout ? c->cin : c->cout));
-  return kk * c->cin * c->cout + 16 + row + c->cin; /* + backward data's output row */
+  /* + backward data's output row; + dW^T for narrow layers, beside a row */
+  return kk * c->cin * c->cout + 16 + row + c->cin + narrow_dw_floats(c);
 }
 
 /* Rows of patches of width kc that fit in `floats`: all of them, or a
@@ -100,8 +113,16 @@ size_t ds_conv2d_pack_floats(const ds_runtime *rt, const ds_conv2d *c, size_t sc
   const unsigned out_rows = c->n * c->oh * c->ow;
   const unsigned fwd = chunk_rows(scratch_floats, kp, out_rows);
   size_t need = ds_gemm_workspace(rt, fwd, c->cout, (unsigned)kc, (unsigned)kp, 1, c->cout);
-  need =
-      max_size(need, ds_gemm_workspace(rt, (unsigned)kc, c->cout, fwd, 1, (unsigned)kp, c->cout));
+  const size_t tw = narrow_dw_floats(c);
+  if (tw) {
+    const unsigned dw_rows =
+        chunk_rows(scratch_floats > tw ? scratch_floats - tw : 0, kp, out_rows);
+    need = max_size(
+        need, ds_gemm_workspace(rt, c->cout, (unsigned)kc, dw_rows, 1, c->cout, (unsigned)kp));
+  } else {
+    need =
+        max_size(need, ds_gemm_workspace(rt, (unsigned)kc, c->cout, fwd, 1, (unsigned)kp, c->cout));
+  }
   for (unsigned py = 0; py < c->stride; py++)
     for (unsigned px = 0; px < c->stride; px++) {
       const conv_phase f = phase_of(c, py, px);
@@ -184,10 +205,10 @@ static ds_status backward_data(ds_runtime *rt, const ds_conv2d *c, cl_mem dx, cl
 
 /* im2col_forward: rows [row0, row0 + rows) of the patch matrix into dst,
  * `pitch` floats apart. */
-static ds_status gather(ds_runtime *rt, cl_mem dst, size_t pitch, cl_mem src, unsigned row0,
-                        unsigned rows, const ds_conv2d *c, ds_error *err) {
+static ds_status gather(ds_runtime *rt, cl_mem dst, size_t dst_off, size_t pitch, cl_mem src,
+                        unsigned row0, unsigned rows, const ds_conv2d *c, ds_error *err) {
   cl_kernel k;
-  cl_ulong off = 0;
+  cl_ulong off = dst_off;
   cl_uint p = (cl_uint)pitch, ch = c->cin;
   cl_uint a[11] = {row0,  rows, c->h,      c->w,       ch,         c->oh,
                    c->ow, c->k, c->stride, c->pad_top, c->pad_left};
@@ -214,7 +235,7 @@ ds_status ds_conv2d_forward(ds_runtime *rt, const ds_conv2d *c, cl_mem y, cl_mem
   ds_status st = DS_OK;
   for (unsigned r0 = 0; r0 < total && st == DS_OK; r0 += step) {
     const unsigned rows = total - r0 < step ? total - r0 : step;
-    st = gather(rt, s->buf, kp, x, r0, rows, c, err);
+    st = gather(rt, s->buf, 0, kp, x, r0, rows, c, err);
     ds_gemm_args g = {.a = s->buf,
                       .lda_m = (unsigned)kp,
                       .lda_k = 1,
@@ -244,16 +265,19 @@ ds_status ds_conv2d_backward(ds_runtime *rt, const ds_conv2d *c, cl_mem dx, cl_m
   ds_status st = ds_act_backward(rt, dy, dy, y, c->act, out_rows * c->cout, err);
   if (st == DS_OK) st = ds_bias_grad(rt, grads, db_off, dy, (unsigned)out_rows, c->cout, err);
 
-  /* dW = P^T . dZ, accumulated over chunks of output rows */
+  /* dW = P^T . dZ (or dW^T = dZ^T . P: narrow_dw), accumulated over chunks
+   * of output rows */
   const size_t kc = (size_t)c->k * c->k * c->cin, kp = pitch_of(kc);
-  unsigned step = chunk_rows(s->floats, kp, (unsigned)out_rows);
+  const size_t tw = narrow_dw_floats(c); /* dW^T at the front of the scratch */
+  unsigned step = chunk_rows(s->floats > tw ? s->floats - tw : 0, kp, (unsigned)out_rows);
   if (st == DS_OK && step == 0)
     st = ds_error_set(err, DS_ERR_INVALID, "conv2d scratch of %zu floats is below one row (%zu)",
-                      s->floats, kp);
+                      s->floats, tw + kp);
   for (unsigned r0 = 0; st == DS_OK && r0 < out_rows; r0 += step) {
     const unsigned rows = out_rows - r0 < step ? (unsigned)out_rows - r0 : step;
-    st = gather(rt, s->buf, kp, x, r0, rows, c, err);
+    st = gather(rt, s->buf, tw, kp, x, r0, rows, c, err);
     ds_gemm_args g = {.a = s->buf,
+                      .a_off = tw,
                       .lda_m = 1,
                       .lda_k = (unsigned)kp,
                       .b = dy,
@@ -268,7 +292,23 @@ ds_status ds_conv2d_backward(ds_runtime *rt, const ds_conv2d *c, cl_mem dx, cl_m
                       .accumulate = r0 > 0,
                       .ws = s->pack,
                       .ws_floats = s->pack_floats};
+    if (tw) { /* dW^T (cout x kc) = dZ^T . P, into the front of the scratch */
+      g.a = dy, g.a_off = (size_t)r0 * c->cout, g.lda_m = 1, g.lda_k = c->cout;
+      g.b = s->buf, g.b_off = tw, g.ldb = (unsigned)kp;
+      g.c = s->buf, g.c_off = 0, g.ldc = (unsigned)kc;
+      g.m = c->cout, g.n = (unsigned)kc;
+    }
     if (st == DS_OK) st = ds_gemm(rt, &g, err);
+  }
+  if (st == DS_OK && tw) {
+    cl_kernel k;
+    const cl_ulong off = dw_off;
+    const cl_uint kcu = (cl_uint)kc, cout = c->cout;
+    st = ds_kernel_get(rt, "nn/conv", NULL, "weights_untranspose", &k, err);
+    if (st == DS_OK)
+      st = ds_kernel_args(k, err, 5, DS_ARG(grads), DS_ARG(off), DS_ARG(s->buf), DS_ARG(kcu),
+                          DS_ARG(cout));
+    if (st == DS_OK) st = ds_launch_elementwise(rt, k, kc * c->cout, err);
   }
   if (st != DS_OK || !dx) return st;
   return backward_data(rt, c, dx, dy, params, w_off, s, err);
