@@ -109,31 +109,26 @@ static int swap_identity(const ds_model_config *cfg, int trained) {
   return id;
 }
 
-static ds_status timed_steps(ds_model *m, int id, cl_mem target, int iters, ds_bench_model *r,
-                             ds_error *err) {
-  double times[MAX_ITERS];
-  ds_status st = DS_OK;
-  for (int i = 0; st == DS_OK && i < iters; i++) {
-    const double t0 = ds_bench_now();
-    st = ds_model_train_step(m, id, NULL, target, r->batch, &r->loss, err);
-    if (st == DS_OK) st = ds_runtime_finish(m->rt, err);
-    times[i] = ds_bench_now() - t0;
-  }
-  if (st == DS_OK) r->step = ds_bench_stats_of(times, iters);
+/* One training step against target (or, target NULL, a forward pass) of
+ * identity id over the batch, drained: its seconds. */
+static ds_status run_once(ds_model *m, int id, cl_mem target, ds_bench_model *r, double *seconds,
+                          ds_error *err) {
+  const double t0 = ds_bench_now();
+  ds_status st = target ? ds_model_train_step(m, id, NULL, target, r->batch, &r->loss, err)
+                        : ds_model_forward(m, id, NULL, r->batch, err);
+  if (st == DS_OK) st = ds_runtime_finish(m->rt, err);
+  *seconds = ds_bench_now() - t0;
   return st;
 }
 
-static ds_status timed_inference(ds_model *m, int id, int iters, ds_bench_model *r, ds_error *err) {
+/* iters of run_once: their best and median. */
+static ds_status run_timed(ds_model *m, int id, cl_mem target, int iters, ds_bench_model *r,
+                           ds_bench_stats *out, ds_error *err) {
   double times[MAX_ITERS];
-  ds_status st = ds_model_forward(m, id, NULL, r->batch, err); /* decoder B's kernels */
-  if (st == DS_OK) st = ds_runtime_finish(m->rt, err);
-  for (int i = 0; st == DS_OK && i < iters; i++) {
-    const double t0 = ds_bench_now();
-    st = ds_model_forward(m, id, NULL, r->batch, err);
-    if (st == DS_OK) st = ds_runtime_finish(m->rt, err);
-    times[i] = ds_bench_now() - t0;
-  }
-  if (st == DS_OK) r->infer = ds_bench_stats_of(times, iters);
+  ds_status st = DS_OK;
+  for (int i = 0; st == DS_OK && i < iters; i++)
+    st = run_once(m, id, target, r, &times[i], err);
+  if (st == DS_OK) *out = ds_bench_stats_of(times, iters);
   return st;
 }
 
@@ -200,14 +195,9 @@ ds_status ds_bench_model_run(ds_runtime *rt, const char *config_path, unsigned b
 
   /* two untimed steps: the first builds kernels and tunes, the second
    * tells what a step costs */
-  double t0 = ds_bench_now(), step_s = 0;
-  if (st == DS_OK) st = ds_model_train_step(m, id, NULL, target, batch, &r->loss, err);
-  if (st == DS_OK) st = ds_runtime_finish(rt, err);
-  r->warmup_s = ds_bench_now() - t0;
-  t0 = ds_bench_now();
-  if (st == DS_OK) st = ds_model_train_step(m, id, NULL, target, batch, &r->loss, err);
-  if (st == DS_OK) st = ds_runtime_finish(rt, err);
-  step_s = r->second_s = ds_bench_now() - t0;
+  if (st == DS_OK) st = run_once(m, id, target, r, &r->warmup_s, err);
+  if (st == DS_OK) st = run_once(m, id, target, r, &r->second_s, err);
+  const double step_s = r->second_s;
 
   /* timed steps, layer passes and forward passes cost about 2.3 x iters
    * steps */
@@ -220,7 +210,7 @@ ds_status ds_bench_model_run(ds_runtime *rt, const char *config_path, unsigned b
   }
   r->iters = iters;
   r->quiet = ds_bench_quiet_wait(o->quiet_wait, 0.2);
-  if (st == DS_OK) st = timed_steps(m, id, target, iters, r, err);
+  if (st == DS_OK) st = run_timed(m, id, target, iters, r, &r->step, err);
 
   const int len = ds_model_path_length(m);
   double fwd = 0;
@@ -244,7 +234,9 @@ ds_status ds_bench_model_run(ds_runtime *rt, const char *config_path, unsigned b
     const int swap = swap_identity(&cfg, id);
     for (int p = 0; p < len; p++)
       r->infer_flop += layer_forward_flop(ds_model_path_layer(m, swap, p), batch);
-    st = timed_inference(m, swap, iters, r, err);
+    double first; /* builds decoder B's kernels */
+    st = run_once(m, swap, NULL, r, &first, err);
+    if (st == DS_OK) st = run_timed(m, swap, NULL, iters, r, &r->infer, err);
   }
   r->adam_bytes = 28.0 * (double)r->params;
   if (st == DS_OK && o->profile) st = profiled_step(m, id, target, r, err);

@@ -198,14 +198,15 @@ static ds_status config_path(const char *model, char *out, size_t cap, ds_error 
                       model, model, DS_CONFIG_DIR);
 }
 
-static double pct(double flop, double seconds, double peak) {
-  return seconds > 0 && peak > 0 ? 100.0 * flop * 1e-9 / seconds / peak : 0;
+/* flop in `seconds` as a fraction of the peak (GFLOP/s); 0 when unknown */
+static double ratio(double flop, double seconds, double peak) {
+  return seconds > 0 && peak > 0 ? flop * 1e-9 / seconds / peak : 0;
 }
 
 /* "12.3 %" of the peak, or "-" when no peak was measured or given */
 static const char *pct_text(double flop, double seconds, double peak, char *buf, size_t cap) {
   if (peak > 0)
-    snprintf(buf, cap, "%.1f", pct(flop, seconds, peak));
+    snprintf(buf, cap, "%.1f", 100.0 * ratio(flop, seconds, peak));
   else
     snprintf(buf, cap, "-");
   return buf;
@@ -316,10 +317,6 @@ static cJSON *quiet_json(const ds_bench_quiet *q) {
   cJSON_AddNumberToObject(o, "cpu_busy", q->busy);
   cJSON_AddBoolToObject(o, "quiet", q->quiet);
   return o;
-}
-
-static double ratio(double flop, double s, double peak) {
-  return s > 0 && peak > 0 ? flop * 1e-9 / s / peak : 0;
 }
 
 static cJSON *model_json(const ds_bench_model *r, const bench_opts *o, double peak,

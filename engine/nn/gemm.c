@@ -169,9 +169,9 @@ static gemm_plan plan_for(const ds_gemm_variant *v, unsigned m, unsigned n, unsi
 
 size_t ds_gemm_workspace(const ds_runtime *rt, unsigned m, unsigned n, unsigned k, unsigned lda_m,
                          unsigned lda_k, unsigned ldb) {
+  /* the candidates, the default first: only it runs untuned */
   ds_gemm_variant v[DS_GEMM_MAX_VARIANTS];
-  const int count = rt->tune ? ds_gemm_variants(rt, v, DS_GEMM_MAX_VARIANTS) : 1;
-  if (!rt->tune) v[0] = ds_gemm_default_variant(rt);
+  const int count = ds_gemm_variants(rt, v, rt->tune ? DS_GEMM_MAX_VARIANTS : 1);
   size_t most = 0;
   for (int i = 0; i < count; i++) {
     const unsigned kb = v[i].k_block < k ? v[i].k_block : k;
@@ -189,16 +189,10 @@ static ds_status pad_a(ds_runtime *rt, const ds_gemm_variant *v, const ds_gemm_a
   cl_ulong ap_off = 0, a_off = g->a_off;
   cl_uint lda_m = g->lda_m, lda_k = g->lda_k, m = g->m, kk = g->k, mp = p->a_rows, lda = p->a_pitch;
   ds_status st = ds_kernel_get(rt, "nn/gemm", gemm_options(v, opts, sizeof opts), "pad_a", &k, err);
-  if (st == DS_OK) st = ds_kernel_arg(k, 0, sizeof(cl_mem), &g->ws, err);
-  if (st == DS_OK) st = ds_kernel_arg(k, 1, sizeof ap_off, &ap_off, err);
-  if (st == DS_OK) st = ds_kernel_arg(k, 2, sizeof(cl_mem), &g->a, err);
-  if (st == DS_OK) st = ds_kernel_arg(k, 3, sizeof a_off, &a_off, err);
-  if (st == DS_OK) st = ds_kernel_arg(k, 4, sizeof lda_m, &lda_m, err);
-  if (st == DS_OK) st = ds_kernel_arg(k, 5, sizeof lda_k, &lda_k, err);
-  if (st == DS_OK) st = ds_kernel_arg(k, 6, sizeof m, &m, err);
-  if (st == DS_OK) st = ds_kernel_arg(k, 7, sizeof kk, &kk, err);
-  if (st == DS_OK) st = ds_kernel_arg(k, 8, sizeof mp, &mp, err);
-  if (st == DS_OK) st = ds_kernel_arg(k, 9, sizeof lda, &lda, err);
+  if (st == DS_OK)
+    st = ds_kernel_args(k, err, 10, DS_ARG(g->ws), DS_ARG(ap_off), DS_ARG(g->a), DS_ARG(a_off),
+                        DS_ARG(lda_m), DS_ARG(lda_k), DS_ARG(m), DS_ARG(kk), DS_ARG(mp),
+                        DS_ARG(lda));
   size_t global[2] = {g->k, p->a_rows}, local[2] = {rt->profile->elementwise_local_size, 1};
   if (st == DS_OK) st = ds_kernel_launch(rt, k, 2, global, local, err);
   return st;
@@ -214,14 +208,9 @@ static ds_status pad_b(ds_runtime *rt, const ds_gemm_variant *v, const ds_gemm_a
   cl_ulong b_off = g->b_off;
   cl_uint ldb = g->ldb, n = g->n, kk = g->k, npad = np;
   ds_status st = ds_kernel_get(rt, "nn/gemm", gemm_options(v, opts, sizeof opts), "pad_b", &k, err);
-  if (st == DS_OK) st = ds_kernel_arg(k, 0, sizeof(cl_mem), &g->ws, err);
-  if (st == DS_OK) st = ds_kernel_arg(k, 1, sizeof bp_off, &bp_off, err);
-  if (st == DS_OK) st = ds_kernel_arg(k, 2, sizeof(cl_mem), &g->b, err);
-  if (st == DS_OK) st = ds_kernel_arg(k, 3, sizeof b_off, &b_off, err);
-  if (st == DS_OK) st = ds_kernel_arg(k, 4, sizeof ldb, &ldb, err);
-  if (st == DS_OK) st = ds_kernel_arg(k, 5, sizeof n, &n, err);
-  if (st == DS_OK) st = ds_kernel_arg(k, 6, sizeof kk, &kk, err);
-  if (st == DS_OK) st = ds_kernel_arg(k, 7, sizeof npad, &npad, err);
+  if (st == DS_OK)
+    st = ds_kernel_args(k, err, 8, DS_ARG(g->ws), DS_ARG(bp_off), DS_ARG(g->b), DS_ARG(b_off),
+                        DS_ARG(ldb), DS_ARG(n), DS_ARG(kk), DS_ARG(npad));
   size_t global[2] = {np, g->k}, local[2] = {rt->profile->elementwise_local_size, 1};
   if (st == DS_OK) st = ds_kernel_launch(rt, k, 2, global, local, err);
   return st;

@@ -65,17 +65,13 @@ static ds_status measure(ds_runtime *rt, const ds_gemm_args *g, const char *key,
     ds_error_clear(&no_room);
     return DS_OK;
   }
-  {
-    const float zero = 0.0f;
-    cl_int rc = clEnqueueFillBuffer(rt->queue, c, &zero, sizeof zero, 0, c_floats * sizeof(float),
-                                    0, NULL, NULL);
-    if (rc != CL_SUCCESS)
-      st = ds_error_set(err, DS_ERR_OPENCL, "cannot clear the GEMM tuning output on %s: %s",
-                        rt->device.name, ds_cl_status_name(rc));
-  }
-  if (st != DS_OK) {
+  const float zero = 0.0f;
+  cl_int rc = clEnqueueFillBuffer(rt->queue, c, &zero, sizeof zero, 0, c_floats * sizeof(float), 0,
+                                  NULL, NULL);
+  if (rc != CL_SUCCESS) {
     ds_buffer_release(&c);
-    return st;
+    return ds_error_set(err, DS_ERR_OPENCL, "cannot clear the GEMM tuning output on %s: %s",
+                        rt->device.name, ds_cl_status_name(rc));
   }
   ds_gemm_args t = *g;
   t.c = c;

@@ -49,11 +49,8 @@ ds_status ds_bias_grad(ds_runtime *rt, cl_mem db, size_t db_off, cl_mem dz, unsi
   /* CPUs: 16 channels per work-item (bias_grad16), same sums to the bit */
   const int lanes = !rt->profile->local_memory_tiles;
   ds_status st = ds_kernel_get(rt, "nn/layers", NULL, lanes ? "bias_grad16" : "bias_grad", &k, err);
-  if (st == DS_OK) st = ds_kernel_arg(k, 0, sizeof db, &db, err);
-  if (st == DS_OK) st = ds_kernel_arg(k, 1, sizeof off, &off, err);
-  if (st == DS_OK) st = ds_kernel_arg(k, 2, sizeof dz, &dz, err);
-  if (st == DS_OK) st = ds_kernel_arg(k, 3, sizeof r, &r, err);
-  if (st == DS_OK) st = ds_kernel_arg(k, 4, sizeof cc, &cc, err);
+  if (st == DS_OK)
+    st = ds_kernel_args(k, err, 5, DS_ARG(db), DS_ARG(off), DS_ARG(dz), DS_ARG(r), DS_ARG(cc));
   if (st == DS_OK) st = ds_launch_elementwise(rt, k, lanes ? c / 16 + c % 16 : c, err);
   return st;
 }
