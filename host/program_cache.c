@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/atomic_file.h"
 #include "host/bytes.h"
 #include "host/hash.h"
 
@@ -51,7 +52,9 @@ ds_status ds_program_cache_load(const char *dir, const char *key, unsigned char 
   if (ds_get_le32(hdr + 8) != FORMAT_VERSION || ds_get_le32(hdr + 12) != keylen) goto bad;
   uint64_t binlen = ds_get_le64(hdr + 16);
   struct stat sb;
-  if (fstat(fileno(f), &sb) != 0 || (uint64_t)sb.st_size != HEADER_BYTES + keylen + binlen)
+  /* compared without adding binlen, which may be anything up to 2^64 - 1 */
+  if (fstat(fileno(f), &sb) != 0 || (uint64_t)sb.st_size < HEADER_BYTES + keylen ||
+      binlen != (uint64_t)sb.st_size - HEADER_BYTES - keylen)
     goto bad;
   keybuf = malloc(keylen + 1);
   data = malloc(binlen ? binlen : 1);
@@ -95,9 +98,8 @@ ds_status ds_program_cache_store(const char *dir, const char *key, const unsigne
   if (make_dirs(dir) != 0)
     return ds_error_set(err, DS_ERR_IO, "cannot create the program cache folder %s: %s", dir,
                         strerror(errno));
-  char path[1280], tmp[1300];
+  char path[1280];
   ds_program_cache_path(dir, key, path, sizeof path);
-  snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
   size_t keylen = strlen(key);
   unsigned char hdr[HEADER_BYTES];
   memcpy(hdr, magic, 8);
@@ -106,16 +108,14 @@ ds_status ds_program_cache_store(const char *dir, const char *key, const unsigne
   ds_put_le64(hdr + 16, len);
   ds_put_le32(hdr + 24, ds_crc32(ds_crc32(0, key, keylen), bin, len));
 
-  FILE *f = fopen(tmp, "wb");
-  if (!f) return ds_error_set(err, DS_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
-  int ok = fwrite(hdr, 1, sizeof hdr, f) == sizeof hdr && fwrite(key, 1, keylen, f) == keylen &&
-           fwrite(bin, 1, len, f) == len && fflush(f) == 0 && fsync(fileno(f)) == 0;
-  int saved = errno;
-  if (fclose(f) != 0) ok = 0;
-  if (!ok || rename(tmp, path) != 0) {
-    if (ok) saved = errno;
-    unlink(tmp);
-    return ds_error_set(err, DS_ERR_IO, "cannot write %s: %s", path, strerror(saved));
+  ds_atomic_file af;
+  ds_status st = ds_atomic_open(&af, path, err);
+  if (st != DS_OK) return st;
+  if (fwrite(hdr, 1, sizeof hdr, af.f) != sizeof hdr || fwrite(key, 1, keylen, af.f) != keylen ||
+      fwrite(bin, 1, len, af.f) != len) {
+    int e = errno;
+    ds_atomic_abort(&af);
+    return ds_atomic_write_failed(path, e, err);
   }
-  return DS_OK;
+  return ds_atomic_commit(&af, err);
 }

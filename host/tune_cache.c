@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/atomic_file.h"
 #include "host/hash.h"
 
 void ds_tune_path(const ds_runtime *rt, char *path, size_t cap) {
@@ -51,6 +52,14 @@ static void trim(char *s) {
     s[--n] = '\0';
 }
 
+/* Keys and values are printable ASCII; a line with anything else (a stray
+ * carriage return, binary junk) is not an entry. */
+static int printable(const char *s) {
+  for (; *s; s++)
+    if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e) return 0;
+  return 1;
+}
+
 static void load(ds_runtime *rt) {
   rt->tune_loaded = 1;
   char path[DS_PATH_MAX + 64];
@@ -67,7 +76,7 @@ static void load(ds_runtime *rt) {
     trim(line);
     trim(value);
     if (!line[0] || !value[0] || strlen(line) >= DS_TUNE_KEY_MAX ||
-        strlen(value) >= DS_TUNE_VALUE_MAX)
+        strlen(value) >= DS_TUNE_VALUE_MAX || !printable(line) || !printable(value))
       continue;
     ds_tune_entry *e = add(rt, line);
     if (e) snprintf(e->value, sizeof e->value, "%s", value);
@@ -95,22 +104,19 @@ static int make_dirs(const char *dir) {
 }
 
 static int save(const ds_runtime *rt) {
-  char path[DS_PATH_MAX + 64], tmp[DS_PATH_MAX + 96];
+  char path[DS_PATH_MAX + 64];
   ds_tune_path(rt, path, sizeof path);
   if (!path[0] || make_dirs(rt->cache_dir) != 0) return 0;
-  snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
-  FILE *f = fopen(tmp, "w");
-  if (!f) return 0;
-  fprintf(f, "# dsengine tuning: %s | %s\n", rt->device.name, rt->device.driver_version);
+  ds_atomic_file af;
+  if (ds_atomic_open(&af, path, NULL) != DS_OK) return 0;
+  fprintf(af.f, "# dsengine tuning: %s | %s\n", rt->device.name, rt->device.driver_version);
   for (int i = 0; i < rt->tune_count; i++)
-    fprintf(f, "%s = %s\n", rt->tune_entries[i].key, rt->tune_entries[i].value);
-  int ok = !ferror(f);
-  ok &= fclose(f) == 0;
-  if (!ok || rename(tmp, path) != 0) {
-    remove(tmp);
+    fprintf(af.f, "%s = %s\n", rt->tune_entries[i].key, rt->tune_entries[i].value);
+  if (ferror(af.f)) {
+    ds_atomic_abort(&af);
     return 0;
   }
-  return 1;
+  return ds_atomic_commit(&af, NULL) == DS_OK;
 }
 
 void ds_tune_put(ds_runtime *rt, const char *key, const char *value, int *written) {

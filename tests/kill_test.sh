@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Crash safety end to end. dsengine train on the micro config is killed with
 # SIGKILL 20 times, at random moments and (every third kill) while a checkpoint
-# file is being written, and restarted each time: after every kill model.json
+# file or a preview is being written (previews every 2 iterations, saves every
+# 3), and restarted each time: after every kill model.json
 # and the files it names agree (iteration, CRC-32 recorded = CRC-32 stored =
 # CRC-32 of the bytes), the restart says it resumes from exactly that
 # iteration with no warning, and at most one save interval is lost (the
 # checkpoint holds at least the last save the killed run announced). Then
 # SIGINT three times: a save, exit 0 or 130, and the next run resumes from the
-# iteration the message named. The final run completes and leaves no
-# temporary files. Last, dsengine convert killed with SIGKILL part-way leaves
+# iteration the message named. preview.png, whenever it exists, is a whole
+# PNG. The final run completes and leaves no temporary file of any kind (one
+# scheme, <name>.tmp-<pid>, for every file the engine writes:
+# core/atomic_file.h). Last, dsengine convert killed with SIGKILL part-way leaves
 # an mp4 that decodes to its end: fragments of 1 s carry their own index, so
 # what is lost is the open fragment (up to 30 frames at 30 fps), x264's
 # lookahead (40 frames at its default preset) and the frames in the frame
@@ -37,12 +40,12 @@ echo "kill: seed $seed (DS_KILL_SEED=$seed replays the schedule)"
 every=3
 model=$scratch/m
 train=("$bin" train --config "$root/tests/data/train_micro.json" --faces A="$scratch/A"
-  --faces B="$scratch/B" --batch 8 --model "$model" --save-every $every --preview-every 1000000)
+  --faces B="$scratch/B" --batch 8 --model "$model" --save-every $every --preview-every 2)
 
 # prints model.json's iteration ("none" without one); fails when it and the
 # files it names disagree in any way
 check_checkpoint() {
-  python3 - "$1" <<'PY'
+  "$py" - "$1" <<'PY'
 import json, os, struct, sys, zlib
 d = sys.argv[1]
 p = os.path.join(d, "model.json")
@@ -61,11 +64,30 @@ print(it)
 PY
 }
 
+# a whole PNG or none: the signature, then chunks up to IEND with nothing after
+check_preview() {
+  "$py" - "$1/preview.png" <<'PY'
+import os, struct, sys
+p = sys.argv[1]
+if not os.path.exists(p):
+    sys.exit(0)
+b = open(p, "rb").read()
+assert b[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+i = 8
+while True:
+    n, kind = struct.unpack(">I4s", b[i:i + 8])
+    i += 12 + n
+    if kind == b"IEND":
+        break
+assert i == len(b), "cut or trailing bytes"
+PY
+}
+
 # kill_in_save DIR PID SKIP DELAY_MS: SIGKILL PID DELAY_MS after the (SKIP+1)th
 # temporary file of PID appears in DIR (a tensor file or model.json being
 # written); prints the file's name. Gives up after 30 s.
 kill_in_save() {
-  python3 - "$@" <<'PY'
+  "$py" - "$@" <<'PY'
 import os, signal, sys, time
 d, pid, skip, delay = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]) / 1000
 suffix, seen, end = ".tmp-%d" % pid, set(), time.time() + 30
@@ -108,6 +130,8 @@ for k in $(seq 1 20); do
   wait $pid 2>/dev/null
   rc=$?
   [ "$rc" = 137 ] && ok || bad "kill $k: exit $rc, not 137 (SIGKILL): $(tail -3 "$log")"
+  check_preview "$model" 2>"$scratch/preview.err" && ok ||
+    bad "kill $k ($what): preview.png is not whole: $(cat "$scratch/preview.err")"
   if it=$(check_checkpoint "$model" 2>"$scratch/check.err"); then ok; else
     bad "kill $k ($what): inconsistent checkpoint: $(cat "$scratch/check.err")"
     it=$prev
@@ -161,6 +185,7 @@ expect_in "$out" "trained iterations $((prev + 1))..$((prev + 6))" "final run co
 [ "$(check_checkpoint "$model")" = $((prev + 6)) ] && ok || bad "final checkpoint"
 tmp=$(ls "$model" | grep '\.tmp-')
 [ -z "$tmp" ] && ok || bad "temporary files left after a save: $tmp"
+[ -f "$model/preview.png" ] && check_preview "$model" && ok || bad "final preview.png"
 
 # convert killed part-way: the frames done, less the open fragment, play
 clip=$scratch/clip.mp4
@@ -177,8 +202,8 @@ kill -KILL $pid
 wait $pid 2>/dev/null
 done_frames=$(sed -n 's/^frame \([0-9]*\).*/\1/p' "$log" | tail -1)
 info=$("$probe" "$scratch/killed.mp4" 2>&1)
-expect_rc_of() { [ "$1" = 0 ] && ok || bad "$2"; }
-expect_rc_of $? "killed convert: the output does not decode: $info"
+probe_rc=$?
+[ "$probe_rc" = 0 ] && ok || bad "killed convert: the output does not decode (exit $probe_rc): $info"
 got=$(printf '%s\n' "$info" | sed -n 's/^frames=\([0-9]*\) .*/\1/p')
 { [ -n "$got" ] && [ -n "$done_frames" ] && [ "$got" -ge $((done_frames - 90)) ]; } && ok ||
   bad "killed convert: $done_frames frames done, the file holds '$info'"

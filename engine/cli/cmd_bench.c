@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/atomic_file.h"
 #include "engine/bench/bench_util.h"
 #include "engine/bench/gemm_bench.h"
 #include "engine/bench/model_bench.h"
@@ -525,20 +526,11 @@ static void print_summary(const bench_state *s, const bench_opts *o) {
 static ds_status write_json(const char *path, cJSON *root, ds_error *err) {
   char *text = cJSON_Print(root);
   if (!text) return ds_error_set(err, DS_ERR_NO_MEMORY, "out of memory writing %s", path);
-  char tmp[DS_PATH_MAX + 8];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  FILE *f = fopen(tmp, "w");
-  int bad = !f;
-  if (f) {
-    bad |= fputs(text, f) < 0 || fputc('\n', f) == EOF;
-    bad |= fclose(f) != 0;
-  }
+  size_t n = strlen(text);
+  text[n] = '\n'; /* cJSON's terminator becomes the file's last line break */
+  ds_status st = ds_file_write_atomic(path, text, n + 1, err);
   free(text);
-  if (bad || rename(tmp, path) != 0) {
-    remove(tmp);
-    return ds_error_set(err, DS_ERR_IO, "cannot write %s; check that its folder exists", path);
-  }
-  return DS_OK;
+  return st;
 }
 
 static cJSON *json_header(int argc, char **argv) {

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/atomic_file.h"
 ds_status ds_image_alloc(ds_image *img, int width, int height, int channels, ds_error *err) {
   memset(img, 0, sizeof *img);
   if (width <= 0 || height <= 0 || channels < 1 || channels > 4)
@@ -429,21 +430,10 @@ ds_status ds_png_write_rgb(const char *path, const ds_image *img, const char *co
   int ntext = 0;
   ds_status st = check_image(path, img, text, &ntext, err);
   if (st != DS_OK) return st;
-  size_t tmp_size = strlen(path) + 32;
-  char *tmp = malloc(tmp_size);
-  if (!tmp) return ds_error_set(err, DS_ERR_NO_MEMORY, "%s: cannot allocate its name", path);
-  snprintf(tmp, tmp_size, "%s.tmp%ld", path, (long)getpid());
-
-  png_writer w = {.path = path};
-  w.fp = fopen(tmp, "wb");
-  if (!w.fp) {
-    st = ds_error_set(err, DS_ERR_IO,
-                      "%s: cannot write: %s; check the folder exists and is "
-                      "writable",
-                      path, strerror(errno));
-    free(tmp);
-    return st;
-  }
+  ds_atomic_file af;
+  st = ds_atomic_open(&af, path, err);
+  if (st != DS_OK) return st;
+  png_writer w = {.path = path, .fp = af.f};
   w.png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &w.fail, on_png_error, on_png_warning);
   if (w.png) w.info = png_create_info_struct(w.png);
   if (!w.png || !w.info)
@@ -452,17 +442,8 @@ ds_status ds_png_write_rgb(const char *path, const ds_image *img, const char *co
   if (w.png) png_destroy_write_struct(&w.png, w.info ? &w.info : NULL);
   free(w.text);
 
-  /* The data must be on disk before the rename makes it visible: otherwise a
-   * crash can leave a complete name over an empty file. */
-  if (st == DS_OK && (fflush(w.fp) != 0 || fsync(fileno(w.fp)) != 0))
-    st =
-        ds_error_set(err, DS_ERR_IO, "%s: cannot write: %s; check the disk", path, strerror(errno));
-  if (fclose(w.fp) != 0 && st == DS_OK)
-    st =
-        ds_error_set(err, DS_ERR_IO, "%s: cannot write: %s; check the disk", path, strerror(errno));
-  if (st == DS_OK && rename(tmp, path) != 0)
-    st = ds_error_set(err, DS_ERR_IO, "%s: cannot replace it: %s", path, strerror(errno));
-  if (st != DS_OK) remove(tmp);
-  free(tmp);
+  /* the data is on disk before the rename makes it visible (ds_atomic_commit) */
+  if (st == DS_OK) return ds_atomic_commit(&af, err);
+  ds_atomic_abort(&af);
   return st;
 }

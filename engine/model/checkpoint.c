@@ -225,6 +225,9 @@ static void remove_stale_files(const char *dir, const entry *cur, const entry *b
     unlink(path);
   }
   closedir(d);
+  /* and what a killed run left of any other file (a preview): the same
+   * temporary-name scheme for every file the engine writes */
+  ds_atomic_remove_stale(dir);
 }
 
 /* Parses a caller's JSON object text; NULL text is an empty object. */

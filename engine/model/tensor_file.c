@@ -109,84 +109,7 @@ ds_status ds_tensor_set_add(ds_tensor_set *set, const char *name, int ndim, cons
   return DS_OK;
 }
 
-/* ---------------------------------------------------------------- atomic writes */
-
-typedef struct atomic_file {
-  const char *path;
-  char *tmp; /* path.tmp-<pid>: same folder, so rename is atomic */
-  FILE *f;
-} atomic_file;
-
-static ds_status write_failed(const char *path, int errnum, ds_error *err) {
-  return ds_error_set(err, DS_ERR_IO,
-                      "cannot write %s: %s (check that its folder exists, is writable and has "
-                      "free space)",
-                      path, strerror(errnum ? errnum : EIO));
-}
-
-static ds_status atomic_open(atomic_file *af, const char *path, ds_error *err) {
-  size_t cap = strlen(path) + 32;
-  af->path = path;
-  af->f = NULL;
-  af->tmp = malloc(cap);
-  if (!af->tmp) return ds_error_set(err, DS_ERR_NO_MEMORY, "out of host memory writing %s", path);
-  snprintf(af->tmp, cap, "%s.tmp-%ld", path, (long)getpid());
-  af->f = fopen(af->tmp, "wb");
-  if (!af->f) {
-    int e = errno;
-    free(af->tmp);
-    af->tmp = NULL;
-    return write_failed(path, e, err);
-  }
-  return DS_OK;
-}
-
-static void atomic_abort(atomic_file *af) {
-  if (af->f) fclose(af->f);
-  unlink(af->tmp);
-  free(af->tmp);
-  af->f = NULL;
-  af->tmp = NULL;
-}
-
-/* The rename is durable only once the folder entry is on disk. */
-static int fsync_parent(const char *path) {
-  const char *slash = strrchr(path, '/');
-  char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
-  if (!dir) return -1;
-  int fd = open(dir, O_RDONLY | O_DIRECTORY);
-  free(dir);
-  if (fd < 0) return -1;
-  int rc = fsync(fd);
-  /* Some file systems cannot sync a folder; the rename is then as durable as they allow. */
-  if (rc != 0 && (errno == EINVAL || errno == ENOTSUP)) rc = 0;
-  int e = errno;
-  close(fd);
-  errno = e;
-  return rc;
-}
-
-static ds_status atomic_commit(atomic_file *af, ds_error *err) {
-  int ok = fflush(af->f) == 0 && fsync(fileno(af->f)) == 0;
-  int e = errno;
-  if (fclose(af->f) != 0 && ok) {
-    ok = 0;
-    e = errno;
-  }
-  af->f = NULL;
-  if (ok && rename(af->tmp, af->path) != 0) {
-    ok = 0;
-    e = errno;
-  }
-  if (!ok) {
-    atomic_abort(af);
-    return write_failed(af->path, e, err);
-  }
-  free(af->tmp);
-  af->tmp = NULL;
-  if (fsync_parent(af->path) != 0) return write_failed(af->path, errno, err);
-  return DS_OK;
-}
+/* ---------------------------------------------------------------- writing */
 
 static int write_chunks(FILE *f, const void *data, size_t n, uint32_t *crc) {
   const unsigned char *p = data;
@@ -199,20 +122,6 @@ static int write_chunks(FILE *f, const void *data, size_t n, uint32_t *crc) {
   }
   return 0;
 }
-
-ds_status ds_file_write_atomic(const char *path, const void *data, size_t n, ds_error *err) {
-  atomic_file af;
-  ds_status st = atomic_open(&af, path, err);
-  if (st != DS_OK) return st;
-  if (write_chunks(af.f, data, n, NULL) != 0) {
-    int e = errno;
-    atomic_abort(&af);
-    return write_failed(path, e, err);
-  }
-  return atomic_commit(&af, err);
-}
-
-/* ---------------------------------------------------------------- writing */
 
 /* A set is written only if it reads back: names, shapes and ranges valid. */
 static ds_status check_set(const char *path, const ds_tensor_set *set, ds_error *err) {
@@ -260,8 +169,8 @@ ds_status ds_tensor_file_write_crc(const char *path, const ds_tensor_set *set, u
     ds_put_le64(e + 104, t->offset * sizeof(float));
   }
 
-  atomic_file af;
-  st = atomic_open(&af, path, err);
+  ds_atomic_file af;
+  st = ds_atomic_open(&af, path, err);
   if (st != DS_OK) {
     free(head);
     return st;
@@ -275,10 +184,10 @@ ds_status ds_tensor_file_write_crc(const char *path, const ds_tensor_set *set, u
   int e = errno;
   free(head);
   if (!ok) {
-    atomic_abort(&af);
-    return write_failed(path, e, err);
+    ds_atomic_abort(&af);
+    return ds_atomic_write_failed(path, e, err);
   }
-  st = atomic_commit(&af, err);
+  st = ds_atomic_commit(&af, err);
   if (st == DS_OK && crc_out) *crc_out = crc;
   return st;
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/atomic_file.h"
 #include "host/error.h"
 
 enum {
@@ -68,9 +69,6 @@ ds_status ds_tensor_file_read(const char *path, ds_tensor_set *out, ds_error *er
 ds_status ds_tensor_file_read_crc(const char *path, ds_tensor_set *out, uint32_t *crc,
                                   ds_error *err);
 
-/* Writes n bytes to path with the same atomic protocol as the tensor files
- * (used for a checkpoint's model.json). */
-ds_status ds_file_write_atomic(const char *path, const void *data, size_t n, ds_error *err);
 /* Creates dir and its parents (mkdir -p). A failure is DS_ERR_IO naming
  * "the <what> <dir>" and the reason. */
 ds_status ds_make_dirs(const char *dir, const char *what, ds_error *err);
