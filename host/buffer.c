@@ -76,6 +76,10 @@ ds_status ds_buffer_read(ds_runtime *rt, cl_mem buf, size_t offset, size_t bytes
                          ds_error *err) {
   if (!bytes) return DS_OK;
   cl_int rc = clEnqueueReadBuffer(rt->queue, buf, CL_TRUE, offset, bytes, dst, 0, NULL, NULL);
+  /* a blocking read runs the work before it: a device that allocates at
+   * first use reports running out here */
+  if (rc == CL_MEM_OBJECT_ALLOCATION_FAILURE || rc == CL_OUT_OF_RESOURCES)
+    return no_memory(rt, bytes, "a download", ds_cl_status_name(rc), err);
   if (rc != CL_SUCCESS)
     return ds_error_set(err, DS_ERR_OPENCL, "cannot download %zu bytes from %s: %s", bytes,
                         rt->device.name, ds_cl_status_name(rc));

@@ -75,6 +75,9 @@ void ds_runtime_destroy(ds_runtime *rt) {
 
 ds_status ds_runtime_finish(ds_runtime *rt, ds_error *err) {
   cl_int rc = clFinish(rt->queue);
+  if (rc == CL_MEM_OBJECT_ALLOCATION_FAILURE || rc == CL_OUT_OF_RESOURCES)
+    return ds_error_set(err, DS_ERR_NO_MEMORY, "out of device memory: work on %s failed: %s",
+                        rt->device.name, ds_cl_status_name(rc));
   if (rc != CL_SUCCESS)
     return ds_error_set(err, DS_ERR_OPENCL, "work on %s failed: %s", rt->device.name,
                         ds_cl_status_name(rc));

@@ -12,7 +12,8 @@
 #   "not a video" for extract              extract_test.sh:53-56
 #   truncated/corrupt checkpoint files     tests/test_checkpoint.c (library); here: the CLI
 # Disk full mounts a 1600 KiB tmpfs (room for one micro checkpoint, not two) and
-# needs root; without it that check is skipped and says so.
+# needs root; without root, or without libdlib-data for the corrupt landmark
+# model, the other checks run and the test exits 77 (skipped, which CI refuses).
 # usage: failure_test.sh DSENGINE SYNTH_FACES SYNTH_CLIP VIDEO_PROBE REPO_ROOT SCRATCH
 set -u
 bin=$1
@@ -60,15 +61,69 @@ expect_rc 1 "kernel build failure"
 expect_in "$(printf '%s\n' "$err" | grep '^dsengine: error:')" "'nn/adam' failed to build" "kernel named"
 expect_in "$err" "not_declared_anywhere" "build log printed"
 
-# device out of memory: a dense layer of 65536 x 16384 floats, checked before any allocation
-python3 - "$micro" "$scratch/huge.json" <<'PY'
+# device out of memory, the same on a 4 GiB and a 128 GiB machine: the config
+# is built from what the training device reports (its global memory) and
+# what this host has (MemTotal), so its parameters and Adam state need at
+# least 1.5 times the larger; the engine must refuse it before allocating
+# anything (a process the OOM killer ends exits 137, which fails here)
+dev_json=$("$bin" devices --json) || bad "devices --json"
+"$py" - "$micro" "$scratch/huge.json" "$dev_json" <<'PY' || bad "cannot build a too-large config"
 import json, sys
 c = json.load(open(sys.argv[1]))
-c["encoder"]["dense"], c["encoder"]["bottleneck"] = 65536, [2, 2, 4096]
-json.dump(c, open(sys.argv[2], "w"))
+devs = json.loads(sys.argv[3])
+dev = devs["devices"][devs["chosen"]]
+total = next(int(l.split()[1]) * 1024 for l in open("/proc/meminfo") if l.startswith("MemTotal:"))
+target = 1.5 * max(dev["global_mem_bytes"], total)
+LIMIT = 2 ** 31  # parameters one layer may have (engine/model/config.c)
+
+def scaled(s):
+    """micro's shape with layers widened by s; every layer stays under LIMIT"""
+    d = dict(c, encoder=dict(c["encoder"]), decoder=dict(c["decoder"]))
+    d["encoder"]["dense"] = 65536
+    bc = max(32, int(8192 * s))
+    d["encoder"]["bottleneck"] = [2, 2, bc]
+    up = max(16, int(7000 * s))
+    d["encoder"]["upscale"] = up
+    u = [max(8, int(7000 * s)), max(8, int(7000 * s)), max(8, int(7000 * s))]
+    d["decoder"]["upscale"] = u
+    flat = (c["input"]["size"] // 8) ** 2 * c["encoder"]["conv"][-1]
+    layers = [flat * 65536, 65536 * 4 * bc, 9 * bc * 4 * up]
+    prev = up
+    for f in u:
+        layers.append(9 * prev * 4 * f)
+        prev = f
+    assert max(layers) <= LIMIT, layers
+    ids = len(d["decoders"])
+    params = sum(layers[:3]) + ids * sum(layers[3:])
+    return d, 16 * params  # parameters, gradients and two Adam moments, float32
+
+for s in [x / 64 for x in range(1, 65)]:
+    d, need = scaled(s)
+    if need >= target:
+        json.dump(d, open(sys.argv[2], "w"))
+        print("too-large config: %.1f GiB of parameters and Adam state against %.1f GiB "
+              "(device %.1f GiB, host %.1f GiB)" % (need / 2**30, target / 2**30,
+              dev["global_mem_bytes"] / 2**30, total / 2**30))
+        sys.exit(0)
+sys.exit("no config of this family exceeds %.0f GiB" % (target / 2**30))
 PY
 run "$bin" train --config "$scratch/huge.json" "${faces[@]}" --model "$scratch/oom" --iterations 1
-expect_error "device out of memory" 1 "out of device memory" "needs" "smaller --batch"
+expect_error "device out of memory" 1 "out of device memory" "model 'train-micro' at batch 8 needs" \
+  "smaller --batch (now 8)"
+[ ! -e "$scratch/oom/model.json" ] && ok || bad "device out of memory: a checkpoint was written"
+
+# the same with the device limited to 1 GiB (PoCL's POCL_MEMORY_LIMIT, in GiB)
+# and a config of about 2 GiB that this host could hold
+"$py" - "$micro" "$scratch/mid.json" <<'PY' || bad "cannot write mid.json"
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["encoder"]["dense"], c["encoder"]["bottleneck"] = 8192, [2, 2, 4096]
+json.dump(c, open(sys.argv[2], "w"))
+PY
+run env POCL_MEMORY_LIMIT=1 "$bin" train --config "$scratch/mid.json" "${faces[@]}" \
+  --model "$scratch/oom1" --iterations 1
+expect_error "device out of memory at 1 GiB" 1 "out of device memory" "has 1.00 GiB" \
+  "smaller --batch (now 8)"
 
 # disk full while saving: exit 1 naming the file, and the previous checkpoint survives and loads
 mkdir -p "$scratch/full"
@@ -76,18 +131,18 @@ if mount -t tmpfs -o size=1600k tmpfs "$scratch/full" 2>/dev/null; then
   run "$bin" train --config "$micro" "${faces[@]}" --model "$scratch/full/m" --iterations 4 \
     --save-every 2
   expect_error "disk full" 1 "cannot write $scratch/full/m/" "No space left on device"
-  python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["iteration"] == 2' \
+  "$py" -c 'import json,sys; assert json.load(open(sys.argv[1]))["iteration"] == 2' \
     "$scratch/full/m/model.json" && ok || bad "disk full: the checkpoint of iteration 2 is gone"
   run "$bin" convert --model "$scratch/full/m" --swap A:B "$clip" --alignments "$scratch/al.json" \
     --out "$scratch/full-m.mp4" --frames 2
   expect_rc 0 "the checkpoint left by a full disk loads"
   umount "$scratch/full"
 else
-  echo "failures: disk full skipped: cannot mount a tmpfs (needs root)"
+  skip_part "disk full: cannot mount a tmpfs on $scratch/full (run as root)"
 fi
 
 # a config value of the wrong type, named by its key
-python3 - "$micro" "$scratch/type.json" <<'PY'
+"$py" - "$micro" "$scratch/type.json" <<'PY' || bad "cannot write type.json"
 import json, sys
 c = json.load(open(sys.argv[1]))
 c["input"]["size"] = "big"
@@ -120,7 +175,7 @@ if [ -f "$sp" ]; then
   run "$bin" extract "$clip" --out "$scratch/e2" --landmarks "$scratch/sp.dat"
   expect_error "corrupt landmark model" 1 "$scratch/sp.dat" "not a valid dlib shape predictor"
 else
-  echo "failures: corrupt landmark model skipped: no $sp (libdlib-data)"
+  skip_part "corrupt landmark model: no $sp (apt-get install libdlib-data)"
 fi
 
 # corrupt alignments.json: for convert, and the one extract finds in --out

@@ -9,6 +9,7 @@
 #include "engine/nn/ops.h"
 #include "engine/tensor/vector.h"
 #include "host/buffer.h"
+#include "host/memory.h"
 
 enum { ALIGN = 16 };
 
@@ -253,36 +254,59 @@ static size_t pack_floats(const ds_model *m, const ds_runtime *rt, unsigned batc
   return need;
 }
 
-static uint64_t device_bytes(const ds_model *m, const ds_runtime *rt, unsigned batch,
-                             int training) {
-  if (!training) {
-    uint64_t floats =
-        (uint64_t)m->param_floats + scratch_floats(m, batch) + pack_floats(m, rt, batch);
-    floats += (uint64_t)batch * m->cfg.input_size * m->cfg.input_size * m->cfg.input_channels;
-    for (int p = 0; p < ds_model_path_length(m); p++)
-      floats += act_floats(ds_model_path_layer(m, 0, p), batch);
-    return 4 * floats;
-  }
-  uint64_t floats = 4 * (uint64_t)m->param_floats + scratch_floats(m, batch) + DS_LOSS_PARTIALS;
-  floats += pack_floats(m, rt, batch);
-  size_t largest = (size_t)batch * m->cfg.input_size * m->cfg.input_size * m->cfg.input_channels;
-  floats += largest;
+static uint64_t max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }
+
+/* Every buffer device_create makes (which the checks and the estimate share),
+ * and the host copies of the parameters at the peak: a training run holds
+ * weights and both Adam moments on the host while it saves or resumes, an
+ * inference run the weights it loaded. */
+void ds_model_memory_need(const ds_model *m, const ds_runtime *rt, unsigned batch, int training,
+                          ds_memory_need *need) {
+  const uint64_t params = 4 * (uint64_t)m->param_floats;
+  const uint64_t scratch = 4 * (uint64_t)scratch_floats(m, batch);
+  const uint64_t pack = 4 * (uint64_t)pack_floats(m, rt, batch);
+  uint64_t largest =
+      4 * (uint64_t)batch * m->cfg.input_size * m->cfg.input_size * m->cfg.input_channels;
+  uint64_t acts = largest;
   for (int p = 0; p < ds_model_path_length(m); p++) {
-    size_t a = act_floats(ds_model_path_layer(m, 0, p), batch);
-    floats += a;
-    if (a > largest) largest = a;
+    uint64_t a = 4 * (uint64_t)act_floats(ds_model_path_layer(m, 0, p), batch);
+    acts += a;
+    largest = max_u64(largest, a);
   }
-  return 4 * (floats + 2 * (uint64_t)largest);
+  memset(need, 0, sizeof *need);
+  snprintf(need->what, sizeof need->what, "model '%s' at batch %u", m->cfg.name, batch);
+  /* training adds gradients, both moments, two activation-gradient buffers
+   * as large as the largest activation, and the loss partial sums */
+  need->device_bytes =
+      (training ? 4 * params + 2 * largest + 4 * (uint64_t)DS_LOSS_PARTIALS : params) + acts +
+      scratch + pack;
+  need->largest_buffer = max_u64(max_u64(params, largest), max_u64(scratch, pack));
+  need->host_bytes = (training ? 3 : 1) * params;
 }
 
 uint64_t ds_model_device_bytes(const ds_model *m, const ds_runtime *rt, unsigned batch) {
-  return device_bytes(m, rt, batch, 1);
+  ds_memory_need need;
+  ds_model_memory_need(m, rt, batch, 1, &need);
+  return need.device_bytes;
+}
+
+ds_status ds_model_memory_check(const ds_memory_need *need, const ds_runtime *rt, unsigned batch,
+                                ds_error *err) {
+  char hint[96];
+  snprintf(hint, sizeof hint,
+           "try a smaller --batch (now %u) or a smaller config such as "
+           "configs/lowmem.json",
+           batch);
+  return ds_memory_check(&rt->device, need, ds_host_memory_available(), hint, err);
 }
 
 static ds_status make(ds_model *m, size_t floats, const char *what, cl_mem *out, ds_error *err) {
   ds_status st = ds_buffer_create(m->rt, floats * sizeof(float), CL_MEM_READ_WRITE, what, out, err);
   if (st == DS_ERR_NO_MEMORY)
-    ds_error_append(err, "; try configs/lowmem.json or a smaller --batch (now %u)", m->batch);
+    ds_error_append(err,
+                    "; try a smaller --batch (now %u) or a smaller config such as "
+                    "configs/lowmem.json",
+                    m->batch);
   return st;
 }
 
@@ -291,16 +315,11 @@ static ds_status device_create(ds_model *m, ds_runtime *rt, unsigned batch, int 
                                ds_error *err) {
   m->rt = rt;
   m->batch = batch;
-  uint64_t need = device_bytes(m, rt, batch, training);
-  if (rt->device.global_mem_bytes && need > rt->device.global_mem_bytes) {
-    char a[32], b[32];
-    return ds_error_set(err, DS_ERR_NO_MEMORY,
-                        "out of device memory: model '%s' at batch %u needs %s, %s has %s; try "
-                        "configs/lowmem.json or a smaller --batch",
-                        m->cfg.name, batch, ds_format_bytes(need, a, sizeof a), rt->device.name,
-                        ds_format_bytes(rt->device.global_mem_bytes, b, sizeof b));
-  }
-  ds_status st = make(m, m->param_floats, "parameters", &m->params, err);
+  ds_memory_need need;
+  ds_model_memory_need(m, rt, batch, training, &need);
+  ds_status st = ds_model_memory_check(&need, rt, batch, err);
+  if (st != DS_OK) return st;
+  st = make(m, m->param_floats, "parameters", &m->params, err);
   if (st == DS_OK && training) st = make(m, m->param_floats, "gradients", &m->grads, err);
   if (st == DS_OK && training) st = make(m, m->param_floats, "Adam first moments", &m->adam_m, err);
   if (st == DS_OK && training)

@@ -19,6 +19,7 @@
 #include "engine/nn/conv2d.h"
 #include "engine/nn/dense.h"
 #include "engine/nn/loss.h"
+#include "host/memory.h"
 #include "host/runtime.h"
 
 typedef enum ds_layer_kind { DS_LAYER_CONV, DS_LAYER_DENSE, DS_LAYER_SHUFFLE } ds_layer_kind;
@@ -96,6 +97,14 @@ ds_status ds_model_device_create_inference(ds_model *m, ds_runtime *rt, unsigned
                                            ds_error *err);
 /* Approximate device bytes ds_model_device_create needs. */
 uint64_t ds_model_device_bytes(const ds_model *m, const ds_runtime *rt, unsigned batch);
+/* What device_create (training, else inference) allocates at this batch, and
+ * the host copies of the parameters a run holds beside it (host/memory.h). */
+void ds_model_memory_need(const ds_model *m, const ds_runtime *rt, unsigned batch, int training,
+                          ds_memory_need *need);
+/* ds_memory_check of need on rt's device and this host, with the hint every
+ * model run gives: a smaller --batch or config. */
+ds_status ds_model_memory_check(const ds_memory_need *need, const ds_runtime *rt, unsigned batch,
+                                ds_error *err);
 
 /* Forward pass of identity id over n <= batch samples from `input` (NHWC
  * float [n, S, S, C]; NULL means m->act[0]); the result is in

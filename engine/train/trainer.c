@@ -276,12 +276,30 @@ static ds_status write_preview(trainer *t, char *path, size_t cap, ds_error *err
 
 /* ---- the loop ---- */
 
+/* The model's buffers and host copies, and beside them the faces on the
+ * device, the augmentation intermediate (a batch of faces in floats) and the
+ * warped, target and preview batches: checked before the first allocation,
+ * so a model that cannot fit is one line, never a process the OOM killer
+ * ends half-way. */
+static ds_status check_memory(trainer *t, ds_error *err) {
+  const uint64_t S = (uint64_t)t->cfg.input_size, C = (uint64_t)t->cfg.input_channels;
+  const uint64_t n = (uint64_t)t->cfg.batch, face = (uint64_t)FACE_SIZE * FACE_SIZE * 3;
+  ds_memory_need need;
+  ds_model_memory_need(&t->model, t->rt, (unsigned)n, 1, &need);
+  for (int i = 0; i < t->ids; i++)
+    need.device_bytes += (uint64_t)t->sets[i].count * face;
+  need.device_bytes += n * face * sizeof(float) +
+                       (2 * n + (uint64_t)t->ids * PREVIEW_COLS) * S * S * C * sizeof(float);
+  return ds_model_memory_check(&need, t->rt, (unsigned)n, err);
+}
+
 static ds_status setup_device(trainer *t, ds_error *err) {
   const int n = t->cfg.batch, S = t->cfg.input_size, C = t->cfg.input_channels;
   ds_status st = ds_runtime_open(&t->rt, t->opt->device_spec, t->opt->device_origin, 0, err);
   if (st != DS_OK) return st;
   ds_model_build(&t->model, &t->cfg);
-  st = ds_model_device_create(&t->model, t->rt, (unsigned)n, err);
+  st = check_memory(t, err);
+  if (st == DS_OK) st = ds_model_device_create(&t->model, t->rt, (unsigned)n, err);
   for (int i = 0; st == DS_OK && i < t->ids; i++)
     st = ds_dataset_upload(t->rt, &t->sets[i], &t->faces[i], err);
   if (st == DS_OK) st = ds_augment_workspace_create(t->rt, n, FACE_SIZE, &t->ws, err);
@@ -402,6 +420,22 @@ static ds_status train_iteration(trainer *t, ds_error *err) {
   return record_loss(t, loss, err);
 }
 
+/* A device that ran out at first use (CL_MEM_OBJECT_ALLOCATION_FAILURE or
+ * CL_OUT_OF_RESOURCES from a launch, not at clCreateBuffer) gets the same
+ * line as the check before allocation: the need, the limit, what to change. */
+static void out_of_memory_in_step(trainer *t, ds_error *err) {
+  ds_memory_need need;
+  ds_model_memory_need(&t->model, t->rt, (unsigned)t->cfg.batch, 1, &need);
+  char cause[DS_ERROR_MSG_MAX], a[32], b[32];
+  memcpy(cause, err->msg, sizeof cause);
+  ds_error_set(err, DS_ERR_NO_MEMORY,
+               "out of device memory at iteration %lld: %s needs %s, %s has %s (%.300s); try a "
+               "smaller --batch (now %d) or a smaller config such as configs/lowmem.json",
+               t->iteration + 1, need.what, ds_format_bytes(need.device_bytes, a, sizeof a),
+               t->rt->device.name, ds_format_bytes(t->rt->device.global_mem_bytes, b, sizeof b),
+               cause, t->cfg.batch);
+}
+
 static void release(trainer *t) {
   for (int i = 0; i < DS_MAX_IDENTITIES; i++) {
     ds_buffer_release(&t->faces[i]);
@@ -464,6 +498,7 @@ ds_status ds_train(const ds_train_options *opt, const ds_train_callbacks *cb,
     double elapsed = ds_now_s() - t0;
     if ((target && t.iteration >= target) || (minutes > 0 && elapsed >= 60.0 * minutes)) break;
     st = train_iteration(&t, err);
+    if (st == DS_ERR_NO_MEMORY) out_of_memory_in_step(&t, err);
     if (st != DS_OK) break;
     elapsed = ds_now_s() - t0;
     if (cb && cb->progress) {
