@@ -15,7 +15,7 @@ faces=$root/tests/data/dlib-faces
 run "$bin" extract "$faces" --out "$scratch/out" --upsample 1
 expect_rc 0 "extract"
 expect_in "$out" "5 frames from 5 sources" "summary"
-/usr/bin/python3 - "$scratch/out" <<'PY' && ok || bad "alignments.json and faces: see above"
+"$py" - "$scratch/out" <<'PY' && ok || bad "alignments.json and faces: see above"
 import json, os, sys, zlib
 out = sys.argv[1]
 a = json.load(open(os.path.join(out, "alignments.json")))

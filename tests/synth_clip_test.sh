@@ -47,7 +47,7 @@ for id in 0 1; do
 done
 
 # the alignments file: what extract would write, source path as given
-/usr/bin/python3 - "$scratch/al0.json" "$scratch/clip0.mp4" "$scratch/truth0.csv" <<'PY' && ok || bad "alignments / truth: see above"
+"$py" - "$scratch/al0.json" "$scratch/clip0.mp4" "$scratch/truth0.csv" <<'PY' && ok || bad "alignments / truth: see above"
 import json, sys
 a = json.load(open(sys.argv[1]))
 assert a["format"] == "dsengine-alignments" and a["size"] == 256 and a["padding"] == 48

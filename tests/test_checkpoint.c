@@ -486,9 +486,10 @@ static const char *find_python(void) {
 static void test_python(const char *repo) {
   const char *python = find_python();
   if (!repo || !python || strchr(repo, '\'') || strchr(scratch, '\'')) {
-    printf("note: skipping the Python round trip (%s)\n", !repo     ? "no repository root given"
-                                                          : !python ? "python3 with numpy not found"
-                                                                    : "a quote in a path");
+    check_skip(!repo     ? "the Python round trip: no repository root given"
+               : !python ? "the Python round trip: python3 with numpy not found (apt-get "
+                           "install python3-numpy, or set DSENGINE_PYTHON)"
+                         : "the Python round trip: a quote in a path");
     return;
   }
   ds_error err = {0};

@@ -23,7 +23,7 @@ expect_rc 0 "first session"
 expect_in "$out" "trained iterations 1..60" "summary"
 [ -f "$scratch/m/model.json" ] && ok || bad "no model.json"
 [ -f "$scratch/m/preview.png" ] && ok || bad "no preview.png"
-python3 - "$scratch/m/model.json" "$out" <<'PY' && ok || bad "model.json / loss: see above"
+"$py" - "$scratch/m/model.json" "$out" <<'PY' && ok || bad "model.json / loss: see above"
 import json, re, sys
 m = json.load(open(sys.argv[1]))
 assert m["iteration"] == 60, m["iteration"]
@@ -60,7 +60,7 @@ wait $pid
 rc=$?
 [ "$rc" = 130 ] && ok || bad "SIGINT exit $rc: $(cat "$scratch/int.log")"
 grep -q "interrupted at iteration" "$scratch/int.log" && ok || bad "no interrupted message"
-python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["iteration"] > 0' "$scratch/int/model.json" && ok || bad "no checkpoint after SIGINT"
+"$py" -c 'import json,sys; assert json.load(open(sys.argv[1]))["iteration"] > 0' "$scratch/int/model.json" && ok || bad "no checkpoint after SIGINT"
 
 # bad input
 run "$bin" train "${common[@]}" --model "$scratch/x" --faces C="$scratch/A"
