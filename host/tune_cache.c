@@ -53,7 +53,9 @@ static void trim(char *s) {
 }
 
 /* Keys and values are printable ASCII; a line with anything else (a stray
- * carriage return, binary junk) is not an entry. */
+ * carriage return, binary junk) is not an entry. A key holds no '=' and does
+ * not start with a space, so "<key> = <value>" splits back into the same key
+ * and value. */
 static int printable(const char *s) {
   for (; *s; s++)
     if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e) return 0;
@@ -68,7 +70,15 @@ static void load(ds_runtime *rt) {
   if (!f) return;
   char line[DS_TUNE_KEY_MAX + DS_TUNE_VALUE_MAX + 8];
   while (fgets(line, sizeof line, f)) {
-    if (line[0] == '#' || !strchr(line, '\n')) continue; /* comment, or too long */
+    if (!strchr(line, '\n')) {
+      /* too long, or cut short at the end: drop the rest of it too, so
+       * that its tail is not read as a line of its own */
+      int ch;
+      while ((ch = fgetc(f)) != EOF && ch != '\n')
+        ;
+      continue;
+    }
+    if (line[0] == '#') continue;
     char *eq = strstr(line, " = ");
     if (!eq) continue;
     *eq = '\0';
@@ -76,7 +86,8 @@ static void load(ds_runtime *rt) {
     trim(line);
     trim(value);
     if (!line[0] || !value[0] || strlen(line) >= DS_TUNE_KEY_MAX ||
-        strlen(value) >= DS_TUNE_VALUE_MAX || !printable(line) || !printable(value))
+        strlen(value) >= DS_TUNE_VALUE_MAX || !printable(line) || !printable(value) ||
+        strchr(line, '=') || line[0] == ' ')
       continue;
     ds_tune_entry *e = add(rt, line);
     if (e) snprintf(e->value, sizeof e->value, "%s", value);

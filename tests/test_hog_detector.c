@@ -1,4 +1,4 @@
-/* dlib's HOG face detector in C (engine/detect/hog_detector.c, fhog.c).
+/* dlib's HOG face detector in C (engine/detect/hog_model.c, hog_pyramid.c, hog_scan.c, hog_nms.c, fhog.c).
  *
  *   test_hog_detector MODEL|- DLIB_DIR|- [DLIB_DIR...]
  *

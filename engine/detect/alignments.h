@@ -111,4 +111,9 @@ ds_status ds_alignments_load(const char *path, ds_alignments *out, ds_error *err
 /* Frees everything and zeroes the set. Safe on a zeroed set. */
 void ds_alignments_free(ds_alignments *a);
 
+/* NULL when s may be a face file name (a name, not a path, so that no
+ * alignments file can point extract or convert outside its folder); else
+ * why not, for a message. */
+const char *ds_alignments_file_name_problem(const char *s);
+
 #endif

@@ -1,8 +1,10 @@
-/* The detector's fields, shared by the host code (hog_detector.c) and the
- * device path (hog_scan_cl.c); nothing else includes this. */
+/* The detector's fields, shared by the host code (hog_model.c: the file;
+ * hog_pyramid.c, hog_scan.c, hog_nms.c: the detection) and the device path
+ * (hog_scan_cl.c); nothing else includes this. */
 #ifndef DS_ENGINE_DETECT_HOG_DETECTOR_INTERNAL_H
 #define DS_ENGINE_DETECT_HOG_DETECTOR_INTERNAL_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +33,9 @@ struct ds_hog_detector {
   int sep_next;  /* terms stored so far, while loading */
   int color;     /* RGB input: dlib's colour gradient (1) or grey (0) */
 };
+
+/* dlib's drectangle -> rectangle conversion. */
+static inline long ds_hog_round_half_up(double v) { return (long)floor(v + 0.5); }
 
 /* ---- the scan shared by the host and device paths ---- */
 

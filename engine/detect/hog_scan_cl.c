@@ -1,5 +1,5 @@
 /* Host side of cl/detect/scan.cl and the device detector. The pyramid,
- * thresholds, box mapping and NMS repeat engine/detect/hog_detector.c, whose
+ * thresholds, box mapping and NMS repeat engine/detect/hog_scan.c and hog_nms.c, whose
  * helpers are static there. */
 #include "engine/detect/hog_scan_cl.h"
 
@@ -250,9 +250,9 @@ void ds_hog_scores_reference(const ds_hog_detector *d, const float *hog, int row
   free(scratch);
 }
 
-/* ---- the detector: hog_detector.c's pyramid, box mapping and NMS */
+/* ---- the detector: hog_pyramid.c, hog_scan.c and hog_nms.c on the device */
 
-/* collect: the thresholding of scan_level in hog_detector.c over the score
+/* collect: the thresholding of scan_level in hog_scan.c over the score
  * maps, in its order. */
 static int collect(const ds_hog_detector *d, const float *sal, int rows, int cols, int level,
                    double adjust, ds_hog_candidates *out) {

@@ -71,7 +71,7 @@ ds_status ds_hog_scores_levels(ds_runtime *rt, ds_hog_cl_workspace *ws, const ds
                                cl_mem hog, const ds_hog_score_level *levels, int n, int batch,
                                cl_mem sal, ds_error *err);
 
-/* The same on the host, the sums of hog_detector.c's scan_level. */
+/* The same on the host, the sums of hog_scan.c's scan_level. */
 void ds_hog_scores_reference(const ds_hog_detector *d, const float *hog, int rows, int cols,
                              float *sal);
 

@@ -1,5 +1,5 @@
 /* Host side of cl/detect/pyramid.cl. The recurrences below are those of
- * ds_hog_resize_bilinear (engine/detect/hog_detector.c), which stays the
+ * ds_hog_resize_bilinear (engine/detect/hog_pyramid.c), which stays the
  * reference: keep the two in step. */
 #include "engine/detect/pyramid_cl.h"
 

@@ -5,11 +5,8 @@
  * vector<vector<regression_tree>> forests, a tree being vector<split_feature
  * {ulong idx1, ulong idx2, float thresh}> then vector<matrix<float,0,1>>
  * leaf_values; vector<vector<ulong>> anchor_idx; vector<vector<vector<float,2>>>
- * deltas. Integers are a control byte (low 4 bits: byte count, 0x80: negative;
- * unsigned values reject 0x80) and that many little-endian bytes; a float is an
- * int64 mantissa and an int16 exponent (value = mantissa * 2^exponent, 32000 to
- * 32002 = inf, -inf, NaN); a matrix is nr, nc (both negated in the current
- * format) then its elements row by row; a vector is its size then its items.
+ * deltas, in dlib's serialization (core/dlib_reader.h); a vector is its size
+ * then its items.
  *
  * Arithmetic follows dlib so that the sampled pixels are the same ones:
  * shapes, leaf sums and the shape-to-shape transform are float; the Umeyama
@@ -26,6 +23,8 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "core/dlib_reader.h"
 
 typedef struct sp_split {
   uint32_t idx1, idx2;
@@ -59,22 +58,15 @@ struct ds_shape_predictor {
   size_t num_leaf_floats, cap_leaf_floats;
 };
 
-/* ---- reading dlib's serialization, every count checked against bytes left */
+/* ---- reading dlib's serialization (core/dlib_reader.h) */
 
-typedef struct reader {
-  const uint8_t *base, *p;
-  size_t left;
-  const char *path;
-  ds_error *err;
-} reader;
+typedef ds_dlib_reader reader;
 
-static int corrupt(reader *r, const char *what) {
-  ds_error_set(r->err, DS_ERR_CORRUPT,
-               "%s: not a valid dlib shape predictor (%s at byte %zu); reinstall it with "
-               "apt-get install --reinstall libdlib-data or pass a valid --landmarks PATH",
-               r->path, what, (size_t)(r->p - r->base));
-  return -1;
-}
+static const char format_name[] = "dlib shape predictor";
+static const char remedy[] =
+    "reinstall it with apt-get install --reinstall libdlib-data or pass a valid --landmarks PATH";
+
+static int corrupt(reader *r, const char *what) { return ds_dlib_corrupt(r, what); }
 
 static int no_memory(reader *r, const char *what) {
   ds_error_set(r->err, DS_ERR_NO_MEMORY, "%s: cannot allocate the %s; free some memory", r->path,
@@ -82,57 +74,11 @@ static int no_memory(reader *r, const char *what) {
   return -1;
 }
 
-/* The control byte and magnitude shared by signed and unsigned integers. */
-static int read_bytes_le(reader *r, unsigned size, unsigned max_bytes, uint64_t *v,
-                         const char *what) {
-  if (size == 0 || size > max_bytes || size > r->left) return corrupt(r, what);
-  uint64_t x = 0;
-  for (unsigned i = size; i-- > 0;)
-    x = (x << 8) | r->p[i];
-  r->p += size;
-  r->left -= size;
-  *v = x;
-  return 0;
-}
-
-static int read_uint(reader *r, unsigned max_bytes, uint64_t *v, const char *what) {
-  if (r->left < 1) return corrupt(r, what);
-  unsigned size = r->p[0] & 0x8F; /* dlib masks the 3 reserved bits; 0x80 is an error */
-  r->p++;
-  r->left--;
-  return read_bytes_le(r, size, max_bytes, v, what);
-}
-
-static int read_int(reader *r, unsigned max_bytes, int64_t *v, const char *what) {
-  if (r->left < 1) return corrupt(r, what);
-  unsigned control = r->p[0];
-  r->p++;
-  r->left--;
-  uint64_t mag;
-  if (read_bytes_le(r, control & 0x0F, max_bytes, &mag, what)) return -1;
-  uint64_t limit = max_bytes >= 8 ? (uint64_t)INT64_MAX : ((uint64_t)1 << (8 * max_bytes - 1)) - 1;
-  if (mag > limit) return corrupt(r, what);
-  *v = (control & 0x80) ? -(int64_t)mag : (int64_t)mag;
-  return 0;
-}
-
-static int read_float(reader *r, float *f, const char *what) {
-  /* dlib's older ASCII float format sets one of the bits 0x70; the binary
-   * control byte never does. No released model uses the ASCII form. */
-  if (r->left < 1 || (r->p[0] & 0x70) != 0) return corrupt(r, what);
-  int64_t mantissa, exponent;
-  if (read_int(r, 8, &mantissa, what) || read_int(r, 2, &exponent, what)) return -1;
-  if (exponent >= 32000) return corrupt(r, "a non-finite number");
-  float v = ldexpf((float)mantissa, (int)exponent);
-  if (!isfinite(v)) return corrupt(r, "a number out of float range");
-  *f = v;
-  return 0;
-}
-
 /* A container size: each of its items takes at least min_item_bytes. */
 static int read_count(reader *r, size_t min_item_bytes, size_t *n, const char *what) {
-  uint64_t v;
-  if (read_uint(r, 8, &v, what)) return -1;
+  uint64_t v = 0;
+  *n = 0;
+  if (ds_dlib_read_uint(r, 8, &v, what)) return -1;
   if (v > r->left / min_item_bytes) return corrupt(r, what);
   *n = (size_t)v;
   return 0;
@@ -140,13 +86,10 @@ static int read_count(reader *r, size_t min_item_bytes, size_t *n, const char *w
 
 /* A matrix<float,0,1>; rows must be `want` unless want is 0. */
 static int read_column(reader *r, size_t want, size_t *rows, const char *what) {
-  int64_t nr, nc;
-  if (read_int(r, 8, &nr, what) || read_int(r, 8, &nc, what)) return -1;
-  if (nr < 0 || nc < 0) {
-    nr = -nr;
-    nc = -nc;
-  }
-  if (nr < 0 || nc != 1 || (want && (uint64_t)nr != want) || (uint64_t)nr > r->left / 4)
+  int64_t nr = 0, nc = 0;
+  *rows = 0;
+  if (ds_dlib_read_matrix_size(r, &nr, &nc, what)) return -1;
+  if (nc != 1 || (want && (uint64_t)nr != want) || (uint64_t)nr > r->left / 4)
     return corrupt(r, what);
   *rows = (size_t)nr;
   return 0;
@@ -178,8 +121,8 @@ static int read_tree(reader *r, ds_shape_predictor *sp) {
   sp_split *s = sp->splits + sp->num_splits;
   for (size_t i = 0; i < num_splits; i++) {
     uint64_t a, b;
-    if (read_uint(r, 8, &a, "split index") || read_uint(r, 8, &b, "split index") ||
-        read_float(r, &s[i].thresh, "split threshold"))
+    if (ds_dlib_read_uint(r, 8, &a, "split index") || ds_dlib_read_uint(r, 8, &b, "split index") ||
+        ds_dlib_read_float(r, &s[i].thresh, "split threshold"))
       return -1;
     if (a > UINT32_MAX || b > UINT32_MAX) return corrupt(r, "split index");
     s[i].idx1 = (uint32_t)a;
@@ -197,7 +140,7 @@ static int read_tree(reader *r, ds_shape_predictor *sp) {
     size_t rows;
     if (read_column(r, dim, &rows, "leaf vector")) return -1;
     for (size_t k = 0; k < dim; k++)
-      if (read_float(r, &leaf[i * dim + k], "leaf value")) return -1;
+      if (ds_dlib_read_float(r, &leaf[i * dim + k], "leaf value")) return -1;
   }
   if (grow(r, (void **)&sp->trees, &sp->cap_trees, sp->num_trees + 1, sizeof *sp->trees, "trees"))
     return -1;
@@ -230,7 +173,7 @@ static void reference_statistics(ds_shape_predictor *sp) {
 
 static int parse(reader *r, ds_shape_predictor *sp) {
   int64_t version;
-  if (read_int(r, 4, &version, "version")) return -1;
+  if (ds_dlib_read_int(r, 4, &version, "version")) return -1;
   if (version != 1) return corrupt(r, "version (1 expected)");
   size_t dim;
   if (read_column(r, 0, &dim, "initial shape")) return -1;
@@ -240,7 +183,7 @@ static int parse(reader *r, ds_shape_predictor *sp) {
   sp->centred_from = malloc(dim * sizeof *sp->centred_from);
   if (!sp->initial_shape || !sp->centred_from) return no_memory(r, "initial shape");
   for (size_t i = 0; i < dim; i++)
-    if (read_float(r, &sp->initial_shape[i], "initial shape")) return -1;
+    if (ds_dlib_read_float(r, &sp->initial_shape[i], "initial shape")) return -1;
   reference_statistics(sp);
 
   if (read_count(r, 2, &sp->num_levels, "cascade depth")) return -1;
@@ -265,7 +208,7 @@ static int parse(reader *r, ds_shape_predictor *sp) {
     if (!lv->anchor) return no_memory(r, "feature anchors");
     for (size_t i = 0; i < lv->num_pixels; i++) {
       uint64_t a;
-      if (read_uint(r, 8, &a, "anchor index")) return -1;
+      if (ds_dlib_read_uint(r, 8, &a, "anchor index")) return -1;
       if (a >= sp->num_parts) return corrupt(r, "anchor index (past the last landmark)");
       lv->anchor[i] = (uint32_t)a;
     }
@@ -280,7 +223,7 @@ static int parse(reader *r, ds_shape_predictor *sp) {
     lv->delta = malloc((num ? 2 * num : 1) * sizeof *lv->delta);
     if (!lv->delta) return no_memory(r, "feature offsets");
     for (size_t i = 0; i < 2 * num; i++)
-      if (read_float(r, &lv->delta[i], "feature offset")) return -1;
+      if (ds_dlib_read_float(r, &lv->delta[i], "feature offset")) return -1;
   }
 
   /* dlib requires, without checking, that every split reads a pixel of its
@@ -315,7 +258,7 @@ ds_status ds_shape_predictor_load(const char *path, ds_shape_predictor **out, ds
     return ds_error_set(err, DS_ERR_IO, "%s: not a regular file; pass the .dat model file", path);
   }
   size_t size = (size_t)st.st_size;
-  reader r = {NULL, NULL, size, path, err};
+  reader r = ds_dlib_reader_make(NULL, size, path, format_name, remedy, err);
   if (size == 0) {
     close(fd);
     static const uint8_t none[1];

@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/json_read.h"
+
 static const char format_name[] = "dsengine-checkpoint";
 enum {
   FORMAT_VERSION = 1,
@@ -57,35 +59,37 @@ static int plain_name(const char *s) {
          strcmp(s, "..") != 0;
 }
 
-static int get_integer(const cJSON *obj, const char *key, double max, double *out) {
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-  if (!cJSON_IsNumber(v)) return -1;
-  double d = v->valuedouble;
-  if (!(d >= 0 && d <= max) || (double)(int64_t)d != d) return -1;
-  *out = d;
-  return 0;
-}
-
-static int get_name(const cJSON *obj, const char *key, char *out) {
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-  if (!cJSON_IsString(v) || !plain_name(v->valuestring)) return -1;
-  snprintf(out, FILE_NAME_CAP, "%s", v->valuestring);
-  return 0;
-}
-
-static int entry_from_json(const cJSON *obj, entry *e) {
-  double it, wc, oc;
+/* One entry (the current checkpoint at the top level, or "backup"). */
+static ds_status entry_from_json(ds_json_reader *p, const cJSON *obj, const char *base, entry *e) {
+  char key[DS_JSON_KEY_MAX];
+  const char *name;
   memset(e, 0, sizeof *e);
-  if (!cJSON_IsObject(obj) || get_integer(obj, "iteration", (double)ITERATION_MAX, &it) != 0 ||
-      get_name(obj, "weights", e->weights) != 0 || get_name(obj, "optimizer", e->optimizer) != 0 ||
-      get_integer(obj, "weights_crc", 4294967295.0, &wc) != 0 ||
-      get_integer(obj, "optimizer_crc", 4294967295.0, &oc) != 0)
-    return -1;
+  if (!cJSON_IsObject(obj)) return ds_json_fail_type(p, base, "an object", obj);
+  DS_JSON_TRY(ds_json_read_int64(p, ds_json_member(obj, "iteration"),
+                                 ds_json_key(key, base, "iteration"), 0, (double)ITERATION_MAX,
+                                 "an integer from 0 to 2^53", &e->iteration));
+  const char *files[2] = {"weights", "optimizer"};
+  char *names[2] = {e->weights, e->optimizer};
+  for (int i = 0; i < 2; i++) {
+    DS_JSON_TRY(ds_json_read_string(p, ds_json_member(obj, files[i]),
+                                    ds_json_key(key, base, files[i]),
+                                    "a file name in the model folder", &name));
+    if (!plain_name(name))
+      return ds_json_fail_type(p, key, "a file name in the model folder",
+                               ds_json_member(obj, files[i]));
+    snprintf(names[i], FILE_NAME_CAP, "%s", name);
+  }
+  const char *crcs[2] = {"weights_crc", "optimizer_crc"};
+  uint32_t *crc[2] = {&e->weights_crc, &e->optimizer_crc};
+  for (int i = 0; i < 2; i++) {
+    int64_t v = 0;
+    DS_JSON_TRY(ds_json_read_int64(p, ds_json_member(obj, crcs[i]), ds_json_key(key, base, crcs[i]),
+                                   0, 4294967295.0, "a CRC-32 (an integer from 0 to 2^32 - 1)",
+                                   &v));
+    *crc[i] = (uint32_t)v;
+  }
   e->present = 1;
-  e->iteration = (int64_t)it;
-  e->weights_crc = (uint32_t)wc;
-  e->optimizer_crc = (uint32_t)oc;
-  return 0;
+  return DS_OK;
 }
 
 /* Adds the entry's fields to obj; 1 on success. */
@@ -97,62 +101,36 @@ static int entry_to_json(cJSON *obj, const entry *e) {
          cJSON_AddNumberToObject(obj, "optimizer_crc", (double)e->optimizer_crc);
 }
 
-static ds_status index_corrupt(ds_error *err, const char *path, const char *what) {
-  return ds_error_set(err, DS_ERR_CORRUPT,
-                      "%s: corrupt checkpoint index: %s; restore the model folder from a copy or "
-                      "delete it to train anew",
-                      path, what);
-}
+static const char index_remedy[] =
+    "; restore the model folder from a copy or delete it to train anew";
 
-/* Reads and parses dir/model.json; checks the format, not the entries. */
-static ds_status read_index(const char *dir, cJSON **root, ds_error *err) {
-  char path[PATH_CAP];
-  join(path, dir, "model.json");
+/* Reads and parses dir/model.json; checks the format and version. */
+static ds_status read_index(ds_json_reader *p, const char *dir, const char *path, cJSON **root) {
+  static const ds_json_file_kind kind = {"checkpoint index", INDEX_MAX_BYTES,
+                                         "no checkpoint here (no model.json)", NULL};
   *root = NULL;
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    if (errno == ENOENT)
-      return ds_error_set(err, DS_ERR_NOT_FOUND, "%s: no checkpoint here (no model.json)", dir);
-    return ds_error_set(err, DS_ERR_IO, "cannot read %s: %s", path, strerror(errno));
-  }
-  struct stat sb;
-  if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-    fclose(f);
-    return ds_error_set(err, DS_ERR_IO, "cannot read %s: not a readable file", path);
-  }
-  if (sb.st_size > INDEX_MAX_BYTES) {
-    fclose(f);
-    return index_corrupt(err, path, "implausibly large");
-  }
-  size_t n = (size_t)sb.st_size;
-  char *text = malloc(n + 1);
-  if (!text) {
-    fclose(f);
-    return ds_error_set(err, DS_ERR_NO_MEMORY, "out of host memory reading %s", path);
-  }
-  size_t got = fread(text, 1, n, f);
-  int failed = ferror(f);
-  fclose(f);
-  if (failed) {
-    free(text);
-    return ds_error_set(err, DS_ERR_IO, "cannot read %s: %s", path, strerror(errno));
-  }
-  *root = cJSON_ParseWithLength(text, got);
+  char *text = NULL;
+  size_t len = 0;
+  ds_status st = ds_json_read_file(p, path, &kind, &text, &len);
+  if (st == DS_ERR_NOT_FOUND)
+    return ds_error_set(p->err, DS_ERR_NOT_FOUND, "%s: no checkpoint here (no model.json)", dir);
+  if (st == DS_OK) st = ds_json_parse(p, text, len, "a checkpoint index (JSON object)", root);
   free(text);
-  if (!*root) return index_corrupt(err, path, "not valid JSON (truncated?)");
-  const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(*root, "format");
-  const cJSON *ver = cJSON_GetObjectItemCaseSensitive(*root, "version");
-  const char *what = NULL;
-  if (!cJSON_IsObject(*root) || !cJSON_IsString(fmt) || strcmp(fmt->valuestring, format_name) != 0)
-    what = "format is not \"dsengine-checkpoint\"";
-  else if (!cJSON_IsNumber(ver) || ver->valuedouble != FORMAT_VERSION)
-    what = "unsupported version (this build reads version 1)";
-  if (what) {
+  if (st == DS_OK) {
+    const cJSON *fmt = ds_json_member(*root, "format"), *ver = ds_json_member(*root, "version");
+    if (!cJSON_IsObject(*root))
+      st = ds_json_fail(p, NULL, "expected a JSON object at the top level");
+    else if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, format_name) != 0)
+      st = ds_json_fail_type(p, "format", "\"dsengine-checkpoint\"", fmt);
+    else if (!cJSON_IsNumber(ver) || ver->valuedouble != FORMAT_VERSION)
+      st = ds_json_fail_type(p, "version", "1 (the version this build reads)", ver);
+  }
+  if (st == DS_ERR_CORRUPT) ds_error_append(p->err, "%s", index_remedy);
+  if (st != DS_OK) {
     cJSON_Delete(*root);
     *root = NULL;
-    return index_corrupt(err, path, what);
   }
-  return DS_OK;
+  return st;
 }
 
 /* ---------------------------------------------------------------- saving */
@@ -287,19 +265,24 @@ ds_status ds_checkpoint_save(const char *dir, int64_t iteration, const char *con
   /* What model.json names now becomes the backup. A model.json that cannot
    * be read is not overwritten: it may be another program's, or the only
    * record of a checkpoint someone can still rescue. */
-  st = read_index(dir, &old, err);
+  char index_path[PATH_CAP];
+  join(index_path, dir, "model.json");
+  ds_json_reader p;
+  ds_json_reader_init(&p, index_path, DS_ERR_CORRUPT, err);
+  st = read_index(&p, dir, index_path, &old);
   entry prev = {0}, prev_backup = {0};
-  if (st == DS_OK && entry_from_json(old, &prev) != 0) {
-    char path[PATH_CAP];
-    join(path, dir, "model.json");
-    st = index_corrupt(err, path, "bad iteration, file names or CRCs");
-  }
+  if (st == DS_OK && (st = entry_from_json(&p, old, "", &prev)) != DS_OK)
+    ds_error_append(err, "%s", index_remedy);
   if (st == DS_ERR_NOT_FOUND) {
     ds_error_clear(err);
     st = DS_OK;
   } else if (st == DS_OK) {
-    const cJSON *b = cJSON_GetObjectItemCaseSensitive(old, "backup");
-    if (b) entry_from_json(b, &prev_backup);
+    /* a bad backup entry only means there is no backup to keep */
+    ds_json_reader quiet;
+    ds_json_reader_init(&quiet, index_path, DS_ERR_CORRUPT, NULL);
+    const cJSON *b = ds_json_member(old, "backup");
+    if (b && entry_from_json(&quiet, b, "backup", &prev_backup) != DS_OK)
+      memset(&prev_backup, 0, sizeof prev_backup);
   }
   if (st != DS_OK) goto done;
 
@@ -395,20 +378,23 @@ ds_status ds_checkpoint_load(const char *dir, ds_checkpoint *out, ds_error *err)
     return ds_error_set(err, DS_ERR_INVALID, "model folder path is too long: %.64s...", dir);
   char index_path[PATH_CAP];
   join(index_path, dir, "model.json");
+  ds_json_reader p;
+  ds_json_reader_init(&p, index_path, DS_ERR_CORRUPT, err);
   cJSON *root;
-  ds_status st = read_index(dir, &root, err);
+  ds_status st = read_index(&p, dir, index_path, &root);
   if (st != DS_OK) return st;
 
   entry cur, backup = {0};
-  const cJSON *b = cJSON_GetObjectItemCaseSensitive(root, "backup");
-  const cJSON *config = cJSON_GetObjectItemCaseSensitive(root, "config");
-  const cJSON *state = cJSON_GetObjectItemCaseSensitive(root, "state");
-  if (entry_from_json(root, &cur) != 0)
-    st = index_corrupt(err, index_path, "bad iteration, file names or CRCs");
-  else if (b && entry_from_json(b, &backup) != 0)
-    st = index_corrupt(err, index_path, "bad backup entry");
-  else if (!cJSON_IsObject(config) || !cJSON_IsObject(state))
-    st = index_corrupt(err, index_path, "config or state is not a JSON object");
+  const cJSON *b = ds_json_member(root, "backup");
+  const cJSON *config = ds_json_member(root, "config");
+  const cJSON *state = ds_json_member(root, "state");
+  st = entry_from_json(&p, root, "", &cur);
+  if (st == DS_OK && b) st = entry_from_json(&p, b, "backup", &backup);
+  if (st == DS_OK && !cJSON_IsObject(config))
+    st = ds_json_fail_type(&p, "config", "an object", config);
+  if (st == DS_OK && !cJSON_IsObject(state))
+    st = ds_json_fail_type(&p, "state", "an object", state);
+  if (st == DS_ERR_CORRUPT) ds_error_append(err, "%s", index_remedy);
   if (st == DS_OK) {
     out->config_json = cJSON_PrintUnformatted(config);
     out->state_json = cJSON_PrintUnformatted(state);

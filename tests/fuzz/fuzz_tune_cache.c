@@ -1,6 +1,6 @@
 /* Fuzzes the tuning file reader (host/tune_cache.h) on whole files. Every
  * entry it accepts must be well formed (a key and a value, each non-empty,
- * within its size, without the " = " separator in the key or a line break),
+ * within its size, printable, the key without '=' or a leading space),
  * and the file written back from what was read must read back as the same
  * entries in the same order. */
 #include <stdlib.h>
@@ -23,7 +23,7 @@ static void check_entries(const ds_runtime *rt) {
     size_t k = strnlen(e->key, DS_TUNE_KEY_MAX), v = strnlen(e->value, DS_TUNE_VALUE_MAX);
     if (k == 0 || k >= DS_TUNE_KEY_MAX || v == 0 || v >= DS_TUNE_VALUE_MAX) abort();
     if (strstr(e->key, " = ") || strpbrk(e->key, "\n\r") || strpbrk(e->value, "\n\r")) abort();
-    if (e->key[0] == '#') abort(); /* a comment line is never an entry */
+    if (e->key[0] == '#' || e->key[0] == ' ' || strchr(e->key, '=')) abort();
     for (int j = 0; j < i; j++)
       if (!strcmp(rt->tune_entries[j].key, e->key)) abort(); /* one entry per key */
   }
