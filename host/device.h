@@ -8,7 +8,7 @@
 #include <CL/cl.h>
 #include <stdint.h>
 
-#include "host/error.h"
+#include "core/error.h"
 
 typedef enum ds_device_kind {
   DS_KIND_DISCRETE_GPU = 0, /* ranked first */

@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "host/device.h"
-#include "host/error.h"
+#include "core/error.h"
 
 typedef struct ds_memory_need {
   char what[160];          /* "model 'lowmem' at batch 64" */

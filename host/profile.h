@@ -8,7 +8,7 @@
 #include <CL/cl.h>
 #include <stddef.h>
 
-#include "host/error.h"
+#include "core/error.h"
 
 typedef struct ds_runtime ds_runtime;
 

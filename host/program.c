@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "host/cl_status.h"
-#include "host/hash.h"
+#include "core/hash.h"
 #include "host/kernel_sources.h"
 #include "host/profile.h"
 #include "host/program_cache.h"

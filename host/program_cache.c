@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include "core/atomic_file.h"
-#include "host/bytes.h"
-#include "host/hash.h"
+#include "core/bytes.h"
+#include "core/hash.h"
 
 static const char magic[8] = {'D', 'S', 'C', 'L', 'B', 'I', 'N', '\0'};
 enum { FORMAT_VERSION = 1, HEADER_BYTES = 8 + 4 + 4 + 8 + 4 };

@@ -14,7 +14,7 @@
 
 #include <stddef.h>
 
-#include "host/error.h"
+#include "core/error.h"
 
 /* Fills dir from DSENGINE_CACHE_DIR, $XDG_CACHE_HOME/dsengine or
  * ~/.cache/dsengine; empty when caching is off or no home is known. */

@@ -13,7 +13,7 @@
 #include <CL/cl.h>
 
 #include "host/device.h"
-#include "host/error.h"
+#include "core/error.h"
 #include "host/vendor.h"
 
 enum { DS_RUNTIME_PROFILING = 1u << 0 };

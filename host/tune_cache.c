@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "core/atomic_file.h"
-#include "host/hash.h"
+#include "core/hash.h"
 
 void ds_tune_path(const ds_runtime *rt, char *path, size_t cap) {
   if (!rt->cache_dir[0]) {

@@ -17,7 +17,7 @@
 #include "check.h"
 #include "engine/model/checkpoint.h"
 #include "engine/model/tensor_file.h"
-#include "host/hash.h"
+#include "core/hash.h"
 
 enum { PATH_CAP = 4096 };
 static char scratch[PATH_CAP];

@@ -1,8 +1,8 @@
 /* CRC-32 and FNV-1a against published check values; OpenCL status names. */
 #include "check.h"
 #include "host/cl_status.h"
-#include "host/error.h"
-#include "host/hash.h"
+#include "core/error.h"
+#include "core/hash.h"
 
 int main(void) {
   /* The standard check value for CRC-32/ISO-HDLC. */

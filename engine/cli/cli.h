@@ -5,7 +5,7 @@
 
 #include <signal.h>
 
-#include "host/error.h"
+#include "core/error.h"
 
 enum {
   DS_EXIT_OK = 0,

@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "engine/convert/swap.h"
-#include "host/error.h"
+#include "core/error.h"
 
 typedef struct ds_convert_options {
   const char *model_dir;

@@ -35,7 +35,7 @@
 
 #include <stdint.h>
 
-#include "host/error.h"
+#include "core/error.h"
 
 #define DS_ALIGNMENTS_FORMAT "dsengine-alignments"
 

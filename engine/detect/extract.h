@@ -13,7 +13,7 @@
 #include <signal.h>
 #include <stdint.h>
 
-#include "host/error.h"
+#include "core/error.h"
 
 typedef struct ds_extract_options {
   const char *const *inputs; /* videos, images or folders of images */

@@ -5,7 +5,7 @@
 
 #include "engine/detect/alignments.h"
 #include "engine/media/image.h"
-#include "host/error.h"
+#include "core/error.h"
 #include "host/runtime.h"
 
 typedef struct ds_face_finder ds_face_finder;

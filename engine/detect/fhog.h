@@ -16,7 +16,7 @@
 
 #include <stdint.h>
 
-#include "host/error.h"
+#include "core/error.h"
 
 enum { DS_FHOG_PLANES = 31 };
 

@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "host/error.h"
+#include "core/error.h"
 
 typedef struct ds_hog_detector ds_hog_detector;
 

@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#include "host/error.h"
+#include "core/error.h"
 
 /* Debian's libdlib-data installs the model here. */
 #define DS_SHAPE_PREDICTOR_DEFAULT_PATH "/usr/share/dlib/shape_predictor_68_face_landmarks.dat"

@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "host/error.h"
+#include "core/error.h"
 
 typedef struct ds_image {
   int width, height, channels;

@@ -2,7 +2,7 @@
 #ifndef DS_ENGINE_MEDIA_IMAGE_DIR_H
 #define DS_ENGINE_MEDIA_IMAGE_DIR_H
 
-#include "host/error.h"
+#include "core/error.h"
 
 /* Sets *paths to the full paths ("<dir>/<name>") of the regular files in dir
  * whose names end in .png, .jpg or .jpeg (any case), hidden files skipped,

@@ -5,7 +5,7 @@
 #define DS_ENGINE_MEDIA_PNG_H
 
 #include "engine/media/image.h"
-#include "host/error.h"
+#include "core/error.h"
 
 /* Larger images are refused before any pixel is allocated: a few kilobytes of
  * deflate can claim gigabytes of pixels. */

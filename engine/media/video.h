@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "engine/media/image.h"
-#include "host/error.h"
+#include "core/error.h"
 
 typedef struct ds_video_reader ds_video_reader;
 

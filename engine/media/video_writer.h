@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "engine/media/image.h"
-#include "host/error.h"
+#include "core/error.h"
 
 typedef struct ds_video_writer ds_video_writer;
 

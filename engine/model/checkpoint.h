@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #include "engine/model/tensor_file.h"
-#include "host/error.h"
+#include "core/error.h"
 
 typedef struct ds_checkpoint {
   int64_t iteration;

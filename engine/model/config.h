@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "host/error.h"
+#include "core/error.h"
 
 #define DS_MAX_LAYERS 8      /* entries in encoder.conv and in decoder.upscale */
 #define DS_MAX_IDENTITIES 16 /* entries in decoders */

@@ -9,8 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "host/bytes.h"
-#include "host/hash.h"
+#include "core/bytes.h"
+#include "core/hash.h"
 
 /* The file is little endian and the data section is copied to and from
  * memory as it is; every host and OpenCL device dsengine targets is little

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "core/atomic_file.h"
-#include "host/error.h"
+#include "core/error.h"
 
 enum {
   DS_TENSOR_NAME_MAX = 64, /* bytes, NUL included */

@@ -11,7 +11,7 @@
 #include "engine/media/image_dir.h"
 #include "engine/media/png.h"
 #include "host/buffer.h"
-#include "host/hash.h"
+#include "core/hash.h"
 
 /* ---- resizing ---- */
 

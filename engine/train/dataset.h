@@ -8,7 +8,7 @@
 #include <CL/cl.h>
 #include <stdint.h>
 
-#include "host/error.h"
+#include "core/error.h"
 #include "host/runtime.h"
 
 /* The shorter side a face must have: below it a 64x64 model would already

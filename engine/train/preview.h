@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #include "engine/media/image.h"
-#include "host/error.h"
+#include "core/error.h"
 
 enum {
   DS_PREVIEW_GAP = 2,              /* between faces and around the grid */

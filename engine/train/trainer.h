@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "engine/model/config.h"
-#include "host/error.h"
+#include "core/error.h"
 
 typedef struct ds_train_options {
   const char *config_path; /* NULL: the config stored in the model directory */

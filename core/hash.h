@@ -1,6 +1,6 @@
 /* Checksums and hashes for cache keys and file integrity. */
-#ifndef DS_HOST_HASH_H
-#define DS_HOST_HASH_H
+#ifndef DS_CORE_HASH_H
+#define DS_CORE_HASH_H
 
 #include <stddef.h>
 #include <stdint.h>

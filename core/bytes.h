@@ -1,7 +1,7 @@
 /* Little-endian integers in byte buffers, for the file formats (program
  * cache, tensor files): explicit bytes, so files read the same on any host. */
-#ifndef DS_HOST_BYTES_H
-#define DS_HOST_BYTES_H
+#ifndef DS_CORE_BYTES_H
+#define DS_CORE_BYTES_H
 
 #include <stdint.h>
 

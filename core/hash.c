@@ -1,4 +1,4 @@
-#include "host/hash.h"
+#include "core/hash.h"
 
 static uint32_t crc_table[256];
 static int crc_table_ready;
