@@ -132,3 +132,24 @@ int ds_atomic_remove_stale(const char *dir) {
   closedir(d);
   return removed;
 }
+
+ds_status ds_make_dirs(const char *dir, const char *what, ds_error *err) {
+  char tmp[4096];
+  snprintf(tmp, sizeof tmp, "%s", dir);
+  for (char *p = tmp + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = '\0';
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST) break;
+    *p = '/';
+  }
+  struct stat sb;
+  int e = 0;
+  if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+    e = errno;
+  else if (stat(dir, &sb) != 0)
+    e = errno;
+  else if (!S_ISDIR(sb.st_mode))
+    e = ENOTDIR;
+  if (e) return ds_error_set(err, DS_ERR_IO, "cannot create the %s %s: %s", what, dir, strerror(e));
+  return DS_OK;
+}

@@ -1,4 +1,5 @@
-/* Files written whole or not at all, under one temporary-name scheme.
+/* Files written whole or not at all, under one temporary-name scheme, and
+ * the folders they go into.
  *
  * Every file the engine writes for a user or for itself (checkpoints,
  * model.json, previews, alignments, the program and tuning caches, bench
@@ -36,6 +37,10 @@ ds_status ds_atomic_write_failed(const char *path, int errnum, ds_error *err);
 
 /* n bytes to path with the protocol above. */
 ds_status ds_file_write_atomic(const char *path, const void *data, size_t n, ds_error *err);
+
+/* Creates dir and its parents (mkdir -p). A failure is DS_ERR_IO naming
+ * "the <what> <dir>" and the reason. */
+ds_status ds_make_dirs(const char *dir, const char *what, ds_error *err);
 
 /* Whether a file name is a temporary file of this scheme; *pid receives its
  * writer's process id. */

@@ -22,21 +22,9 @@ struct ds_program_entry {
   int kernel_count;
 };
 
-static const char *vendor_define(ds_vendor_class v) {
-  switch (v) {
-  case DS_VENDOR_AMD: return "AMD";
-  case DS_VENDOR_INTEL: return "INTEL";
-  case DS_VENDOR_NVIDIA: return "NVIDIA";
-  case DS_VENDOR_APPLE: return "APPLE";
-  case DS_VENDOR_CPU: return "CPU";
-  default: return "OTHER";
-  }
-}
-
 static void full_options(const ds_runtime *rt, const char *options, char *buf, size_t cap) {
-  snprintf(buf, cap, "%s -DDS_VENDOR_%s=1 -DDS_SIMD_WIDTH=%u%s%s", rt->profile->build_options,
-           vendor_define(rt->device.vendor_class), rt->profile->simd_width,
-           options && *options ? " " : "", options ? options : "");
+  snprintf(buf, cap, "%s%s%s", rt->profile->build_options, options && *options ? " " : "",
+           options ? options : "");
 }
 
 /* Everything that changes the binary: a driver update changes the driver

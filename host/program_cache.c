@@ -80,24 +80,10 @@ out:
   return st;
 }
 
-/* mkdir -p */
-static int make_dirs(const char *dir) {
-  char tmp[1280];
-  snprintf(tmp, sizeof tmp, "%s", dir);
-  for (char *p = tmp + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = '\0';
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return -1;
-    *p = '/';
-  }
-  return (mkdir(tmp, 0755) != 0 && errno != EEXIST) ? -1 : 0;
-}
-
 ds_status ds_program_cache_store(const char *dir, const char *key, const unsigned char *bin,
                                  size_t len, ds_error *err) {
-  if (make_dirs(dir) != 0)
-    return ds_error_set(err, DS_ERR_IO, "cannot create the program cache folder %s: %s", dir,
-                        strerror(errno));
+  ds_status made = ds_make_dirs(dir, "program cache folder", err);
+  if (made != DS_OK) return made;
   char path[1280];
   ds_program_cache_path(dir, key, path, sizeof path);
   size_t keylen = strlen(key);

@@ -102,22 +102,10 @@ const char *ds_tune_get(ds_runtime *rt, const char *key) {
   return e->value;
 }
 
-static int make_dirs(const char *dir) {
-  char tmp[DS_PATH_MAX];
-  snprintf(tmp, sizeof tmp, "%s", dir);
-  for (char *p = tmp + 1; *p; p++)
-    if (*p == '/') {
-      *p = '\0';
-      if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return -1;
-      *p = '/';
-    }
-  return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 static int save(const ds_runtime *rt) {
   char path[DS_PATH_MAX + 64];
   ds_tune_path(rt, path, sizeof path);
-  if (!path[0] || make_dirs(rt->cache_dir) != 0) return 0;
+  if (!path[0] || ds_make_dirs(rt->cache_dir, "tuning folder", NULL) != DS_OK) return 0;
   ds_atomic_file af;
   if (ds_atomic_open(&af, path, NULL) != DS_OK) return 0;
   fprintf(af.f, "# dsengine tuning: %s | %s\n", rt->device.name, rt->device.driver_version);

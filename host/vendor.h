@@ -6,8 +6,7 @@
 
 typedef struct ds_vendor_profile {
   ds_vendor_class vendor;
-  /* Appended to every program build on this vendor's devices. Every build
-   * also gets -DDS_VENDOR_<NAME>=1 and -DDS_SIMD_WIDTH=<simd_width>. */
+  /* Appended to every program build on this vendor's devices. */
   const char *build_options;
   /* Threads that run in lock step (NVIDIA warp, AMD wavefront, Intel
    * sub-group); 1 on CPUs, where PoCL vectorises across work-items itself. */

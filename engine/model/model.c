@@ -200,8 +200,6 @@ void ds_layer_dense(const ds_layer *l, unsigned n, ds_dense *d) {
   d->act = l->act;
 }
 
-/* Scratch: what the largest layer needs at least, else up to 64 MiB of
- * patches so the GEMMs stay large. */
 /* Scratch: for every layer, room for up to 16 M floats (64 MiB) of gathered
  * patches so the GEMMs stay large, on top of what must sit there whole (the
  * transposed weights of a convolution's backward-data pass, a dense layer's

@@ -69,8 +69,5 @@ ds_status ds_tensor_file_read(const char *path, ds_tensor_set *out, ds_error *er
 ds_status ds_tensor_file_read_crc(const char *path, ds_tensor_set *out, uint32_t *crc,
                                   ds_error *err);
 
-/* Creates dir and its parents (mkdir -p). A failure is DS_ERR_IO naming
- * "the <what> <dir>" and the reason. */
-ds_status ds_make_dirs(const char *dir, const char *what, ds_error *err);
 
 #endif
