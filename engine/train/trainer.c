@@ -13,6 +13,7 @@
 #include "engine/model/tensor_file.h"
 #include "engine/train/augment.h"
 #include "engine/train/dataset.h"
+#include "engine/train/parallel.h"
 #include "engine/train/preview.h"
 #include "engine/util/report.h"
 #include "host/buffer.h"
@@ -46,6 +47,7 @@ typedef struct trainer {
   int interval_n;
   cJSON *history; /* {"A": [[iteration, mean loss], ...], ...} */
   char *config_json;
+  ds_parallel *par; /* NULL: one device, one process */
 } trainer;
 
 /* ds_note to the caller's note callback, if any */
@@ -204,6 +206,15 @@ static void add_history(trainer *t) {
 }
 
 static ds_status save(trainer *t, double seconds, ds_error *err) {
+  if (t->par) {
+    int resynced = 0;
+    ds_status st = ds_parallel_verify(t->par, &resynced, err);
+    if (st != DS_OK) return st;
+    if (resynced)
+      ds_note(NOTE_TO(t), "warning: the replicas' weights drifted apart (devices that round Adam "
+                          "differently); all now hold rank 0's");
+    if (!ds_parallel_is_root(t->par)) return DS_OK;
+  }
   ds_tensor_set w = {0}, o = {0};
   char *state = NULL;
   ds_model *m = &t->model;
@@ -230,6 +241,7 @@ static ds_status save(trainer *t, double seconds, ds_error *err) {
 }
 
 static ds_status write_preview(trainer *t, char *path, size_t cap, ds_error *err) {
+  if (t->par && !ds_parallel_is_root(t->par)) return DS_OK;
   const int S = t->cfg.input_size, C = t->cfg.input_channels, cols = t->preview_cols;
   const size_t per = (size_t)cols * S * S * C;
   const int rows = t->ids * (1 + t->ids);
@@ -277,8 +289,12 @@ static ds_status write_preview(trainer *t, char *path, size_t cap, ds_error *err
 /* ---- the loop ---- */
 
 static ds_status setup_device(trainer *t, ds_error *err) {
-  const int n = t->cfg.batch, S = t->cfg.input_size, C = t->cfg.input_channels;
-  ds_status st = ds_runtime_open(&t->rt, t->opt->device_spec, t->opt->device_origin, 0, err);
+  const int S = t->cfg.input_size, C = t->cfg.input_channels;
+  /* data parallel: this device's share, and room for the preview faces */
+  const int n = t->par ? ds_parallel_device_batch(t->par, PREVIEW_COLS) : t->cfg.batch;
+  ds_status st =
+      t->par ? ds_runtime_open(&t->rt, ds_parallel_first_device(t->par), "--devices", 0, err)
+             : ds_runtime_open(&t->rt, t->opt->device_spec, t->opt->device_origin, 0, err);
   if (st != DS_OK) return st;
   ds_model_build(&t->model, &t->cfg);
   st = ds_model_device_create(&t->model, t->rt, (unsigned)n, err);
@@ -290,8 +306,8 @@ static ds_status setup_device(trainer *t, ds_error *err) {
     st = ds_buffer_create(t->rt, batch_bytes, CL_MEM_READ_WRITE, "warped batch", &t->warped, err);
   if (st == DS_OK)
     st = ds_buffer_create(t->rt, batch_bytes, CL_MEM_READ_WRITE, "target batch", &t->target, err);
-  t->params = calloc((size_t)n, sizeof *t->params);
-  t->indices = calloc((size_t)n, sizeof *t->indices);
+  t->params = calloc((size_t)t->cfg.batch, sizeof *t->params);
+  t->indices = calloc((size_t)t->cfg.batch, sizeof *t->indices);
   if (st == DS_OK && (!t->params || !t->indices))
     st = ds_error_set(err, DS_ERR_NO_MEMORY, "out of host memory");
 
@@ -313,6 +329,26 @@ static ds_status setup_device(trainer *t, ds_error *err) {
       st = ds_augment_batch(t->rt, t->faces[i], FACE_SIZE, t->indices, t->params, cols, S,
                             t->warped, t->preview_in[i], &t->ws, err);
   }
+  return st;
+}
+
+/* Data parallel: the devices and ranks, and the same settings on each. */
+static ds_status parallel_begin(trainer *t, const ds_checkpoint *ck, int resume, ds_error *err) {
+  const ds_train_options *o = t->opt;
+  ds_status st = ds_parallel_create(&t->par, o->devices, o->comm, t->cfg.batch, err);
+  char lines[2048];
+  int n = snprintf(lines, sizeof lines,
+                   "batch=%d\nseed=%llu\nno_warp=%d\nno_flip=%d\niterations=%lld\nminutes=%g\n"
+                   "save_every=%d\npreview_every=%d\nresume_iteration=%lld\n",
+                   t->cfg.batch, (unsigned long long)o->seed, o->no_warp, o->no_flip, o->iterations,
+                   o->minutes, o->save_every, o->preview_every, resume ? ck->iteration : -1LL);
+  for (int i = 0; i < t->ids && n > 0 && (size_t)n < sizeof lines; i++)
+    n += snprintf(lines + n, sizeof lines - (size_t)n, "faces.%s=%d:%016llx\n", t->cfg.decoders[i],
+                  t->sets[i].count, (unsigned long long)ds_dataset_fingerprint(&t->sets[i]));
+  char *cfg = ds_model_config_to_json(&t->cfg);
+  if (st == DS_OK && !cfg) st = ds_error_set(err, DS_ERR_NO_MEMORY, "out of host memory");
+  if (st == DS_OK) st = ds_parallel_check_config(t->par, cfg, lines, err);
+  free(cfg);
   return st;
 }
 
@@ -387,10 +423,15 @@ static ds_status train_iteration(trainer *t, ds_error *err) {
       t->indices[j] = (int)perm[j];
       ds_augment_draw(&t->rng, &t->aug, FACE_SIZE, S, &t->params[j]);
     }
-    ds_status st = ds_augment_batch(t->rt, t->faces[i], FACE_SIZE, t->indices, t->params, n, S,
-                                    t->warped, t->target, &t->ws, err);
-    if (st == DS_OK)
-      st = ds_model_train_step(&t->model, i, t->warped, t->target, (unsigned)n, &loss[i], err);
+    ds_status st;
+    if (t->par) {
+      st = ds_parallel_step(t->par, i, t->indices, t->params, &loss[i], err);
+    } else {
+      st = ds_augment_batch(t->rt, t->faces[i], FACE_SIZE, t->indices, t->params, n, S, t->warped,
+                            t->target, &t->ws, err);
+      if (st == DS_OK)
+        st = ds_model_train_step(&t->model, i, t->warped, t->target, (unsigned)n, &loss[i], err);
+    }
     if (st != DS_OK) return st;
     if (!isfinite(loss[i]))
       return ds_error_set(err, DS_ERR_INVALID,
@@ -413,6 +454,7 @@ static void release(trainer *t) {
   ds_buffer_release(&t->warped);
   ds_buffer_release(&t->target);
   if (t->ws.params) ds_augment_workspace_destroy(&t->ws);
+  ds_parallel_destroy(t->par);
   if (t->model.rt) ds_model_device_destroy(&t->model);
   ds_runtime_destroy(t->rt);
   free(t->params);
@@ -436,8 +478,14 @@ ds_status ds_train(const ds_train_options *opt, const ds_train_callbacks *cb,
   /* now, not at the first save: a preview may come first */
   if (st == DS_OK) st = ds_make_dirs(opt->model_dir, "model folder", err);
   if (st == DS_OK) st = load_faces(&t, err);
+  if (st == DS_OK && (opt->devices || ds_comm_size(opt->comm) > 1))
+    st = parallel_begin(&t, &ck, resume, err);
   if (st == DS_OK) st = setup_device(&t, err);
+  if (st == DS_OK && t.par)
+    st = ds_parallel_attach(t.par, t.rt, &t.model, t.faces, &t.ws, t.warped, t.target, t.sets,
+                            t.ids, FACE_SIZE, t.cfg.input_size, err);
   if (st == DS_OK) st = init_weights(&t, &ck, resume, err);
+  if (st == DS_OK && t.par) st = ds_parallel_sync(t.par, &t.iteration, &t.rng, err);
   ds_checkpoint_free(&ck);
   if (st == DS_OK && !(t.config_json = ds_model_config_to_json(&t.cfg)))
     st = ds_error_set(err, DS_ERR_NO_MEMORY, "out of host memory");
@@ -450,19 +498,22 @@ ds_status ds_train(const ds_train_options *opt, const ds_train_callbacks *cb,
   const int preview_every = opt->preview_every > 0 ? opt->preview_every : t.cfg.run.preview_every;
   if (st == DS_OK)
     ds_note(NOTE_TO(&t), "training %s (%d identities, batch %d) on %s", t.cfg.name, t.ids,
-            t.cfg.batch, t.rt->device.name);
+            t.cfg.batch, t.par ? ds_parallel_describe(t.par) : t.rt->device.name);
 
   const long long first = t.iteration, target = session > 0 ? first + session : 0;
   const double t0 = ds_now_s();
   long long last_saved = first, last_preview = -1;
   int interrupted = 0;
   while (st == DS_OK) {
-    if (opt->stop && *opt->stop) {
-      interrupted = 1;
-      break;
-    }
     double elapsed = ds_now_s() - t0;
-    if ((target && t.iteration >= target) || (minutes > 0 && elapsed >= 60.0 * minutes)) break;
+    /* 2: stop requested, 1: done; every rank stops at the same iteration */
+    int halt = opt->stop && *opt->stop ? 2
+               : (target && t.iteration >= target) || (minutes > 0 && elapsed >= 60.0 * minutes)
+                   ? 1
+                   : 0;
+    if (t.par && (st = ds_parallel_agree(t.par, &halt, err)) != DS_OK) break;
+    interrupted = halt == 2;
+    if (halt) break;
     st = train_iteration(&t, err);
     if (st != DS_OK) break;
     elapsed = ds_now_s() - t0;
