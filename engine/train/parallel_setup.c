@@ -126,8 +126,8 @@ ds_status ds_parallel_create(ds_parallel **out, const char *devices, ds_comm *co
   }
   if (st == DS_OK) {
     snprintf(p->first_spec, sizeof p->first_spec, "%d", p->devices[0].index);
-    int n = snprintf(p->text, sizeof p->text, "%d replica%s (%s", p->total,
-                     p->total == 1 ? "" : "s", world > 1 ? "rank 0: " : "");
+    int n = snprintf(p->text, sizeof p->text, "%d replica%s (", p->total, p->total == 1 ? "" : "s");
+    if (world > 1) n += snprintf(p->text + n, sizeof p->text - (size_t)n, "rank %d: ", rank);
     for (int k = 0; k < p->count && n > 0 && (size_t)n < sizeof p->text; k++)
       n += snprintf(p->text + n, sizeof p->text - (size_t)n, "%s#%d %s x %d", k ? ", " : "",
                     p->devices[k].index, p->devices[k].name, p->rep[k].count);
