@@ -138,6 +138,25 @@ static uint64_t parse_hex(const cJSON *o, const char *key, int *ok) {
   return strtoull(v->valuestring, NULL, 16);
 }
 
+/* The sampling order of each identity's faces (the shuffle continues from
+ * it), so a resumed run draws the batches an unbroken one would. Kept only
+ * when the face count is the one it was saved with. */
+static void restore_order(trainer *t, const cJSON *order) {
+  for (int i = 0; cJSON_IsObject(order) && i < t->ids; i++) {
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(order, t->cfg.decoders[i]);
+    if (cJSON_GetArraySize(a) != t->sets[i].count) continue;
+    int k = 0;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, a) {
+      if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble >= t->sets[i].count) break;
+      k++;
+    }
+    if (k != t->sets[i].count) continue;
+    k = 0;
+    cJSON_ArrayForEach(v, a) t->perm[i][k++] = (uint32_t)v->valuedouble;
+  }
+}
+
 /* Restores the RNG and loss history from the state JSON of a checkpoint. */
 static void restore_state(trainer *t, const ds_checkpoint *ck) {
   cJSON *state = cJSON_Parse(ck->state_json ? ck->state_json : "{}");
@@ -147,6 +166,7 @@ static void restore_state(trainer *t, const ds_checkpoint *ck) {
     t->rng.inc = parse_hex(state, "rng_inc", &ok);
     const cJSON *sec = cJSON_GetObjectItemCaseSensitive(state, "train_seconds");
     if (cJSON_IsNumber(sec)) t->seconds_before = sec->valuedouble;
+    restore_order(t, cJSON_GetObjectItemCaseSensitive(state, "order"));
     cJSON *loss = cJSON_DetachItemFromObjectCaseSensitive(state, "loss");
     if (cJSON_IsObject(loss)) {
       /* a resume from the backup drops the history past its iteration */
@@ -186,6 +206,12 @@ static char *state_json(trainer *t, double seconds) {
   cJSON_AddStringToObject(s, "device", t->rt->device.name);
   cJSON_AddNumberToObject(s, "train_seconds", seconds);
   cJSON_AddItemReferenceToObject(s, "loss", t->history);
+  cJSON *order = cJSON_AddObjectToObject(s, "order");
+  for (int i = 0; order && i < t->ids; i++) {
+    cJSON *a = cJSON_AddArrayToObject(order, t->cfg.decoders[i]);
+    for (int k = 0; a && k < t->sets[i].count; k++)
+      cJSON_AddItemToArray(a, cJSON_CreateNumber(t->perm[i][k]));
+  }
   char *text = cJSON_Print(s);
   cJSON_Delete(s);
   return text;

@@ -5,9 +5,15 @@ rank=${OMPI_COMM_WORLD_RANK:-${PMI_RANK:-${PMIX_RANK:-0}}}
 if [ -n "${DS_POCL_CACHE:-}" ]; then
   export POCL_CACHE_DIR="$DS_POCL_CACHE.$rank"
 fi
-# the kill test finds each rank's process here (exec keeps the pid)
+# the kill test: each rank's process id and exit status land in
+# $DS_PID_DIR, since mpirun's own status does not tell which rank failed
 if [ -n "${DS_PID_DIR:-}" ]; then
-  echo $$ >"$DS_PID_DIR/rank.$rank.pid"
+  "$@" &
+  echo $! >"$DS_PID_DIR/rank.$rank.pid"
+  wait $!
+  status=$?
+  echo $status >"$DS_PID_DIR/rank.$rank.rc"
+  exit $status
 fi
 # a test may give one rank extra arguments (the mismatch test)
 if [ "$rank" = 1 ] && [ -n "${DS_RANK1_ARGS:-}" ]; then
