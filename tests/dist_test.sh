@@ -84,15 +84,23 @@ expect_in "$err" "'seed' differs between rank 0 and rank 1" "mismatch names the 
 # rank 1 killed mid-run: rank 0 exits non-zero with one line naming it, and
 # the checkpoint loads. The launcher is told not to end the job itself.
 mkdir -p "$scratch/pids"
-DS_PID_DIR="$scratch/pids" DSENGINE_RANK_TIMEOUT=5 OMPI_MCA_orte_enable_recovery=1 POCL_DEVICES=pthread \
-  timeout 90 "${mpi[@]}" "$bin" "${common[@]}" --save-every 3 --model "$scratch/kill" --iterations 100000 \
+keep=(env OMPI_MCA_orte_enable_recovery=1 "${mpi[@]}") # Open MPI
+"$mpiexec" --version 2>&1 | grep -q HYDRA && keep=("$mpiexec" -disable-auto-cleanup -n 2 "$rank") # MPICH
+DS_PID_DIR="$scratch/pids" DSENGINE_RANK_TIMEOUT=5 POCL_DEVICES=pthread \
+  timeout 90 "${keep[@]}" "$bin" "${common[@]}" --save-every 3 --model "$scratch/kill" --iterations 100000 \
   >"$scratch/kill.out" 2>"$scratch/kill.err" &
 job=$!
 for _ in $(seq 1 600); do [ -f "$scratch/kill/model.json" ] && [ -f "$scratch/pids/rank.1.pid" ] && break; sleep 0.1; done
 kill -9 "$(cat "$scratch/pids/rank.1.pid")"
 wait $job
-rc0=$(cat "$scratch/pids/rank.0.rc" 2>/dev/null || echo none)
-[ "$rc0" != 0 ] && [ "$rc0" != none ] && ok || bad "rank 0 exit status after losing rank 1: $rc0"
+jobrc=$?
+# MPICH's Hydra ends rank 0's wrapper as soon as rank 0 leaves without
+# MPI_Finalize, before it can write the status: then the launcher's counts
+rc0=$(cat "$scratch/pids/rank.0.rc" 2>/dev/null || echo "none (launcher: $jobrc)")
+case "$rc0" in
+  0 | "none (launcher: 0)" | "none (launcher: 124)") bad "rank 0 exit status after losing rank 1: $rc0" ;;
+  *) ok ;;
+esac
 lines=$(grep '^dsengine:' "$scratch/kill.err")
 expect_one_line "$lines" "lost rank"
 expect_in "$lines" "lost rank 1" "the lost rank named"
