@@ -155,8 +155,8 @@ int main(int argc, char **argv) {
           if (fabs(g_ref[i]) > big) big = fabs(g_ref[i]);
           if (fabs(g_par[i] - g_ref[i]) > diff) diff = fabs(g_par[i] - g_ref[i]);
         }
-      printf("rank %d: first step gradient max |diff| %.3g, max |g| %.3g (%.2g)\n", rank, diff, big,
-             diff / big);
+      printf("rank %d: first step gradient (%d buckets) max |diff| %.3g, max |g| %.3g (%.2g)\n",
+             rank, par->buckets, diff, big, diff / big);
       CHECK(big > 0 && diff <= 1e-5 * big, "first step gradient differs by %g of max %g", diff,
             big);
     }

@@ -10,8 +10,13 @@
 #include "host/buffer.h"
 #include "host/hash.h"
 
-/* ~25 MB of float32 gradients per all-reduce (DDP's and Horovod's size) */
-static const size_t BUCKET_FLOATS = (size_t)25 << 18;
+/* ~25 MB of float32 gradients per all-reduce (DDP's and Horovod's size),
+ * or DSENGINE_BUCKET_MB */
+static size_t bucket_floats(void) {
+  const char *v = getenv("DSENGINE_BUCKET_MB");
+  const double mb = v ? atof(v) : 0;
+  return mb >= 0.001 ? (size_t)(mb * 1e6 / 4) : (size_t)25e6 / 4;
+}
 
 ds_status ds_parallel_attach(ds_parallel *p, ds_runtime *rt0, ds_model *model0, cl_mem *faces0,
                              ds_augment_workspace *ws0, cl_mem warped0, cl_mem target0,
@@ -166,18 +171,20 @@ static void plan_buckets(ds_parallel *p, int id) {
   const size_t hi[2] = {m->dec_param_end[id], m->enc_param_end};
   /* past DS_MAX_BUCKETS / 2 buckets a part, larger buckets (a model of
    * over 3 GB of parameters) */
-  size_t size = BUCKET_FLOATS;
+  size_t size = bucket_floats();
   for (int part = 0; part < 2; part++)
     while ((hi[part] - lo[part] + size - 1) / size > DS_MAX_BUCKETS / 2)
       size *= 2;
   p->buckets = 0;
-  for (int part = 0; part < 2; part++)
+  for (int part = 0; part < 2; part++) {
     for (size_t e = hi[part]; e > lo[part]; p->buckets++) {
       const size_t b = e - lo[part] > size ? e - size : lo[part];
       p->bucket_begin[p->buckets] = b;
       p->bucket_end[p->buckets] = e;
       e = b;
     }
+    if (part == 0) p->dec_buckets = p->buckets;
+  }
 }
 
 static void mark_staged(ds_parallel *p, ds_replica *r, int staged) {
@@ -185,6 +192,36 @@ static void mark_staged(ds_parallel *p, ds_replica *r, int staged) {
   r->staged = staged;
   pthread_cond_broadcast(&p->cond);
   pthread_mutex_unlock(&p->lock);
+}
+
+/* Enqueues the read-back of buckets [enqueued, upto) without waiting. */
+static ds_status read_buckets(ds_replica *r, int upto, ds_error *err) {
+  ds_parallel *p = r->owner;
+  for (; r->enqueued < upto; r->enqueued++) {
+    const size_t b = p->bucket_begin[r->enqueued], e = p->bucket_end[r->enqueued];
+    const cl_int rc =
+        clEnqueueReadBuffer(r->rt->queue, r->model->grads, CL_FALSE, b * 4, (e - b) * 4,
+                            r->stage + b, 0, NULL, &r->events[r->enqueued]);
+    if (rc != CL_SUCCESS)
+      return ds_error_set(err, DS_ERR_OPENCL, "cannot read gradients back from %s (%d)",
+                          r->rt->device.name, rc);
+  }
+  return DS_OK;
+}
+
+/* After layer l's backward is enqueued: every bucket whose parameters all
+ * lie at or above l's (in the decoder part while l is a decoder layer) is
+ * complete in the queue, so its read-back can follow. */
+static ds_status layer_done(void *user, const ds_layer *l, ds_error *err) {
+  ds_replica *r = user;
+  ds_parallel *p = r->owner;
+  const int in_decoder = l->w_off >= r->model->dec_param_begin[p->id];
+  int upto = r->enqueued;
+  while (upto < p->buckets &&
+         (upto < p->dec_buckets ? !in_decoder || p->bucket_begin[upto] >= l->w_off
+                                : !in_decoder && p->bucket_begin[upto] >= l->w_off))
+    upto++;
+  return read_buckets(r, upto, err);
 }
 
 /* A device thread: its share forward and backward, gradients read back
@@ -201,11 +238,19 @@ static void *replica_step(void *arg) {
                        p->params + r->first, n, p->out_size, r->warped, r->target, r->ws, err);
   if (st == DS_OK) st = ds_model_forward(m, id, r->warped, (unsigned)n, err);
   if (st == DS_OK) st = ds_model_loss(m, id, r->target, (unsigned)n, &loss, err);
-  if (st == DS_OK) st = ds_model_backward(m, id, (unsigned)n, err);
+  r->enqueued = 0;
+  if (st == DS_OK) st = ds_model_backward_each(m, id, (unsigned)n, layer_done, r, err);
+  if (st == DS_OK) st = read_buckets(r, p->buckets, err);
   r->loss_sum = loss * n;
-  for (int k = 0; st == DS_OK && k < p->buckets; k++) {
-    const size_t b = p->bucket_begin[k], e = p->bucket_end[k];
-    st = ds_buffer_read(r->rt, m->grads, b * 4, (e - b) * 4, r->stage + b, err);
+  if (st == DS_OK && clFlush(r->rt->queue) != CL_SUCCESS)
+    st = ds_error_set(err, DS_ERR_OPENCL, "cannot flush the queue of %s", r->rt->device.name);
+  /* hand each bucket to the main thread as its read-back lands */
+  for (int k = 0; k < r->enqueued; k++) {
+    const cl_int rc = clWaitForEvents(1, &r->events[k]);
+    clReleaseEvent(r->events[k]);
+    if (st == DS_OK && rc != CL_SUCCESS)
+      st = ds_error_set(err, DS_ERR_OPENCL, "reading gradients back from %s failed (%d)",
+                        r->rt->device.name, rc);
     if (st == DS_OK) mark_staged(p, r, k + 1);
   }
   r->st = st;

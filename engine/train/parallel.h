@@ -12,7 +12,9 @@
  * replica, which all run the same Adam step: the weights stay identical.
  *
  * Replica 0 is the trainer's own runtime and model (checkpoints and
- * previews read it); the others are created and owned here. */
+ * previews read it); the others are created and owned here.
+ *
+ * Environment: DSENGINE_BUCKET_MB  all-reduce bucket size (default 25). */
 #ifndef DS_ENGINE_TRAIN_PARALLEL_H
 #define DS_ENGINE_TRAIN_PARALLEL_H
 
@@ -37,6 +39,8 @@ typedef struct ds_replica {
   float *stage;     /* gradients read back, param_floats */
   double loss_sum;  /* batch loss x count */
   int staged;       /* buckets read back in this step */
+  int enqueued;     /* buckets whose read-back is enqueued */
+  cl_event events[DS_MAX_BUCKETS];
   ds_status st;
   ds_error err;
   pthread_t thread;
@@ -58,7 +62,7 @@ typedef struct ds_parallel {
   /* the step in flight, shared with the device threads under lock */
   pthread_mutex_t lock;
   pthread_cond_t cond;
-  int id, buckets, reduced, failed;
+  int id, buckets, dec_buckets, reduced, failed;
   size_t bucket_begin[DS_MAX_BUCKETS], bucket_end[DS_MAX_BUCKETS];
   const int *indices;
   const ds_augment_params *params;
