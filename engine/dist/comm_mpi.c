@@ -3,6 +3,7 @@
  * with its number instead of a hang: on a timeout every survivor reports to
  * rank 0, which names the first rank it did not hear from. */
 #include <mpi.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,18 +37,19 @@ static void nap(double s) {
 }
 
 /* Polls req for up to limit seconds; 1 when it completed, 0 on timeout,
- * -1 with *rc set on an MPI error. */
+ * -1 with *rc set on an MPI error. MPI moves a non-blocking collective on
+ * only inside MPI_Test (one fragment of a large message per call over
+ * shared memory), so it spins as a blocking call would, yielding the core;
+ * a nap between tests made a 300 MB all-reduce take 20 s instead of 0.3. */
 static int poll_request(MPI_Request *req, double limit, int *rc) {
   const double t0 = now_s();
-  double pause = 50e-6;
-  for (;;) {
+  for (unsigned spin = 1;; spin++) {
     int done = 0;
     *rc = MPI_Test(req, &done, MPI_STATUS_IGNORE);
     if (*rc != MPI_SUCCESS) return -1;
     if (done) return 1;
-    if (now_s() - t0 > limit) return 0;
-    nap(pause);
-    if (pause < 2e-3) pause *= 2;
+    if (spin % 1024 == 0 && now_s() - t0 > limit) return 0;
+    sched_yield();
   }
 }
 
