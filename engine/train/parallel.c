@@ -80,6 +80,7 @@ void ds_parallel_destroy(ds_parallel *p) {
   }
   free(p->sum);
   pthread_mutex_destroy(&p->lock);
+  pthread_mutex_destroy(&p->build_lock);
   pthread_cond_destroy(&p->cond);
   free(p);
 }
@@ -233,6 +234,10 @@ static void *replica_step(void *arg) {
   ds_error *err = &r->err;
   const int id = p->id, n = r->count;
   double loss = 0;
+  /* an identity's first step builds (and may tune) the kernels of each
+   * runtime and writes them to the shared caches: one replica at a time */
+  const int first = !p->stepped[id];
+  if (first) pthread_mutex_lock(&p->build_lock);
   ds_status st =
       ds_augment_batch(r->rt, r->faces[id], p->face_size, p->indices + r->first,
                        p->params + r->first, n, p->out_size, r->warped, r->target, r->ws, err);
@@ -241,6 +246,10 @@ static void *replica_step(void *arg) {
   r->enqueued = 0;
   if (st == DS_OK) st = ds_model_backward_each(m, id, (unsigned)n, layer_done, r, err);
   if (st == DS_OK) st = read_buckets(r, p->buckets, err);
+  if (first) {
+    if (st == DS_OK) st = ds_runtime_finish(r->rt, err);
+    pthread_mutex_unlock(&p->build_lock);
+  }
   r->loss_sum = loss * n;
   if (st == DS_OK && clFlush(r->rt->queue) != CL_SUCCESS)
     st = ds_error_set(err, DS_ERR_OPENCL, "cannot flush the queue of %s", r->rt->device.name);
@@ -343,6 +352,7 @@ ds_status ds_parallel_step(ds_parallel *p, int id, const int *indices,
   }
   for (int r = 0; r < started; r++)
     pthread_join(p->rep[r].thread, NULL);
+  p->stepped[id] = 1;
   for (int r = 0; st == DS_OK && r < p->count; r++)
     if (p->rep[r].st != DS_OK) {
       *err = p->rep[r].err;

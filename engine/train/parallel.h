@@ -60,8 +60,9 @@ typedef struct ds_parallel {
   int total; /* replicas over all ranks */
   float *sum;
   /* the step in flight, shared with the device threads under lock */
-  pthread_mutex_t lock;
+  pthread_mutex_t lock, build_lock;
   pthread_cond_t cond;
+  unsigned char stepped[DS_MAX_IDENTITIES]; /* identities stepped once */
   int id, buckets, dec_buckets, reduced, failed;
   size_t bucket_begin[DS_MAX_BUCKETS], bucket_end[DS_MAX_BUCKETS];
   const int *indices;

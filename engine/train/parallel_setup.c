@@ -89,6 +89,7 @@ ds_status ds_parallel_create(ds_parallel **out, const char *devices, ds_comm *co
   p->comm = comm;
   p->global_batch = global_batch;
   pthread_mutex_init(&p->lock, NULL);
+  pthread_mutex_init(&p->build_lock, NULL);
   pthread_cond_init(&p->cond, NULL);
   ds_device_list list;
   ds_status st = ds_devices_discover(&list, err);
