@@ -77,6 +77,15 @@ ds_status ds_parallel_create(ds_parallel **out, const char *devices, ds_comm *co
                              int global_batch, ds_error *err);
 void ds_parallel_destroy(ds_parallel *p);
 
+/* The trainer's start: ds_parallel_create with its options, then
+ * ds_parallel_check_config over the config, the options that change the
+ * run, the faces of each identity and the iteration resumed from (-1: a
+ * new model). */
+struct ds_train_options;
+ds_status ds_parallel_begin(ds_parallel **out, const struct ds_train_options *o,
+                            const ds_model_config *cfg, const ds_dataset *sets,
+                            long long resume_iteration, ds_error *err);
+
 /* Replica 0's device, as a --device spec for ds_runtime_open. */
 const char *ds_parallel_first_device(const ds_parallel *p);
 /* The largest share of a replica of this process. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "engine/train/parallel.h"
+#include "engine/train/trainer.h"
 
 static int is_gpu(const ds_device_desc *d) {
   return d->kind == DS_KIND_DISCRETE_GPU || d->kind == DS_KIND_INTEGRATED_GPU ||
@@ -209,5 +210,26 @@ ds_status ds_parallel_check_config(ds_parallel *p, const char *config_json, cons
   }
   free(all);
   free(buf);
+  return st;
+}
+
+ds_status ds_parallel_begin(ds_parallel **out, const ds_train_options *o,
+                            const ds_model_config *cfg, const ds_dataset *sets,
+                            long long resume_iteration, ds_error *err) {
+  ds_status st = ds_parallel_create(out, o->devices, o->comm, cfg->batch, err);
+  if (st != DS_OK) return st;
+  char lines[2048];
+  int n = snprintf(lines, sizeof lines,
+                   "batch=%d\nseed=%llu\nno_warp=%d\nno_flip=%d\niterations=%lld\nminutes=%g\n"
+                   "save_every=%d\npreview_every=%d\nresume_iteration=%lld\n",
+                   cfg->batch, (unsigned long long)o->seed, o->no_warp, o->no_flip, o->iterations,
+                   o->minutes, o->save_every, o->preview_every, resume_iteration);
+  for (int i = 0; i < cfg->decoder_count && n > 0 && (size_t)n < sizeof lines; i++)
+    n += snprintf(lines + n, sizeof lines - (size_t)n, "faces.%s=%d:%016llx\n", cfg->decoders[i],
+                  sets[i].count, (unsigned long long)ds_dataset_fingerprint(&sets[i]));
+  char *json = ds_model_config_to_json(cfg);
+  st = json ? ds_parallel_check_config(*out, json, lines, err)
+            : ds_error_set(err, DS_ERR_NO_MEMORY, "out of host memory");
+  free(json);
   return st;
 }

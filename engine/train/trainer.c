@@ -358,26 +358,6 @@ static ds_status setup_device(trainer *t, ds_error *err) {
   return st;
 }
 
-/* Data parallel: the devices and ranks, and the same settings on each. */
-static ds_status parallel_begin(trainer *t, const ds_checkpoint *ck, int resume, ds_error *err) {
-  const ds_train_options *o = t->opt;
-  ds_status st = ds_parallel_create(&t->par, o->devices, o->comm, t->cfg.batch, err);
-  char lines[2048];
-  int n = snprintf(lines, sizeof lines,
-                   "batch=%d\nseed=%llu\nno_warp=%d\nno_flip=%d\niterations=%lld\nminutes=%g\n"
-                   "save_every=%d\npreview_every=%d\nresume_iteration=%lld\n",
-                   t->cfg.batch, (unsigned long long)o->seed, o->no_warp, o->no_flip, o->iterations,
-                   o->minutes, o->save_every, o->preview_every, resume ? ck->iteration : -1LL);
-  for (int i = 0; i < t->ids && n > 0 && (size_t)n < sizeof lines; i++)
-    n += snprintf(lines + n, sizeof lines - (size_t)n, "faces.%s=%d:%016llx\n", t->cfg.decoders[i],
-                  t->sets[i].count, (unsigned long long)ds_dataset_fingerprint(&t->sets[i]));
-  char *cfg = ds_model_config_to_json(&t->cfg);
-  if (st == DS_OK && !cfg) st = ds_error_set(err, DS_ERR_NO_MEMORY, "out of host memory");
-  if (st == DS_OK) st = ds_parallel_check_config(t->par, cfg, lines, err);
-  free(cfg);
-  return st;
-}
-
 static ds_status init_weights(trainer *t, ds_checkpoint *ck, int resume, ds_error *err) {
   ds_model *m = &t->model;
   if (!resume) {
@@ -505,7 +485,7 @@ ds_status ds_train(const ds_train_options *opt, const ds_train_callbacks *cb,
   if (st == DS_OK) st = ds_make_dirs(opt->model_dir, "model folder", err);
   if (st == DS_OK) st = load_faces(&t, err);
   if (st == DS_OK && (opt->devices || ds_comm_size(opt->comm) > 1))
-    st = parallel_begin(&t, &ck, resume, err);
+    st = ds_parallel_begin(&t.par, opt, &t.cfg, t.sets, resume ? ck.iteration : -1, err);
   if (st == DS_OK) st = setup_device(&t, err);
   if (st == DS_OK && t.par)
     st = ds_parallel_attach(t.par, t.rt, &t.model, t.faces, &t.ws, t.warped, t.target, t.sets,
