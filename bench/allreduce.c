@@ -3,7 +3,9 @@
  * one decoder, float32), in the trainer's 25 MB buckets: time, algorithm
  * bandwidth S/t and bus bandwidth 2(p-1)/p S/t (what a ring moves per rank),
  * and the host cost of summing two local replicas' gradients.
- * usage: mpirun -np 2 allreduce [--reps N] CONFIG... */
+ * --blocking: plain MPI_Allreduce per bucket instead, for comparison.
+ * usage: mpirun -np 2 allreduce [--reps N] [--blocking] CONFIG... */
+#include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,11 +33,18 @@ int main(int argc, char **argv) {
     return 1;
   }
   const int rank = ds_comm_rank(comm), p = ds_comm_size(comm);
-  int reps = 5, first = 1;
-  if (argc > 2 && strcmp(argv[1], "--reps") == 0) reps = atoi(argv[2]), first = 3;
+  int reps = 5, first = 1, blocking = 0;
+  for (; first < argc && strncmp(argv[first], "--", 2) == 0; first++)
+    if (strcmp(argv[first], "--reps") == 0 && first + 1 < argc)
+      reps = atoi(argv[++first]);
+    else if (strcmp(argv[first], "--blocking") == 0)
+      blocking = 1;
+  if (reps < 1) reps = 1;
   if (rank == 0)
-    printf("%s\n%-10s %12s %10s %10s %12s %12s %14s\n", ds_comm_describe(comm), "model",
+    printf("%s%s\n%-10s %12s %10s %10s %12s %12s %14s\n", ds_comm_describe(comm),
+           blocking ? ", blocking MPI_Allreduce" : ", MPI_Iallreduce as the trainer", "model",
            "gradient MB", "buckets", "best ms", "median ms", "algo GB/s", "bus GB/s, sum2");
+
   const size_t bucket = (size_t)25e6 / 4;
   for (int a = first; a < argc; a++) {
     ds_model_config cfg;
@@ -57,7 +66,11 @@ int main(int argc, char **argv) {
       buckets = 0;
       for (size_t e = n; e > 0; buckets++) {
         const size_t b = e > bucket ? e - bucket : 0;
-        if (ds_comm_sum_f32(comm, g + b, e - b, &err) != DS_OK) {
+        if (blocking) {
+          if (MPI_Allreduce(MPI_IN_PLACE, g + b, (int)(e - b), MPI_FLOAT, MPI_SUM,
+                            MPI_COMM_WORLD) != MPI_SUCCESS)
+            return 1;
+        } else if (ds_comm_sum_f32(comm, g + b, e - b, &err) != DS_OK) {
           fprintf(stderr, "allreduce: %s\n", err.msg);
           return 1;
         }
