@@ -178,7 +178,7 @@ ds_status ds_comm_create(ds_comm **out, int *argc, char ***argv, ds_error *err) 
                       "SLURM_NTASKS=%d, yet MPI sees one rank: this MPI was not started through "
                       "Slurm's PMI, so each task would train alone; use srun --mpi=pmix (see "
                       "srun --mpi=list) with an MPI built with Slurm support, or mpirun inside "
-                      "the allocation",
+                      "the allocation (unset SLURM_NTASKS to train in one process)",
                       slurm_tasks);
   if (st != DS_OK) {
     ds_comm_destroy(c, 1);

@@ -17,7 +17,7 @@ ds_status ds_comm_create(ds_comm **out, int *argc, char ***argv, ds_error *err) 
     return ds_error_set(err, DS_ERR_INVALID,
                         "started by an MPI launcher%s, but this dsengine was built without MPI, "
                         "so every copy would train alone; install libopenmpi-dev and rebuild "
-                        "(cmake -DDSENGINE_MPI=on), or run a single process",
+                        "(cmake -DDSENGINE_MPI=on), or run a single process (unset SLURM_NTASKS)",
                         tasks > 1 ? " (SLURM_NTASKS > 1)" : "");
   *out = calloc(1, sizeof **out);
   return *out ? DS_OK : ds_error_set(err, DS_ERR_NO_MEMORY, "out of host memory");
