@@ -4,13 +4,46 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine/train/parallel.h"
 #include "engine/train/trainer.h"
+#include "host/hash.h"
 
 static int is_gpu(const ds_device_desc *d) {
   return d->kind == DS_KIND_DISCRETE_GPU || d->kind == DS_KIND_INTEGRATED_GPU ||
          d->kind == DS_KIND_ACCELERATOR;
+}
+
+/* Two ranks on one machine must not share a GPU (each would hold a
+ * replica and run at half speed): every rank's host name hash and GPU
+ * indices (below 31) go to all, and a pair on one host with a common GPU
+ * is refused, naming both. CPU devices may be shared. */
+static ds_status check_shared_gpus(ds_parallel *p, ds_error *err) {
+  const int world = ds_comm_size(p->comm);
+  if (world == 1) return DS_OK;
+  char host[256] = "";
+  gethostname(host, sizeof host - 1);
+  int mask = 0;
+  for (int k = 0; k < p->count; k++)
+    if (is_gpu(&p->devices[k]) && p->devices[k].index < 31) mask |= 1 << p->devices[k].index;
+  int *hosts = calloc((size_t)world, sizeof *hosts), *masks = calloc((size_t)world, sizeof *masks);
+  ds_status st = hosts && masks ? DS_OK : ds_error_set(err, DS_ERR_NO_MEMORY, "out of host memory");
+  if (st == DS_OK)
+    st = ds_comm_gather_int(p->comm, (int)(ds_fnv64(DS_FNV64_INIT, host, strlen(host)) >> 33),
+                            hosts, err);
+  if (st == DS_OK) st = ds_comm_gather_int(p->comm, mask, masks, err);
+  for (int a = 0; st == DS_OK && a < world; a++)
+    for (int b = a + 1; st == DS_OK && b < world; b++)
+      if (hosts[a] == hosts[b] && (masks[a] & masks[b]))
+        st = ds_error_set(err, DS_ERR_INVALID,
+                          "ranks %d and %d on one machine both train on GPU #%d; give each rank "
+                          "its own GPUs (--devices auto: one GPU per rank), or run one rank per "
+                          "machine with --devices all",
+                          a, b, __builtin_ctz((unsigned)(masks[a] & masks[b])));
+  free(hosts);
+  free(masks);
+  return st;
 }
 
 /* GPUs and accelerators, else every device; listing order, so that every
@@ -101,6 +134,7 @@ ds_status ds_parallel_create(ds_parallel **out, const char *devices, ds_comm *co
   st = pick(p, &list, devices, err);
   ds_device_list_free(&list);
 
+  if (st == DS_OK) st = check_shared_gpus(p, err);
   /* every rank's replica count: replica k of all ranks takes share k */
   const int world = ds_comm_size(comm), rank = ds_comm_rank(comm);
   int *counts = calloc((size_t)world, sizeof *counts);
