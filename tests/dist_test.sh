@@ -86,7 +86,7 @@ expect_in "$err" "'seed' differs between rank 0 and rank 1" "mismatch names the 
 mkdir -p "$scratch/pids"
 keep=(env OMPI_MCA_orte_enable_recovery=1 "${mpi[@]}") # Open MPI
 "$mpiexec" --version 2>&1 | grep -q HYDRA && keep=("$mpiexec" -disable-auto-cleanup -n 2 "$rank") # MPICH
-DS_PID_DIR="$scratch/pids" DSENGINE_RANK_TIMEOUT=5 POCL_DEVICES=pthread \
+DS_PID_DIR="$scratch/pids" DSENGINE_RANK_TIMEOUT=8 POCL_DEVICES=pthread \
   timeout 90 "${keep[@]}" "$bin" "${common[@]}" --save-every 3 --model "$scratch/kill" --iterations 100000 \
   >"$scratch/kill.out" 2>"$scratch/kill.err" &
 job=$!
