@@ -56,16 +56,14 @@ if [ -z "$mpiexec" ]; then
 fi
 mpi=("$mpiexec" -n 2 "$rank")
 
-# two ranks x 8, then two ranks x two devices x 4
-run env POCL_DEVICES=pthread "${mpi[@]}" "$bin" "${common[@]}" --devices auto --model "$scratch/r2" --iterations 5
-expect_rc 0 "two ranks"
-no_drift "$out" "two ranks"
-compare "$scratch/r2" "two ranks"
-
-# resume across rank counts: 2 ranks for 3 iterations then 1 process for 2,
-# and 1 process then 2 ranks
-run env POCL_DEVICES=pthread "${mpi[@]}" "$bin" "${common[@]}" --model "$scratch/r21" --iterations 3
+# two ranks x 8 (iterations 1-3 here, 4-5 below; tests/test_parallel.c
+# covers 2 ranks x 2 devices), resumed across rank counts: 2 ranks for 3
+# iterations then 1 process for 2, and 1 process then 2 ranks; each against
+# one device x 16 at every iteration
+run env POCL_DEVICES=pthread "${mpi[@]}" "$bin" "${common[@]}" --devices auto --model "$scratch/r21" --iterations 3
 expect_rc 0 "two ranks, first part"
+expect_in "$out" "2 replicas" "two ranks named"
+no_drift "$out" "two ranks"
 run "$bin" "${common[@]}" --device 0 --model "$scratch/r21" --iterations 2
 expect_rc 0 "one process resumes two ranks' run"
 compare "$scratch/r21" "2 ranks then 1"
@@ -73,6 +71,7 @@ run "$bin" "${common[@]}" --device 0 --model "$scratch/r12" --iterations 3
 expect_rc 0 "one process, first part"
 run env POCL_DEVICES=pthread "${mpi[@]}" "$bin" "${common[@]}" --model "$scratch/r12" --iterations 2
 expect_rc 0 "two ranks resume one process's run"
+no_drift "$out" "two ranks, resumed"
 compare "$scratch/r12" "1 then 2 ranks"
 
 # rank 1 with another seed: both fail within a minute, naming the key
