@@ -18,6 +18,33 @@ static size_t bucket_floats(void) {
   return mb >= 0.001 ? (size_t)(mb * 1e6 / 4) : (size_t)25e6 / 4;
 }
 
+/* A replica's read-back target: a buffer the driver allocates in host
+ * memory (CL_MEM_ALLOC_HOST_PTR: pinned on GPU drivers, so the copies run
+ * at full PCIe speed), mapped once for the run. */
+static ds_status stage_create(ds_replica *r, size_t bytes, ds_error *err) {
+  ds_status st = ds_buffer_create(r->rt, bytes, CL_MEM_READ_WRITE | CL_MEM_ALLOC_HOST_PTR,
+                                  "gradient staging", &r->stage_buf, err);
+  if (st != DS_OK) return st;
+  cl_int rc;
+  r->stage = clEnqueueMapBuffer(r->rt->queue, r->stage_buf, CL_TRUE, CL_MAP_READ | CL_MAP_WRITE, 0,
+                                bytes, 0, NULL, NULL, &rc);
+  if (rc != CL_SUCCESS)
+    return ds_error_set(err, DS_ERR_NO_MEMORY,
+                        "cannot map %zu bytes of gradient staging on %s (%d); the host may be "
+                        "out of pinnable memory",
+                        bytes, r->rt->device.name, rc);
+  return DS_OK;
+}
+
+static void stage_destroy(ds_replica *r) {
+  if (r->stage) {
+    clEnqueueUnmapMemObject(r->rt->queue, r->stage_buf, r->stage, 0, NULL, NULL);
+    clFinish(r->rt->queue);
+  }
+  r->stage = NULL;
+  ds_buffer_release(&r->stage_buf);
+}
+
 ds_status ds_parallel_attach(ds_parallel *p, ds_runtime *rt0, ds_model *model0, cl_mem *faces0,
                              ds_augment_workspace *ws0, cl_mem warped0, cl_mem target0,
                              const ds_dataset *sets, int ids, int face_size, int out_size,
@@ -55,8 +82,7 @@ ds_status ds_parallel_attach(ds_parallel *p, ds_runtime *rt0, ds_model *model0, 
     r->target = r->own_target;
   }
   for (int k = 0; st == DS_OK && k < p->count; k++)
-    if (!(p->rep[k].stage = malloc(model0->param_floats * sizeof(float))))
-      st = ds_error_set(err, DS_ERR_NO_MEMORY, "out of host memory for the gradient staging");
+    st = stage_create(&p->rep[k], model0->param_floats * sizeof(float), err);
   if (st == DS_OK && !(p->sum = malloc(model0->param_floats * sizeof(float))))
     st = ds_error_set(err, DS_ERR_NO_MEMORY, "out of host memory for the gradient staging");
   return st;
@@ -66,8 +92,7 @@ void ds_parallel_destroy(ds_parallel *p) {
   if (!p) return;
   for (int k = 0; k < p->count; k++) {
     ds_replica *r = &p->rep[k];
-    free(r->stage);
-    r->stage = NULL;
+    stage_destroy(r);
     if (!r->owned) continue;
     for (int i = 0; i < DS_MAX_IDENTITIES; i++)
       ds_buffer_release(&r->own_faces[i]);

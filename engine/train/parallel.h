@@ -36,10 +36,11 @@ typedef struct ds_replica {
   ds_augment_workspace *ws;
   cl_mem warped, target;
   int first, count; /* samples [first, first + count) of the global batch */
-  float *stage;     /* gradients read back, param_floats */
-  double loss_sum;  /* batch loss x count */
-  int staged;       /* buckets read back in this step */
-  int enqueued;     /* buckets whose read-back is enqueued */
+  float *stage;     /* gradients read back, param_floats: stage_buf mapped */
+  cl_mem stage_buf;
+  double loss_sum; /* batch loss x count */
+  int staged;      /* buckets read back in this step */
+  int enqueued;    /* buckets whose read-back is enqueued */
   cl_event events[DS_MAX_BUCKETS];
   ds_status st;
   ds_error err;
