@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "engine/cli/cli.h"
+#include "engine/dist/comm.h"
 #include "engine/train/trainer.h"
 
 static const char *help =
@@ -30,6 +31,10 @@ static const char *help =
     "  --no-warp            no random warp: the input is the aligned crop itself\n"
     "  --no-flip            no random horizontal flips\n"
     "  --device SPEC        see 'dsengine devices --help' (default $DSENGINE_DEVICE, auto)\n"
+    "  --devices LIST       data parallel: one model replica per device, the batch\n"
+    "                       split over them (auto: every GPU, under mpirun the rank's\n"
+    "                       device on its machine; all; or a comma list of --device\n"
+    "                       specs). Under mpirun/srun each rank adds its devices.\n"
     "\n"
     "Ctrl-C (or SIGTERM) saves a checkpoint and stops; run the same command to resume.\n";
 
@@ -94,6 +99,8 @@ int cmd_train(int argc, char **argv) {
       o.model_dir = v;
     } else if (VALUE("--device")) {
       flag_device = v;
+    } else if (VALUE("--devices")) {
+      o.devices = v;
     } else if (VALUE("--faces")) {
       const char *eq = v ? strchr(v, '=') : NULL;
       if (!eq || eq == v || !eq[1])
@@ -136,9 +143,16 @@ int cmd_train(int argc, char **argv) {
   if (!o.model_dir) return cli_usage_error("dsengine train", "--model DIR is required");
   o.device_spec = cli_device_spec(flag_device, &o.device_origin);
 
+  if (o.devices && flag_device)
+    return cli_usage_error("dsengine train", "give --device or --devices, not both");
+
+  /* MPI joins only under a launcher; otherwise a world of one */
+  ds_error err = {0};
+  if (ds_comm_create(&o.comm, NULL, NULL, &err) != DS_OK) return cli_fail(&err);
   o.stop = cli_stop_on_signals();
   ds_train_summary sum;
   const int rc = cli_train_run(&o, &sum);
+  ds_comm_destroy(o.comm, rc == DS_EXIT_OK || rc == DS_EXIT_INTERRUPTED);
   for (int i = 0; i < o.face_count; i++)
     free((char *)o.face_names[i]);
   return rc;
@@ -148,10 +162,12 @@ int cli_train_run(const ds_train_options *o, ds_train_summary *sum) {
   cli_line v;
   cli_line_init(&v);
   ds_train_callbacks cb = {on_progress, on_note, &v};
+  /* rank 0 alone reports progress; every rank reports its errors */
+  const int root = ds_comm_rank(o->comm) == 0;
   ds_error err = {0};
-  ds_status st = ds_train(o, &cb, sum, &err);
+  ds_status st = ds_train(o, root ? &cb : NULL, sum, &err);
   cli_line_end(&v);
-  if (sum->last_iteration > sum->first_iteration) {
+  if (root && sum->last_iteration > sum->first_iteration) {
     char el[32];
     fmt_time(sum->seconds, el, sizeof el);
     printf("trained iterations %lld..%lld in %s (%.1f samples/s)\n", sum->first_iteration + 1,

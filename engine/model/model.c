@@ -413,6 +413,11 @@ ds_status ds_model_loss(ds_model *m, int id, cl_mem target, unsigned n, double *
 }
 
 ds_status ds_model_backward(ds_model *m, int id, unsigned n, ds_error *err) {
+  return ds_model_backward_each(m, id, n, NULL, NULL, err);
+}
+
+ds_status ds_model_backward_each(ds_model *m, int id, unsigned n, ds_layer_done done, void *user,
+                                 ds_error *err) {
   if (need_training(m, err) != DS_OK) return DS_ERR_INVALID;
   int cur = 0;
   ds_status st = DS_OK;
@@ -433,6 +438,7 @@ ds_status ds_model_backward(ds_model *m, int id, unsigned n, ds_error *err) {
     } else {
       st = ds_pixel_shuffle_backward(m->rt, dx, dy, n, l->h, l->w, l->oc, err);
     }
+    if (st == DS_OK && done && l->kind != DS_LAYER_SHUFFLE) st = done(user, l, err);
     cur = 1 - cur;
   }
   return st;

@@ -121,6 +121,12 @@ ds_status ds_model_train_step(ds_model *m, int id, cl_mem input, cl_mem target, 
 ds_status ds_model_loss(ds_model *m, int id, cl_mem target, unsigned n, double *loss,
                         ds_error *err);
 ds_status ds_model_backward(ds_model *m, int id, unsigned n, ds_error *err);
+/* The backward pass calling done after the kernels of each layer with
+ * parameters are enqueued (last layer first), so data parallel training
+ * can read finished gradients back while earlier layers still run. */
+typedef ds_status (*ds_layer_done)(void *user, const ds_layer *l, ds_error *err);
+ds_status ds_model_backward_each(ds_model *m, int id, unsigned n, ds_layer_done done, void *user,
+                                 ds_error *err);
 ds_status ds_model_adam(ds_model *m, int id, ds_error *err);
 
 #endif

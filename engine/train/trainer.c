@@ -13,6 +13,7 @@
 #include "engine/model/tensor_file.h"
 #include "engine/train/augment.h"
 #include "engine/train/dataset.h"
+#include "engine/train/parallel.h"
 #include "engine/train/preview.h"
 #include "engine/util/report.h"
 #include "host/buffer.h"
@@ -46,6 +47,7 @@ typedef struct trainer {
   int interval_n;
   cJSON *history; /* {"A": [[iteration, mean loss], ...], ...} */
   char *config_json;
+  ds_parallel *par; /* NULL: one device, one process */
 } trainer;
 
 /* ds_note to the caller's note callback, if any */
@@ -136,6 +138,25 @@ static uint64_t parse_hex(const cJSON *o, const char *key, int *ok) {
   return strtoull(v->valuestring, NULL, 16);
 }
 
+/* The sampling order of each identity's faces (the shuffle continues from
+ * it), so a resumed run draws the batches an unbroken one would. Kept only
+ * when the face count is the one it was saved with. */
+static void restore_order(trainer *t, const cJSON *order) {
+  for (int i = 0; cJSON_IsObject(order) && i < t->ids; i++) {
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(order, t->cfg.decoders[i]);
+    if (cJSON_GetArraySize(a) != t->sets[i].count) continue;
+    int k = 0;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, a) {
+      if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble >= t->sets[i].count) break;
+      k++;
+    }
+    if (k != t->sets[i].count) continue;
+    k = 0;
+    cJSON_ArrayForEach(v, a) t->perm[i][k++] = (uint32_t)v->valuedouble;
+  }
+}
+
 /* Restores the RNG and loss history from the state JSON of a checkpoint. */
 static void restore_state(trainer *t, const ds_checkpoint *ck) {
   cJSON *state = cJSON_Parse(ck->state_json ? ck->state_json : "{}");
@@ -145,6 +166,7 @@ static void restore_state(trainer *t, const ds_checkpoint *ck) {
     t->rng.inc = parse_hex(state, "rng_inc", &ok);
     const cJSON *sec = cJSON_GetObjectItemCaseSensitive(state, "train_seconds");
     if (cJSON_IsNumber(sec)) t->seconds_before = sec->valuedouble;
+    restore_order(t, cJSON_GetObjectItemCaseSensitive(state, "order"));
     cJSON *loss = cJSON_DetachItemFromObjectCaseSensitive(state, "loss");
     if (cJSON_IsObject(loss)) {
       /* a resume from the backup drops the history past its iteration */
@@ -184,6 +206,12 @@ static char *state_json(trainer *t, double seconds) {
   cJSON_AddStringToObject(s, "device", t->rt->device.name);
   cJSON_AddNumberToObject(s, "train_seconds", seconds);
   cJSON_AddItemReferenceToObject(s, "loss", t->history);
+  cJSON *order = cJSON_AddObjectToObject(s, "order");
+  for (int i = 0; order && i < t->ids; i++) {
+    cJSON *a = cJSON_AddArrayToObject(order, t->cfg.decoders[i]);
+    for (int k = 0; a && k < t->sets[i].count; k++)
+      cJSON_AddItemToArray(a, cJSON_CreateNumber(t->perm[i][k]));
+  }
   char *text = cJSON_Print(s);
   cJSON_Delete(s);
   return text;
@@ -204,6 +232,15 @@ static void add_history(trainer *t) {
 }
 
 static ds_status save(trainer *t, double seconds, ds_error *err) {
+  if (t->par) {
+    int resynced = 0;
+    ds_status st = ds_parallel_verify(t->par, &resynced, err);
+    if (st != DS_OK) return st;
+    if (resynced)
+      ds_note(NOTE_TO(t), "warning: the replicas' weights drifted apart (devices that round Adam "
+                          "differently); all now hold rank 0's");
+    if (!ds_parallel_is_root(t->par)) return DS_OK;
+  }
   ds_tensor_set w = {0}, o = {0};
   char *state = NULL;
   ds_model *m = &t->model;
@@ -230,6 +267,7 @@ static ds_status save(trainer *t, double seconds, ds_error *err) {
 }
 
 static ds_status write_preview(trainer *t, char *path, size_t cap, ds_error *err) {
+  if (t->par && !ds_parallel_is_root(t->par)) return DS_OK;
   const int S = t->cfg.input_size, C = t->cfg.input_channels, cols = t->preview_cols;
   const size_t per = (size_t)cols * S * S * C;
   const int rows = t->ids * (1 + t->ids);
@@ -294,8 +332,12 @@ static ds_status check_memory(trainer *t, ds_error *err) {
 }
 
 static ds_status setup_device(trainer *t, ds_error *err) {
-  const int n = t->cfg.batch, S = t->cfg.input_size, C = t->cfg.input_channels;
-  ds_status st = ds_runtime_open(&t->rt, t->opt->device_spec, t->opt->device_origin, 0, err);
+  const int S = t->cfg.input_size, C = t->cfg.input_channels;
+  /* data parallel: this device's share, and room for the preview faces */
+  const int n = t->par ? ds_parallel_device_batch(t->par, PREVIEW_COLS) : t->cfg.batch;
+  ds_status st =
+      t->par ? ds_runtime_open(&t->rt, ds_parallel_first_device(t->par), "--devices", 0, err)
+             : ds_runtime_open(&t->rt, t->opt->device_spec, t->opt->device_origin, 0, err);
   if (st != DS_OK) return st;
   ds_model_build(&t->model, &t->cfg);
   st = check_memory(t, err);
@@ -308,8 +350,8 @@ static ds_status setup_device(trainer *t, ds_error *err) {
     st = ds_buffer_create(t->rt, batch_bytes, CL_MEM_READ_WRITE, "warped batch", &t->warped, err);
   if (st == DS_OK)
     st = ds_buffer_create(t->rt, batch_bytes, CL_MEM_READ_WRITE, "target batch", &t->target, err);
-  t->params = calloc((size_t)n, sizeof *t->params);
-  t->indices = calloc((size_t)n, sizeof *t->indices);
+  t->params = calloc((size_t)t->cfg.batch, sizeof *t->params);
+  t->indices = calloc((size_t)t->cfg.batch, sizeof *t->indices);
   if (st == DS_OK && (!t->params || !t->indices))
     st = ds_error_set(err, DS_ERR_NO_MEMORY, "out of host memory");
 
@@ -405,10 +447,15 @@ static ds_status train_iteration(trainer *t, ds_error *err) {
       t->indices[j] = (int)perm[j];
       ds_augment_draw(&t->rng, &t->aug, FACE_SIZE, S, &t->params[j]);
     }
-    ds_status st = ds_augment_batch(t->rt, t->faces[i], FACE_SIZE, t->indices, t->params, n, S,
-                                    t->warped, t->target, &t->ws, err);
-    if (st == DS_OK)
-      st = ds_model_train_step(&t->model, i, t->warped, t->target, (unsigned)n, &loss[i], err);
+    ds_status st;
+    if (t->par) {
+      st = ds_parallel_step(t->par, i, t->indices, t->params, &loss[i], err);
+    } else {
+      st = ds_augment_batch(t->rt, t->faces[i], FACE_SIZE, t->indices, t->params, n, S, t->warped,
+                            t->target, &t->ws, err);
+      if (st == DS_OK)
+        st = ds_model_train_step(&t->model, i, t->warped, t->target, (unsigned)n, &loss[i], err);
+    }
     if (st != DS_OK) return st;
     if (!isfinite(loss[i]))
       return ds_error_set(err, DS_ERR_INVALID,
@@ -447,6 +494,7 @@ static void release(trainer *t) {
   ds_buffer_release(&t->warped);
   ds_buffer_release(&t->target);
   if (t->ws.params) ds_augment_workspace_destroy(&t->ws);
+  ds_parallel_destroy(t->par);
   if (t->model.rt) ds_model_device_destroy(&t->model);
   ds_runtime_destroy(t->rt);
   free(t->params);
@@ -470,8 +518,14 @@ ds_status ds_train(const ds_train_options *opt, const ds_train_callbacks *cb,
   /* now, not at the first save: a preview may come first */
   if (st == DS_OK) st = ds_make_dirs(opt->model_dir, "model folder", err);
   if (st == DS_OK) st = load_faces(&t, err);
+  if (st == DS_OK && (opt->devices || ds_comm_size(opt->comm) > 1))
+    st = ds_parallel_begin(&t.par, opt, &t.cfg, t.sets, resume ? ck.iteration : -1, err);
   if (st == DS_OK) st = setup_device(&t, err);
+  if (st == DS_OK && t.par)
+    st = ds_parallel_attach(t.par, t.rt, &t.model, t.faces, &t.ws, t.warped, t.target, t.sets,
+                            t.ids, FACE_SIZE, t.cfg.input_size, err);
   if (st == DS_OK) st = init_weights(&t, &ck, resume, err);
+  if (st == DS_OK && t.par) st = ds_parallel_sync(t.par, &t.iteration, &t.rng, err);
   ds_checkpoint_free(&ck);
   if (st == DS_OK && !(t.config_json = ds_model_config_to_json(&t.cfg)))
     st = ds_error_set(err, DS_ERR_NO_MEMORY, "out of host memory");
@@ -484,19 +538,22 @@ ds_status ds_train(const ds_train_options *opt, const ds_train_callbacks *cb,
   const int preview_every = opt->preview_every > 0 ? opt->preview_every : t.cfg.run.preview_every;
   if (st == DS_OK)
     ds_note(NOTE_TO(&t), "training %s (%d identities, batch %d) on %s", t.cfg.name, t.ids,
-            t.cfg.batch, t.rt->device.name);
+            t.cfg.batch, t.par ? ds_parallel_describe(t.par) : t.rt->device.name);
 
   const long long first = t.iteration, target = session > 0 ? first + session : 0;
   const double t0 = ds_now_s();
   long long last_saved = first, last_preview = -1;
   int interrupted = 0;
   while (st == DS_OK) {
-    if (opt->stop && *opt->stop) {
-      interrupted = 1;
-      break;
-    }
     double elapsed = ds_now_s() - t0;
-    if ((target && t.iteration >= target) || (minutes > 0 && elapsed >= 60.0 * minutes)) break;
+    /* 2: stop requested, 1: done; every rank stops at the same iteration */
+    int halt = opt->stop && *opt->stop ? 2
+               : (target && t.iteration >= target) || (minutes > 0 && elapsed >= 60.0 * minutes)
+                   ? 1
+                   : 0;
+    if (t.par && (st = ds_parallel_agree(t.par, &halt, err)) != DS_OK) break;
+    interrupted = halt == 2;
+    if (halt) break;
     st = train_iteration(&t, err);
     if (st == DS_ERR_NO_MEMORY) out_of_memory_in_step(&t, err);
     if (st != DS_OK) break;

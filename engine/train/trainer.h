@@ -29,6 +29,10 @@ typedef struct ds_train_options {
   uint64_t seed;
   int no_warp, no_flip;
   const char *device_spec, *device_origin;
+  /* data parallel (engine/train/parallel.h): --devices LIST, and the MPI
+   * ranks; NULL and NULL (or a world of one): one device, as before */
+  const char *devices;
+  struct ds_comm *comm;
   volatile sig_atomic_t *stop; /* set asynchronously (a signal): save and stop */
 } ds_train_options;
 

@@ -1,0 +1,28 @@
+# MPI for multi-rank training (engine/dist). Optional: without it, one
+# process still trains on several OpenCL devices (dsengine train --devices).
+#   -DDSENGINE_MPI=auto  use MPI when found (default)
+#   -DDSENGINE_MPI=on    require it (CI)
+#   -DDSENGINE_MPI=off   never
+# Pick another MPI with -DMPI_C_COMPILER=/usr/bin/mpicc.mpich.
+set(DSENGINE_MPI auto CACHE STRING "Build with MPI for multi-rank training: auto, on or off")
+set_property(CACHE DSENGINE_MPI PROPERTY STRINGS auto on off)
+set(DS_HAVE_MPI OFF)
+if(NOT DSENGINE_MPI STREQUAL "off")
+  if(DSENGINE_MPI STREQUAL "on")
+    find_package(MPI COMPONENTS C)
+  else()
+    find_package(MPI QUIET COMPONENTS C)
+  endif()
+  if(MPI_C_FOUND)
+    set(DS_HAVE_MPI ON)
+  elseif(DSENGINE_MPI STREQUAL "on")
+    ds_missing("MPI (DSENGINE_MPI=on)" "libopenmpi-dev openmpi-bin")
+  endif()
+endif()
+if(DS_HAVE_MPI)
+  set(DS_COMM_SOURCES engine/dist/comm_env.c engine/dist/comm_mpi.c)
+  message(STATUS "dsengine: MPI ${MPI_C_VERSION} (${MPI_C_COMPILER}): multi-rank training on")
+else()
+  set(DS_COMM_SOURCES engine/dist/comm_env.c engine/dist/comm_single.c)
+  message(STATUS "dsengine: no MPI: one process, several devices")
+endif()
