@@ -30,6 +30,8 @@ static const char *help =
     "  --no-warp            no random warp: the input is the aligned crop itself\n"
     "  --no-flip            no random horizontal flips\n"
     "  --device SPEC        see 'dsengine devices --help' (default $DSENGINE_DEVICE, auto)\n"
+    "  --monitor [ADDR:]PORT  watch it in a web browser at http://ADDR:PORT/ (ADDR\n"
+    "                       default 127.0.0.1, this machine only; PORT 0: any free one)\n"
     "\n"
     "Ctrl-C (or SIGTERM) saves a checkpoint and stops; run the same command to resume.\n";
 
@@ -79,7 +81,7 @@ int cmd_train(int argc, char **argv) {
   ds_train_options o;
   memset(&o, 0, sizeof o);
   o.seed = 1;
-  const char *flag_device = NULL;
+  const char *flag_device = NULL, *monitor = NULL;
   for (int i = 1; i < argc; i++) {
     const char *v = NULL;
     long long n;
@@ -94,6 +96,8 @@ int cmd_train(int argc, char **argv) {
       o.model_dir = v;
     } else if (VALUE("--device")) {
       flag_device = v;
+    } else if (VALUE("--monitor")) {
+      monitor = v;
     } else if (VALUE("--faces")) {
       const char *eq = v ? strchr(v, '=') : NULL;
       if (!eq || eq == v || !eq[1])
@@ -136,9 +140,13 @@ int cmd_train(int argc, char **argv) {
   if (!o.model_dir) return cli_usage_error("dsengine train", "--model DIR is required");
   o.device_spec = cli_device_spec(flag_device, &o.device_origin);
 
+  cli_monitor mon = {0};
+  int rc = monitor ? cli_monitor_start("dsengine train", monitor, o.model_dir, &mon) : DS_EXIT_OK;
+  o.feed = mon.feed;
   o.stop = cli_stop_on_signals();
   ds_train_summary sum;
-  const int rc = cli_train_run(&o, &sum);
+  if (rc == DS_EXIT_OK) rc = cli_train_run(&o, &sum);
+  cli_monitor_stop(&mon);
   for (int i = 0; i < o.face_count; i++)
     free((char *)o.face_names[i]);
   return rc;

@@ -30,6 +30,8 @@ typedef struct ds_train_options {
   int no_warp, no_flip;
   const char *device_spec, *device_origin;
   volatile sig_atomic_t *stop; /* set asynchronously (a signal): save and stop */
+  struct ds_train_feed
+      *feed; /* where to publish for a monitor (engine/monitor/feed.h); may be NULL */
 } ds_train_options;
 
 enum { DS_TRAIN_LOSS_WINDOW = 50 };
