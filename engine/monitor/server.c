@@ -147,6 +147,14 @@ static struct MHD_Response *file_response(served_file *f) {
   return r;
 }
 
+/* URLs stay as sent: every route is plain ASCII, so "%2e%2e" or "%00" never
+ * turn into something that could match one (or a file name). */
+static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s) {
+  (void)cls;
+  (void)c;
+  return strlen(s);
+}
+
 /* The trainer's threads come first: the server thread runs at a lower
  * priority (Linux applies setpriority to a thread id). */
 static void lower_priority_once(void) {
@@ -164,7 +172,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
   if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
     return answer_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD\n");
   /* a GET with a body is refused rather than read */
-  if (*con_cls != NULL || *upload_size != 0)
+  const char *length = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+  if (*con_cls != NULL || *upload_size != 0 || (length && strcmp(length, "0") != 0) ||
+      MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding"))
     return answer_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "no request bodies\n");
   *con_cls = s;
   int k = 0;
@@ -251,7 +261,8 @@ static ds_status bind_socket(const char *addr, int port, int *fd_out, int *bound
   if (!bad) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (!bad && ai->ai_family == AF_INET6)
     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-  bad = bad || bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 64) != 0;
+  bad = bad || bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
+        listen(fd, DS_MONITOR_MAX_CONNECTIONS) != 0;
   const int e = errno;
   const int family = ai->ai_family;
   freeaddrinfo(ai);
@@ -316,7 +327,8 @@ ds_status ds_monitor_server_start(const char *addr, int port, ds_train_feed *fee
                                MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
                                (size_t)DS_MONITOR_MEMORY_LIMIT, MHD_OPTION_CONNECTION_LIMIT,
                                (unsigned)DS_MONITOR_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
-                               (unsigned)DS_MONITOR_TIMEOUT_S, MHD_OPTION_END);
+                               (unsigned)DS_MONITOR_TIMEOUT_S, MHD_OPTION_UNESCAPE_CALLBACK,
+                               no_unescape, NULL, MHD_OPTION_END);
   if (!s->daemon) {
     close(fd);
     ds_monitor_server_stop(s);
