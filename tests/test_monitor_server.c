@@ -138,6 +138,14 @@ static void test_routes(void) {
   CHECK_CONTAINS(buf, "\"since\":10");
   CHECK(get("/loss.json?since=abc", buf, sizeof buf) == 400, "since=abc: %.200s", buf);
   CHECK(get("/loss.json?since=-5", buf, sizeof buf) == 400, "since=-5");
+  /* keep-alive: two requests on one connection, as a polling page sends them */
+  const char two[] = "GET /status.json HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "GET /loss.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  CHECK(request(two, sizeof two - 1, buf, sizeof buf) == 200, "keep-alive");
+  const char *second = strstr(buf + 1, "HTTP/1.1 200 OK");
+  CHECK(second && strstr(second, "\"columns\"") &&
+            !strstr(buf, "Connection: close\r\n\r\n{\"state\""),
+        "both answers on one connection, the first kept alive: %.300s", buf);
   const char head[] = "HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
   CHECK(request(head, sizeof head - 1, buf, sizeof buf) == 200 && !strstr(buf, "<!doctype"),
         "HEAD: headers only");

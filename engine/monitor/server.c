@@ -173,10 +173,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     return answer_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD\n");
   /* a GET with a body is refused rather than read */
   const char *length = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-  if (*con_cls != NULL || *upload_size != 0 || (length && strcmp(length, "0") != 0) ||
+  if (*upload_size != 0 || (length && strcmp(length, "0") != 0) ||
       MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding"))
     return answer_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "no request bodies\n");
-  *con_cls = s;
+  /* answer on the second call, once the request is complete: an answer
+   * queued on the first would make libmicrohttpd close the connection */
+  if (*con_cls == NULL) {
+    *con_cls = s;
+    return MHD_YES;
+  }
   int k = 0;
   while (k < ROUTE_COUNT && strcmp(url, routes[k].url) != 0)
     k++;
