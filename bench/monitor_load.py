@@ -6,11 +6,14 @@ of /loss.json once a second), and with 200 connections asking as fast as they
 can. Conditions are interleaved, REPS times each; prints best and median.
 
 usage: bench/monitor_load.py DSENGINE SYNTH_FACES REPO_ROOT SCRATCH [ITERATIONS] [REPS] [CONFIG]
-(defaults 150 iterations, 3 reps, configs/tiny.json; DSENGINE_TUNE=off is set)"""
+(defaults 150 iterations, 3 reps, configs/tiny.json; DSENGINE_TUNE=off is set;
+MONITOR_BENCH_CONDITIONS=none,page,... picks conditions)"""
 import asyncio
+import faulthandler
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -18,6 +21,7 @@ import tempfile
 import threading
 import time
 
+faulthandler.register(signal.SIGUSR1)  # kill -USR1 prints where a stuck run waits
 bin_, synth, root, scratch = sys.argv[1:5]
 iterations = int(sys.argv[5]) if len(sys.argv) > 5 else 150
 reps = int(sys.argv[6]) if len(sys.argv) > 6 else 3
@@ -75,7 +79,7 @@ async def poller(host, port, stop, counter, pause):
             if pause:
                 await asyncio.sleep(pause)
     except (ConnectionError, asyncio.IncompleteReadError):
-        counter[1] += 1
+        pass  # the server went away with the training
     finally:
         writer.close()
 
@@ -125,7 +129,7 @@ def run_condition(name, k):
     return sps, counter
 
 
-conditions = ["none", "page", "200-polling", "200-flat-out"]
+conditions = os.environ.get("MONITOR_BENCH_CONDITIONS", "none,page,200-polling,200-flat-out").split(",")
 print("warm-up (kernel cache)...", flush=True)
 samples_per_s(train("warmup", False, 5))
 results = {c: [] for c in conditions}
@@ -133,7 +137,7 @@ for k in range(reps):
     for c in conditions:
         sps, counter = run_condition(c, k)
         results[c].append(sps)
-        extra = " (%d requests answered, %d connections dropped)" % (counter[0], counter[1]) if c.startswith("200") else ""
+        extra = " (%d requests answered)" % counter[0] if c.startswith("200") else ""
         print("rep %d %-13s %.1f samples/s%s" % (k + 1, c, sps, extra), flush=True)
 base = max(results["none"])
 print("\n%-13s %8s %8s %s" % ("condition", "best", "median", "best vs none"))

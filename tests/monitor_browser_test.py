@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """The training monitor's page in a real browser: headless Chromium, driven by
-Selenium, opens the page of a micro training run and checks that the preview
-loads and changes after the next preview, that the loss chart holds one series
-per identity with one point per iteration reported, that the page's numbers
+Selenium, opens the page of a micro training run (a resumed one: 20 iterations
+first, then a monitored session) and checks that the preview loads and changes
+after the next preview, that the loss chart holds one series per identity
+with the first session's saved points and one point per iteration reported
+since, the run boundary marked, that the page's numbers
 match /status.json, and that the page logs no errors (a blocked script or
 style would). Saves a screenshot.
 
@@ -51,12 +53,14 @@ for ident, seed in (("A", 1), ("B", 2)):
                     "--seed", str(seed), os.path.join(scratch, ident)], check=True, stdout=subprocess.DEVNULL)
 
 config = os.environ.get("MONITOR_TEST_CONFIG", os.path.join(root, "tests/data/train_micro.json"))
+common = [bin_, "train", "--config", config, "--faces", "A=" + os.path.join(scratch, "A"),
+          "--faces", "B=" + os.path.join(scratch, "B"), "--batch", "8", "--model", os.path.join(scratch, "m")]
+FIRST = 20  # the first session: saves (and loss history points) at 10 and 20
 log = open(os.path.join(scratch, "train.log"), "w+")
-train = subprocess.Popen([bin_, "train", "--config", config, "--faces", "A=" + os.path.join(scratch, "A"),
-                          "--faces", "B=" + os.path.join(scratch, "B"), "--batch", "8",
-                          "--model", os.path.join(scratch, "m"), "--iterations", "100000",
-                          "--save-every", "40", "--preview-every", "15", "--monitor", "0"],
-                         stdout=log, stderr=subprocess.STDOUT)
+check(subprocess.run(common + ["--iterations", str(FIRST), "--save-every", "10"], stdout=log,
+                     stderr=subprocess.STDOUT).returncode == 0, "the first session")
+train = subprocess.Popen(common + ["--iterations", "100000", "--save-every", "40", "--preview-every", "15",
+                                   "--monitor", "0"], stdout=log, stderr=subprocess.STDOUT)
 url = None
 for _ in range(200):
     log.seek(0)
@@ -164,7 +168,10 @@ try:
         check(int(chart.get_attribute("data-series")) == len(status["identities"]) == 2, "two loss series")
         check(sorted(points) == sorted(status["identities"]), "a series per identity: %r" % points)
         check(it <= last <= later["iteration"], "the chart reaches the status's iteration (%d <= %d <= %d)" % (it, last, later["iteration"]))
-        check(all(n == last for n in points.values()), "one point per iteration: %r up to iteration %d" % (points, last))
+        check(status["run_first_iteration"] == FIRST and len(status["runs"]) == 2, "a second run from %d" % FIRST)
+        check(all(n == 2 + last - FIRST for n in points.values()),
+              "2 saved points, then one per iteration: %r up to iteration %d" % (points, last))
+        check(chart.get_attribute("data-marks") == "1", "the run boundary is marked")
         browser.find_element("id", "log-scale").click()
         check(chart.get_attribute("data-scale") == "log", "the log scale toggle redraws the chart")
         code, ctype, body = get("/loss.png")

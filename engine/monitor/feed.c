@@ -1,6 +1,7 @@
 /* The training feed's publishing side: the trainer's hooks, the runs kept in
  * a checkpoint's state, and loading a saved model.json (feed.h). */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,9 +35,8 @@ static void clear_content(ds_train_feed *f) {
   free(f->row_loss);
   free(f->runs);
   long long generation = f->generation + 1;
-  pthread_mutex_t lock = f->lock;
-  memset(f, 0, sizeof *f);
-  f->lock = lock;
+  /* everything after the mutex, which the caller holds and which must not be copied */
+  memset((char *)f + offsetof(ds_train_feed, state), 0, sizeof *f - offsetof(ds_train_feed, state));
   f->generation = generation;
   f->checkpoint_iteration = -1;
   f->eta_s = -1;

@@ -16,7 +16,7 @@ typedef struct feed_run {
 } feed_run;
 
 struct ds_train_feed {
-  pthread_mutex_t lock;
+  pthread_mutex_t lock; /* first: clear_content zeroes every field after it */
   ds_feed_state state;
   long long generation; /* bumped whenever the content is replaced, not appended to */
   int ids;

@@ -250,6 +250,7 @@ function renderLoss(s) {
   canvas.dataset.points = JSON.stringify(counts);
   canvas.dataset.lastIteration = model.rows.length ? String(model.rows[model.rows.length - 1][0]) : '';
   canvas.dataset.scale = log ? 'log' : 'linear';
+  canvas.dataset.marks = String(marks.length);
 }
 
 // samples/s over training time: measured from this run's rows (windows of >= 1 s), and each
