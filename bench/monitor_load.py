@@ -4,6 +4,10 @@ monitor, with --monitor and the page open in headless Chromium, with 200
 loopback connections each polling like a page (/status.json and the new rows
 of /loss.json once a second), and with 200 connections asking as fast as they
 can. Conditions are interleaved, REPS times each; prints best and median.
+On a shared, noisy machine samples/s hardly resolve a few per cent, so it also
+reads the CPU time of dsengine's threads from /proc: the server thread's
+(libmicrohttpd's "MHD-single") share of the process is what watching costs the
+training process itself.
 
 usage: bench/monitor_load.py DSENGINE SYNTH_FACES REPO_ROOT SCRATCH [ITERATIONS] [REPS] [CONFIG]
 (defaults 150 iterations, 3 reps, configs/tiny.json; DSENGINE_TUNE=off is set;
@@ -100,8 +104,29 @@ def load(url, stop, counter, pause, connections=200):
     asyncio.run(main())
 
 
+def cpu_ticks(pid, out):
+    """Samples utime + stime per thread name until the process ends; keeps the last."""
+    while True:
+        now = {}
+        try:
+            for tid in os.listdir("/proc/%d/task" % pid):
+                with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                    stat = f.read()
+                name = stat[stat.index("(") + 1:stat.rindex(")")]
+                fields = stat[stat.rindex(")") + 2:].split()
+                now[name] = now.get(name, 0) + int(fields[11]) + int(fields[12])
+        except (FileNotFoundError, ProcessLookupError, ValueError):
+            return
+        out.clear()
+        out.update(now)
+        time.sleep(0.2)
+
+
 def run_condition(name, k):
     p = train("%s-%d" % (name, k), name != "none", iterations)
+    ticks = {}
+    sampler = threading.Thread(target=cpu_ticks, args=(p.pid, ticks))
+    sampler.start()
     browser, stop, counter, th = None, threading.Event(), [0, 0], None
     if name != "none":
         url = read_url(p)
@@ -121,26 +146,31 @@ def run_condition(name, k):
             th = threading.Thread(target=load, args=(url, stop, counter, 1.0 if name == "200-polling" else 0))
             th.start()
     sps = samples_per_s(p)
+    sampler.join()
     stop.set()
     if th:
         th.join()
     if browser:
         browser.quit()
-    return sps, counter
+    server = ticks.get("MHD-single", 0)
+    return sps, counter, server / max(1, sum(ticks.values()))
 
 
 conditions = os.environ.get("MONITOR_BENCH_CONDITIONS", "none,page,200-polling,200-flat-out").split(",")
 print("warm-up (kernel cache)...", flush=True)
 samples_per_s(train("warmup", False, 5))
 results = {c: [] for c in conditions}
+shares = {c: [] for c in conditions}
 for k in range(reps):
     for c in conditions:
-        sps, counter = run_condition(c, k)
+        sps, counter, share = run_condition(c, k)
         results[c].append(sps)
+        shares[c].append(share)
         extra = " (%d requests answered)" % counter[0] if c.startswith("200") else ""
-        print("rep %d %-13s %.1f samples/s%s" % (k + 1, c, sps, extra), flush=True)
+        print("rep %d %-13s %.1f samples/s, server thread %.2f %% of dsengine's CPU time%s"
+              % (k + 1, c, sps, 100 * share, extra), flush=True)
 base = max(results["none"])
-print("\n%-13s %8s %8s %s" % ("condition", "best", "median", "best vs none"))
+print("\n%-13s %8s %8s %12s %s" % ("condition", "best", "median", "best vs none", "server CPU share (median)"))
 for c in conditions:
     b, m = max(results[c]), statistics.median(results[c])
-    print("%-13s %8.1f %8.1f %+.1f %%" % (c, b, m, 100 * (b / base - 1)))
+    print("%-13s %8.1f %8.1f %+11.1f %% %.2f %%" % (c, b, m, 100 * (b / base - 1), 100 * statistics.median(shares[c])))

@@ -155,13 +155,14 @@ static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s) {
   return strlen(s);
 }
 
-/* The trainer's threads come first: the server thread runs at a lower
- * priority (Linux applies setpriority to a thread id). */
+/* The trainer's threads come first: the server thread runs at the lowest
+ * nice level (Linux applies setpriority to a thread id). Not SCHED_IDLE: on a
+ * CPU device that training keeps busy, the page would hardly ever load. */
 static void lower_priority_once(void) {
   static _Thread_local int done;
   if (done) return;
   done = 1;
-  setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
+  setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
