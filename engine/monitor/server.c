@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine/monitor/assets.h"
@@ -59,6 +60,7 @@ struct ds_monitor_server {
   char url[128];
   struct MHD_Response *assets[ROUTE_COUNT]; /* ROUTE_ASSET answers, made once */
   served_file files[ROUTE_COUNT];
+  double tokens, last_request; /* throttle() */
 };
 
 static const char *content_type(const char *name) {
@@ -165,11 +167,32 @@ static void lower_priority_once(void) {
   setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
 }
 
+/* At most DS_MONITOR_MAX_RATE answers a second (bursts of a tenth of that):
+ * past it the server thread sleeps, so a client asking flat out gets slower
+ * answers instead of the CPU time training needs. Only the server's one
+ * thread calls it. */
+static void throttle(ds_monitor_server *s) {
+  const double rate = DS_MONITOR_MAX_RATE, burst = DS_MONITOR_MAX_RATE / 10.0;
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  const double t = (double)now.tv_sec + 1e-9 * (double)now.tv_nsec;
+  s->tokens = s->last_request > 0 ? s->tokens + (t - s->last_request) * rate : burst;
+  if (s->tokens > burst) s->tokens = burst;
+  s->last_request = t;
+  s->tokens -= 1.0;
+  if (s->tokens < 0) {
+    const double wait = -s->tokens / rate;
+    struct timespec nap = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
+    nanosleep(&nap, NULL);
+  }
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
                               const char *method, const char *version, const char *upload_data,
                               size_t *upload_size, void **con_cls) {
   ds_monitor_server *s = cls;
   lower_priority_once();
+  if (*con_cls == NULL) throttle(s);
   if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
     return answer_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD\n");
   /* a GET with a body is refused rather than read */

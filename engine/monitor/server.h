@@ -3,7 +3,8 @@
  * training feed, and the model folder's preview.png and loss.png. A fixed
  * table of routes; no part of a request names a file. Requests are small and
  * bounded (16 KiB of request line and headers, no bodies), idle connections
- * close after 10 s, at most 256 connections at once. */
+ * close after 10 s, at most 256 connections at once, at most 1000 answers a
+ * second. The server thread runs at the lowest priority. */
 #ifndef DS_ENGINE_MONITOR_SERVER_H
 #define DS_ENGINE_MONITOR_SERVER_H
 
@@ -19,6 +20,7 @@ enum {
   DS_MONITOR_MAX_CONNECTIONS = 256,
   DS_MONITOR_TIMEOUT_S = 10,      /* an idle connection is closed after this */
   DS_MONITOR_LOSS_PAGE = 20000,   /* rows per /loss.json answer */
+  DS_MONITOR_MAX_RATE = 1000,     /* answers a second; past it the server waits */
   DS_MONITOR_DEFAULT_PORT = 8080, /* dsengine monitor without --port */
 };
 
