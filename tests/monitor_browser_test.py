@@ -10,6 +10,7 @@ style would). Saves a screenshot.
 
 usage: monitor_browser_test.py DSENGINE SYNTH_FACES REPO_ROOT SCRATCH
 Exits 77 (skipped) only when Selenium, Chromium or chromedriver is missing."""
+import atexit
 import json
 import os
 import shutil
@@ -61,6 +62,8 @@ check(subprocess.run(common + ["--iterations", str(FIRST), "--save-every", "10"]
                      stderr=subprocess.STDOUT).returncode == 0, "the first session")
 train = subprocess.Popen(common + ["--iterations", "100000", "--save-every", "40", "--preview-every", "15",
                                    "--monitor", "0"], stdout=log, stderr=subprocess.STDOUT)
+# whatever fails below, the training does not outlive the test
+atexit.register(lambda: train.poll() is None and train.kill())
 url = None
 for _ in range(200):
     log.seek(0)
