@@ -6,7 +6,8 @@ after the next preview, that the loss chart holds one series per identity
 with the first session's saved points and one point per iteration reported
 since, the run boundary marked, that the page's numbers
 match /status.json, and that the page logs no errors (a blocked script or
-style would). Saves a screenshot.
+style would). Saves a screenshot. Then the same page from dsengine monitor on
+the saved model: both runs, one point per saved row, no errors.
 
 usage: monitor_browser_test.py DSENGINE SYNTH_FACES REPO_ROOT SCRATCH
 Exits 77 (skipped) only when Selenium, Chromium or chromedriver is missing."""
@@ -183,6 +184,39 @@ try:
     check(not severe, "the page logged no errors: %r" % severe)
     browser.save_screenshot(os.path.join(scratch, "monitor.png"))
     check(os.path.getsize(os.path.join(scratch, "monitor.png")) > 10000, "a screenshot was saved")
+
+    # the same page for the saved model: dsengine monitor after the training stopped
+    train.send_signal(signal.SIGINT)
+    check(train.wait(60) == 130, "the training stopped on SIGINT")
+    mlog = open(os.path.join(scratch, "monitor.log"), "w+")
+    watcher = subprocess.Popen([bin_, "monitor", "--model", os.path.join(scratch, "m"), "--port", "0"],
+                               stdout=mlog, stderr=subprocess.STDOUT)
+    atexit.register(lambda: watcher.poll() is None and watcher.kill())
+    url = None
+    for _ in range(200):
+        mlog.seek(0)
+        url = next((l.split(" ", 1)[1].strip() for l in mlog.read().splitlines() if l.startswith("monitor: ")), None)
+        if url:
+            break
+        time.sleep(0.05)
+    check(url is not None, "dsengine monitor printed its address")
+    if url:
+        browser.get(url)
+        browser.get_log("browser")  # what the stopped run's page logged is gone with it
+        wait_for("return document.getElementById('state').textContent === 'saved'", "the saved model's page")
+        status = browser.execute_async_script(
+            "const done = arguments[arguments.length - 1]; window.dsMonitor.refresh().then(done, (e) => done(String(e)));")
+        chart = browser.find_element("id", "loss-chart")
+        if isinstance(status, dict):
+            points = json.loads(chart.get_attribute("data-points"))
+            check(status["state"] == "saved" and len(status["runs"]) == 2, "saved: %r" % status.get("runs"))
+            check(all(n == status["rows"] for n in points.values()) and len(points) == 2,
+                  "the saved model's chart: %r points, %d rows" % (points, status["rows"]))
+            check(chart.get_attribute("data-marks") == "1", "the saved model's run boundary")
+        severe = [e for e in browser.get_log("browser") if e.get("level") == "SEVERE"]
+        check(not severe, "the saved model's page logged no errors: %r" % severe)
+    watcher.send_signal(signal.SIGINT)
+    check(watcher.wait(30) == 0, "dsengine monitor stops on SIGINT")
 finally:
     browser.quit()
 finish()
