@@ -42,11 +42,16 @@ if(NOT cjson_FOUND)
   ds_missing("cJSON" "libcjson-dev")
 endif()
 
+pkg_check_modules(microhttpd QUIET IMPORTED_TARGET libmicrohttpd)
+if(NOT microhttpd_FOUND)
+  ds_missing("libmicrohttpd" "libmicrohttpd-dev")
+endif()
+
 # One interface target carrying the domain libraries, so engine targets link
 # them with a single name.
 add_library(ds_deps INTERFACE)
 target_link_libraries(ds_deps INTERFACE
   clblast ${CLFFT_LIBRARIES} PNG::PNG
   PkgConfig::libavformat PkgConfig::libavcodec PkgConfig::libswscale PkgConfig::libavutil
-  PkgConfig::cjson m)
+  PkgConfig::cjson PkgConfig::microhttpd m)
 target_include_directories(ds_deps INTERFACE ${CLFFT_INCLUDE_DIRS})

@@ -72,5 +72,19 @@ struct ds_convert_summary;
 void cli_convert_defaults(struct ds_convert_options *o);
 int cli_convert_run(const struct ds_convert_options *o, struct ds_convert_summary *sum);
 int cmd_run(int argc, char **argv);
+int cmd_monitor(int argc, char **argv);
+
+/* --monitor [ADDR:]PORT of train and the main job (monitor_opt.c): the feed
+ * the trainer publishes to and the HTTP server reading it. */
+struct ds_train_feed;
+struct ds_monitor_server;
+typedef struct cli_monitor {
+  struct ds_train_feed *feed;
+  struct ds_monitor_server *server;
+} cli_monitor;
+/* Binds the server (before any model work, so a port in use stops the
+ * command at once) and prints "monitor: URL". Returns an exit code. */
+int cli_monitor_start(const char *command, const char *spec, const char *model_dir, cli_monitor *m);
+void cli_monitor_stop(cli_monitor *m);
 
 #endif

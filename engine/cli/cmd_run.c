@@ -12,6 +12,8 @@
 #include "engine/model/checkpoint.h"
 #include "engine/model/config.h"
 #include "engine/model/tensor_file.h"
+#include "engine/monitor/feed.h"
+#include "engine/monitor/model_watch.h"
 #include "engine/train/trainer.h"
 
 #ifndef DS_SAMPLE_DIR
@@ -25,6 +27,7 @@ static const char *const SAMPLE_CLIPS[2] = {"pair-man1.mp4", "pair-man2.mp4"};
 
 static const char *help =
     "usage: dsengine --config FILE [--resume] [--work DIR] [--device SPEC]\n"
+    "                [--monitor [ADDR:]PORT]\n"
     "\n"
     "The main job on the sample bundled in " DS_SAMPLE_DIR ":\n"
     "  1. extract the faces of both clips (once; later runs reuse them),\n"
@@ -36,7 +39,9 @@ static const char *help =
     "  --config FILE   model config, e.g. configs/lowmem.json or configs/tiny.json\n"
     "  --resume        train a further session on the saved model\n"
     "  --work DIR      where faces, model and video go (default dsengine-run/<config name>)\n"
-    "  --device SPEC   see 'dsengine devices --help'\n";
+    "  --device SPEC   see 'dsengine devices --help'\n"
+    "  --monitor [ADDR:]PORT  watch the training in a web browser at the address\n"
+    "                  it prints (ADDR default 127.0.0.1; PORT 0: any free one)\n";
 
 static void stage(int n, const char *what) { printf("\n== %d/3 %s\n", n, what); }
 
@@ -56,8 +61,18 @@ static int run_extract(const char *clip, const char *out, const char *device, co
   return cli_extract_run(&o, &sum);
 }
 
-int cmd_run(int argc, char **argv) {
-  const char *config = NULL, *work = NULL, *device = NULL;
+/* The monitor shows a model the job reuses as it was saved. */
+static void show_saved_model(const char *model, ds_train_feed *feed) {
+  ds_model_watch w;
+  ds_error err = {0};
+  ds_model_watch_init(&w, model);
+  if (ds_model_watch_poll(&w, feed, NULL, &err) != DS_OK)
+    fprintf(stderr, "dsengine: warning: the monitor cannot show the saved model: %s\n", err.msg);
+  ds_error_clear(&err);
+}
+
+static int main_job(int argc, char **argv, cli_monitor *mon) {
+  const char *config = NULL, *work = NULL, *device = NULL, *monitor = NULL;
   int resume = 0;
   for (int i = 0; i < argc; i++) {
     const char *v = NULL;
@@ -72,6 +87,8 @@ int cmd_run(int argc, char **argv) {
       work = v;
     } else if (VALUE("--device")) {
       device = v;
+    } else if (VALUE("--monitor")) {
+      monitor = v;
     } else if (strcmp(argv[i], "--resume") == 0) {
       resume = 1;
     } else {
@@ -110,7 +127,8 @@ int cmd_run(int argc, char **argv) {
     ds_error_append(&err, "; pass --work DIR somewhere writable");
     return cli_fail(&err);
   }
-  int rc = DS_EXIT_OK;
+  int rc = monitor ? cli_monitor_start(CMD, monitor, model, mon) : DS_EXIT_OK;
+  if (rc != DS_EXIT_OK) return rc;
   const char *origin = NULL;
   const char *spec = cli_device_spec(device, &origin);
   volatile sig_atomic_t *stop = cli_stop_on_signals();
@@ -128,6 +146,7 @@ int cmd_run(int argc, char **argv) {
   memset(&tsum, 0, sizeof tsum);
   if (ds_checkpoint_exists(model) && !resume) {
     printf("%s already holds a trained model; using it (--resume trains further)\n", model);
+    if (mon->feed) show_saved_model(model, mon->feed);
   } else {
     ds_train_options t;
     memset(&t, 0, sizeof t);
@@ -142,6 +161,7 @@ int cmd_run(int argc, char **argv) {
     t.device_spec = spec;
     t.device_origin = origin;
     t.stop = stop;
+    t.feed = mon->feed;
     rc = cli_train_run(&t, &tsum);
     if (rc != DS_EXIT_OK) {
       if (rc == DS_EXIT_INTERRUPTED)
@@ -176,4 +196,11 @@ int cmd_run(int argc, char **argv) {
   printf("\ndone.\n  video:            %s\n  training preview: %s\n  convert preview:  %s\n", video,
          tpreview, preview);
   return DS_EXIT_OK;
+}
+
+int cmd_run(int argc, char **argv) {
+  cli_monitor mon = {0};
+  const int rc = main_job(argc, argv, &mon);
+  cli_monitor_stop(&mon);
+  return rc;
 }

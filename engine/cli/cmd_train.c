@@ -35,6 +35,8 @@ static const char *help =
     "                       split over them (auto: every GPU, under mpirun the rank's\n"
     "                       device on its machine; all; or a comma list of --device\n"
     "                       specs). Under mpirun/srun each rank adds its devices.\n"
+    "  --monitor [ADDR:]PORT  watch it in a web browser at http://ADDR:PORT/ (ADDR\n"
+    "                       default 127.0.0.1, this machine only; PORT 0: any free one)\n"
     "\n"
     "Ctrl-C (or SIGTERM) saves a checkpoint and stops; run the same command to resume.\n";
 
@@ -84,7 +86,7 @@ int cmd_train(int argc, char **argv) {
   ds_train_options o;
   memset(&o, 0, sizeof o);
   o.seed = 1;
-  const char *flag_device = NULL;
+  const char *flag_device = NULL, *monitor = NULL;
   for (int i = 1; i < argc; i++) {
     const char *v = NULL;
     long long n;
@@ -101,6 +103,8 @@ int cmd_train(int argc, char **argv) {
       flag_device = v;
     } else if (VALUE("--devices")) {
       o.devices = v;
+    } else if (VALUE("--monitor")) {
+      monitor = v;
     } else if (VALUE("--faces")) {
       const char *eq = v ? strchr(v, '=') : NULL;
       if (!eq || eq == v || !eq[1])
@@ -149,9 +153,16 @@ int cmd_train(int argc, char **argv) {
   /* MPI joins only under a launcher; otherwise a world of one */
   ds_error err = {0};
   if (ds_comm_create(&o.comm, NULL, NULL, &err) != DS_OK) return cli_fail(&err);
+  /* the page is rank 0's: it alone holds the progress and writes the model */
+  cli_monitor mon = {0};
+  int rc = monitor && ds_comm_rank(o.comm) == 0
+               ? cli_monitor_start("dsengine train", monitor, o.model_dir, &mon)
+               : DS_EXIT_OK;
+  o.feed = mon.feed;
   o.stop = cli_stop_on_signals();
   ds_train_summary sum;
-  const int rc = cli_train_run(&o, &sum);
+  if (rc == DS_EXIT_OK) rc = cli_train_run(&o, &sum);
+  cli_monitor_stop(&mon);
   ds_comm_destroy(o.comm, rc == DS_EXIT_OK || rc == DS_EXIT_INTERRUPTED);
   for (int i = 0; i < o.face_count; i++)
     free((char *)o.face_names[i]);

@@ -17,6 +17,7 @@ static const struct {
     {"extract", cmd_extract, "find, landmark and align the faces of videos and images"},
     {"train", cmd_train, "train the autoencoder on folders of aligned faces"},
     {"convert", cmd_convert, "swap faces in a video or images with a trained model"},
+    {"monitor", cmd_monitor, "watch a model's training in a web page (previews, loss, speed)"},
     {"bench", cmd_bench, "measure each device: FMA peak, GEMM, layers, training, inference"},
 };
 

@@ -11,6 +11,8 @@
 #include "engine/model/checkpoint.h"
 #include "engine/model/model.h"
 #include "engine/model/tensor_file.h"
+#include "engine/monitor/feed.h"
+#include "engine/monitor/loss_plot.h"
 #include "engine/train/augment.h"
 #include "engine/train/dataset.h"
 #include "engine/train/parallel.h"
@@ -47,7 +49,8 @@ typedef struct trainer {
   int interval_n;
   cJSON *history; /* {"A": [[iteration, mean loss], ...], ...} */
   char *config_json;
-  ds_parallel *par; /* NULL: one device, one process */
+  ds_parallel *par;               /* NULL: one device, one process */
+  ds_train_feed *feed, *own_feed; /* what a monitor and loss.png see */
 } trainer;
 
 /* ds_note to the caller's note callback, if any */
@@ -212,6 +215,7 @@ static char *state_json(trainer *t, double seconds) {
     for (int k = 0; a && k < t->sets[i].count; k++)
       cJSON_AddItemToArray(a, cJSON_CreateNumber(t->perm[i][k]));
   }
+  ds_train_feed_add_runs(t->feed, s);
   char *text = cJSON_Print(s);
   cJSON_Delete(s);
   return text;
@@ -258,8 +262,10 @@ static ds_status save(trainer *t, double seconds, ds_error *err) {
                                     err)
                : ds_error_set(err, DS_ERR_NO_MEMORY, "out of host memory");
   }
-  if (st == DS_OK)
+  if (st == DS_OK) {
+    ds_train_feed_checkpoint(t->feed, t->iteration);
     ds_note(NOTE_TO(t), "saved %s at iteration %lld", t->opt->model_dir, t->iteration);
+  }
   free(state);
   ds_tensor_set_free(&w);
   ds_tensor_set_free(&o);
@@ -305,6 +311,10 @@ static ds_status write_preview(trainer *t, char *path, size_t cap, ds_error *err
                     t->loss_len ? t->losses[i][t->loss_len - 1] : 0.0);
     snprintf(path, cap, "%s/preview.png", t->opt->model_dir);
     st = ds_preview_write(path, row, rows, cols, S, 2, title, err);
+    if (st == DS_OK) ds_train_feed_preview(t->feed, t->iteration);
+    char plot[1100];
+    snprintf(plot, sizeof plot, "%s/loss.png", t->opt->model_dir);
+    if (st == DS_OK) st = ds_loss_plot_write(plot, t->feed, err);
   }
   free(img);
   free(row);
@@ -526,7 +536,6 @@ ds_status ds_train(const ds_train_options *opt, const ds_train_callbacks *cb,
                             t.ids, FACE_SIZE, t.cfg.input_size, err);
   if (st == DS_OK) st = init_weights(&t, &ck, resume, err);
   if (st == DS_OK && t.par) st = ds_parallel_sync(t.par, &t.iteration, &t.rng, err);
-  ds_checkpoint_free(&ck);
   if (st == DS_OK && !(t.config_json = ds_model_config_to_json(&t.cfg)))
     st = ds_error_set(err, DS_ERR_NO_MEMORY, "out of host memory");
 
@@ -541,6 +550,12 @@ ds_status ds_train(const ds_train_options *opt, const ds_train_callbacks *cb,
             t.cfg.batch, t.par ? ds_parallel_describe(t.par) : t.rt->device.name);
 
   const long long first = t.iteration, target = session > 0 ? first + session : 0;
+  if (st == DS_OK && !opt->feed) st = ds_train_feed_create(&t.own_feed, err);
+  t.feed = opt->feed ? opt->feed : t.own_feed;
+  if (st == DS_OK)
+    st = ds_train_feed_begin(t.feed, &t.cfg, t.rt->device.name, first, target, t.seconds_before,
+                             resume ? ck.state_json : NULL, err);
+  ds_checkpoint_free(&ck);
   const double t0 = ds_now_s();
   long long last_saved = first, last_preview = -1;
   int interrupted = 0;
@@ -558,7 +573,7 @@ ds_status ds_train(const ds_train_options *opt, const ds_train_callbacks *cb,
     if (st == DS_ERR_NO_MEMORY) out_of_memory_in_step(&t, err);
     if (st != DS_OK) break;
     elapsed = ds_now_s() - t0;
-    if (cb && cb->progress) {
+    {
       ds_train_status s = {.cfg = &t.cfg,
                            .iteration = t.iteration,
                            .first_iteration = first,
@@ -573,9 +588,13 @@ ds_status ds_train(const ds_train_options *opt, const ds_train_callbacks *cb,
       if (minutes > 0 && (s.eta_s < 0 || 60.0 * minutes - elapsed < s.eta_s))
         s.eta_s = 60.0 * minutes - elapsed;
       long long from = t.loss_len > RECENT ? t.loss_len - RECENT : 0;
-      for (int i = 0; i < t.ids; i++)
+      double now[DS_MAX_IDENTITIES];
+      for (int i = 0; i < t.ids; i++) {
         s.loss[i] = mean(t.losses[i], from, t.loss_len);
-      cb->progress(&s, cb->user);
+        now[i] = t.losses[i][t.loss_len - 1];
+      }
+      ds_train_feed_iteration(t.feed, t.iteration, elapsed, s.samples_per_s, s.eta_s, now, s.loss);
+      if (cb && cb->progress) cb->progress(&s, cb->user);
     }
     if (save_every > 0 && t.iteration % save_every == 0) {
       st = save(&t, t.seconds_before + elapsed, err);
@@ -607,6 +626,11 @@ ds_status ds_train(const ds_train_options *opt, const ds_train_callbacks *cb,
     summary->loss_first[i] = mean(t.losses[i], 0, w);
     summary->loss_last[i] = mean(t.losses[i], t.loss_len - w, t.loss_len);
   }
+  if (t.feed)
+    ds_train_feed_end(t.feed, st != DS_OK   ? DS_FEED_FAILED
+                              : interrupted ? DS_FEED_INTERRUPTED
+                                            : DS_FEED_FINISHED);
+  ds_train_feed_destroy(t.own_feed);
   release(&t);
   if (st == DS_OK && interrupted)
     return ds_error_set(err, DS_ERR_INTERRUPTED,

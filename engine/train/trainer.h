@@ -34,6 +34,8 @@ typedef struct ds_train_options {
   const char *devices;
   struct ds_comm *comm;
   volatile sig_atomic_t *stop; /* set asynchronously (a signal): save and stop */
+  struct ds_train_feed
+      *feed; /* where to publish for a monitor (engine/monitor/feed.h); may be NULL */
 } ds_train_options;
 
 enum { DS_TRAIN_LOSS_WINDOW = 50 };
