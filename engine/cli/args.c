@@ -63,6 +63,17 @@ int cli_parse_int(const char *command, const char *opt, const char *v, int lo, i
   return DS_EXIT_OK;
 }
 
+int cli_parse_count(const char *command, const char *opt, const char *v, long long min,
+                    long long *out) {
+  char *end = NULL;
+  long long n = v ? strtoll(v, &end, 10) : 0;
+  if (!v || *end || end == v || n < min)
+    return cli_usage_error(command, "%s needs a whole number >= %lld, not '%s'", opt, min,
+                           v ? v : "");
+  *out = n;
+  return DS_EXIT_OK;
+}
+
 int cli_parse_float(const char *command, const char *opt, const char *v, double lo, double hi,
                     double *out) {
   char *end = NULL;

@@ -27,11 +27,26 @@ int cli_usage_error(const char *command, const char *fmt, ...)
  * and returns -1. Returns 0 when argv[*i] is another option. */
 int cli_option_value(int argc, char **argv, int *i, const char *name, const char **value);
 int cli_is_help(const char *arg);
+
+/* Every command parses its options the same way: a static
+ *   int parse_option(<the command's state> *s, int argc, char **argv, int *i)
+ * called for each argv[*i], returning DS_EXIT_OK or the exit code of a usage
+ * error, written with these two macros (they expect locals `const char *v`
+ * and `int m`): CLI_VALUE(name) matches --name VALUE or --name=VALUE into v,
+ * and CLI_NEED(command) reports a missing value. */
+#define CLI_VALUE(name) ((m = cli_option_value(argc, argv, i, (name), &v)) != 0)
+#define CLI_NEED(command)                                                                          \
+  do {                                                                                             \
+    if (m < 0) return cli_usage_error((command), "%s needs a value", argv[*i]);                    \
+  } while (0)
 /* Parse a whole number / a number within [lo, hi] into *out; on a bad value
  * print a usage error naming opt and return DS_EXIT_USAGE, else DS_EXIT_OK. */
 int cli_parse_int(const char *command, const char *opt, const char *v, int lo, int hi, int *out);
 int cli_parse_float(const char *command, const char *opt, const char *v, double lo, double hi,
                     double *out);
+/* A whole number >= min (64-bit: iterations, seeds); same contract. */
+int cli_parse_count(const char *command, const char *opt, const char *v, long long min,
+                    long long *out);
 
 /* The device spec: --device when given, else $DSENGINE_DEVICE, else "auto";
  * *origin names which ("--device" / "DSENGINE_DEVICE") for messages. */

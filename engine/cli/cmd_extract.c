@@ -53,62 +53,80 @@ static void on_progress(const ds_extract_status *s, void *user) {
 
 static void on_note(const char *text, void *user) { cli_line_note(user, text); }
 
-int cmd_extract(int argc, char **argv) {
+#define CMD "dsengine extract"
+
+typedef struct extract_args {
   ds_extract_options o;
-  cli_extract_defaults(&o);
-  const char **inputs = calloc((size_t)argc, sizeof *inputs);
-  const char *flag_device = NULL;
-  int n_in = 0, rc = DS_EXIT_OK;
+  const char **inputs;
+  int n_in;
+  const char *flag_device;
+} extract_args;
+
+static int parse_option(extract_args *s, int argc, char **argv, int *i) {
+  ds_extract_options *o = &s->o;
+  const char *v = NULL;
+  int m = 0;
+  if (CLI_VALUE("--out")) {
+    CLI_NEED(CMD);
+    o->out_dir = v;
+  } else if (CLI_VALUE("--every")) {
+    CLI_NEED(CMD);
+    return cli_parse_int(CMD, "--every", v, 1, 1000000, &o->every);
+  } else if (CLI_VALUE("--min-size")) {
+    CLI_NEED(CMD);
+    return cli_parse_int(CMD, "--min-size", v, 1, 100000, &o->min_size);
+  } else if (CLI_VALUE("--upsample")) {
+    CLI_NEED(CMD);
+    return cli_parse_int(CMD, "--upsample", v, 0, 4, &o->upsample);
+  } else if (CLI_VALUE("--size")) {
+    CLI_NEED(CMD);
+    return cli_parse_int(CMD, "--size", v, 16, 4096, &o->size);
+  } else if (CLI_VALUE("--padding")) {
+    CLI_NEED(CMD);
+    return cli_parse_int(CMD, "--padding", v, 0, 2048, &o->padding);
+  } else if (CLI_VALUE("--landmarks")) {
+    CLI_NEED(CMD);
+    o->landmarks_path = v;
+  } else if (CLI_VALUE("--detector")) {
+    CLI_NEED(CMD);
+    o->detector_path = v;
+  } else if (CLI_VALUE("--device")) {
+    CLI_NEED(CMD);
+    s->flag_device = v;
+  } else if (strcmp(argv[*i], "--largest") == 0) {
+    o->largest = 1;
+  } else if (strcmp(argv[*i], "--redo") == 0) {
+    o->redo = 1;
+  } else if (argv[*i][0] == '-' && argv[*i][1]) {
+    return cli_usage_error(CMD, "unknown option %s", argv[*i]);
+  } else {
+    s->inputs[s->n_in++] = argv[*i];
+  }
+  return DS_EXIT_OK;
+}
+
+int cmd_extract(int argc, char **argv) {
+  extract_args s;
+  memset(&s, 0, sizeof s);
+  cli_extract_defaults(&s.o);
+  s.inputs = calloc((size_t)argc, sizeof *s.inputs);
+  if (!s.inputs) return cli_usage_error(CMD, "out of memory");
+  int rc = DS_EXIT_OK;
   for (int i = 1; i < argc && rc == DS_EXIT_OK; i++) {
-    const char *v = NULL;
-    int m = 0;
-#define VALUE(name) ((m = cli_option_value(argc, argv, &i, name, &v)) != 0)
     if (cli_is_help(argv[i])) {
       fputs(help, stdout);
-      free(inputs);
+      free(s.inputs);
       return DS_EXIT_OK;
-    } else if (VALUE("--out")) {
-      o.out_dir = v;
-    } else if (VALUE("--every")) {
-      if (m >= 0 && cli_parse_int("dsengine extract", "--every", v, 1, 1000000, &o.every))
-        rc = DS_EXIT_USAGE;
-    } else if (VALUE("--min-size")) {
-      if (m >= 0 && cli_parse_int("dsengine extract", "--min-size", v, 1, 100000, &o.min_size))
-        rc = DS_EXIT_USAGE;
-    } else if (VALUE("--upsample")) {
-      if (m >= 0 && cli_parse_int("dsengine extract", "--upsample", v, 0, 4, &o.upsample))
-        rc = DS_EXIT_USAGE;
-    } else if (VALUE("--size")) {
-      if (m >= 0 && cli_parse_int("dsengine extract", "--size", v, 16, 4096, &o.size))
-        rc = DS_EXIT_USAGE;
-    } else if (VALUE("--padding")) {
-      if (m >= 0 && cli_parse_int("dsengine extract", "--padding", v, 0, 2048, &o.padding))
-        rc = DS_EXIT_USAGE;
-    } else if (VALUE("--landmarks")) {
-      o.landmarks_path = v;
-    } else if (VALUE("--detector")) {
-      o.detector_path = v;
-    } else if (VALUE("--device")) {
-      flag_device = v;
-    } else if (strcmp(argv[i], "--largest") == 0) {
-      o.largest = 1;
-    } else if (strcmp(argv[i], "--redo") == 0) {
-      o.redo = 1;
-    } else if (argv[i][0] == '-' && argv[i][1]) {
-      rc = cli_usage_error("dsengine extract", "unknown option %s", argv[i]);
-    } else {
-      inputs[n_in++] = argv[i];
     }
-    if (m < 0 && rc == DS_EXIT_OK)
-      rc = cli_usage_error("dsengine extract", "%s needs a value", argv[i]);
-#undef VALUE
+    rc = parse_option(&s, argc, argv, &i);
   }
-  if (rc == DS_EXIT_OK && !n_in) rc = cli_usage_error("dsengine extract", "no INPUT given");
-  if (rc == DS_EXIT_OK && !o.out_dir)
-    rc = cli_usage_error("dsengine extract", "--out DIR is required");
+  ds_extract_options o = s.o;
+  const char **inputs = s.inputs, *flag_device = s.flag_device;
+  const int n_in = s.n_in;
+  if (rc == DS_EXIT_OK && !n_in) rc = cli_usage_error(CMD, "no INPUT given");
+  if (rc == DS_EXIT_OK && !o.out_dir) rc = cli_usage_error(CMD, "--out DIR is required");
   if (rc == DS_EXIT_OK && 2 * o.padding >= o.size)
-    rc = cli_usage_error("dsengine extract", "--padding %d leaves no face in --size %d", o.padding,
-                         o.size);
+    rc = cli_usage_error(CMD, "--padding %d leaves no face in --size %d", o.padding, o.size);
   if (rc != DS_EXIT_OK) {
     free(inputs);
     return rc;

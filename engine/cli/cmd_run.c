@@ -71,33 +71,47 @@ static void show_saved_model(const char *model, ds_train_feed *feed) {
   ds_error_clear(&err);
 }
 
+typedef struct run_args {
+  const char *config, *work, *device, *monitor;
+  int resume;
+} run_args;
+
+static int parse_option(run_args *s, int argc, char **argv, int *i) {
+  const char *v = NULL;
+  int m = 0;
+  if (CLI_VALUE("--config")) {
+    CLI_NEED(CMD);
+    s->config = v;
+  } else if (CLI_VALUE("--work")) {
+    CLI_NEED(CMD);
+    s->work = v;
+  } else if (CLI_VALUE("--device")) {
+    CLI_NEED(CMD);
+    s->device = v;
+  } else if (CLI_VALUE("--monitor")) {
+    CLI_NEED(CMD);
+    s->monitor = v;
+  } else if (strcmp(argv[*i], "--resume") == 0) {
+    s->resume = 1;
+  } else {
+    return cli_usage_error(CMD, "unknown option %s for the main job (dsengine --config FILE)",
+                           argv[*i]);
+  }
+  return DS_EXIT_OK;
+}
+
 static int main_job(int argc, char **argv, cli_monitor *mon) {
-  const char *config = NULL, *work = NULL, *device = NULL, *monitor = NULL;
-  int resume = 0;
+  run_args s = {0};
   for (int i = 0; i < argc; i++) {
-    const char *v = NULL;
-    int m = 0;
-#define VALUE(name) ((m = cli_option_value(argc, argv, &i, name, &v)) != 0)
     if (cli_is_help(argv[i])) {
       fputs(help, stdout);
       return DS_EXIT_OK;
-    } else if (VALUE("--config")) {
-      config = v;
-    } else if (VALUE("--work")) {
-      work = v;
-    } else if (VALUE("--device")) {
-      device = v;
-    } else if (VALUE("--monitor")) {
-      monitor = v;
-    } else if (strcmp(argv[i], "--resume") == 0) {
-      resume = 1;
-    } else {
-      return cli_usage_error(CMD, "unknown option %s for the main job (dsengine --config FILE)",
-                             argv[i]);
     }
-    if (m < 0) return cli_usage_error(CMD, "%s needs a value", argv[i]);
-#undef VALUE
+    int rc = parse_option(&s, argc, argv, &i);
+    if (rc != DS_EXIT_OK) return rc;
   }
+  const char *config = s.config, *work = s.work, *device = s.device, *monitor = s.monitor;
+  const int resume = s.resume;
   if (!config) return cli_usage_error(CMD, "--config FILE is required");
   ds_model_config cfg;
   ds_error err = {0};

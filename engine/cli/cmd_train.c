@@ -70,94 +70,108 @@ static void on_progress(const ds_train_status *s, void *user) {
 
 static void on_note(const char *text, void *user) { cli_line_note(user, text); }
 
-static int parse_count(const char *opt, const char *value, long long min, long long *out) {
-  char *end;
-  long long v = value ? strtoll(value, &end, 10) : 0;
-  if (!value || *end || end == value || v < min) {
-    cli_usage_error("dsengine train", "%s needs a whole number >= %lld, not '%s'", opt, min,
-                    value ? value : "");
-    return -1;
+#define CMD "dsengine train"
+
+typedef struct train_args {
+  ds_train_options o;
+  const char *flag_device, *monitor;
+} train_args;
+
+static int parse_faces(ds_train_options *o, const char *v) {
+  const char *eq = v ? strchr(v, '=') : NULL;
+  if (!eq || eq == v || !eq[1])
+    return cli_usage_error(CMD, "--faces needs NAME=DIR, not '%s'", v ? v : "");
+  if (o->face_count == DS_MAX_IDENTITIES)
+    return cli_usage_error(CMD, "at most %d --faces", DS_MAX_IDENTITIES);
+  o->face_names[o->face_count] = strndup(v, (size_t)(eq - v));
+  o->face_dirs[o->face_count++] = eq + 1;
+  return DS_EXIT_OK;
+}
+
+static int parse_option(train_args *s, int argc, char **argv, int *i) {
+  ds_train_options *o = &s->o;
+  const char *v = NULL;
+  int m = 0;
+  long long n = 0;
+  if (CLI_VALUE("--config")) {
+    CLI_NEED(CMD);
+    o->config_path = v;
+  } else if (CLI_VALUE("--model")) {
+    CLI_NEED(CMD);
+    o->model_dir = v;
+  } else if (CLI_VALUE("--device")) {
+    CLI_NEED(CMD);
+    s->flag_device = v;
+  } else if (CLI_VALUE("--devices")) {
+    CLI_NEED(CMD);
+    o->devices = v;
+  } else if (CLI_VALUE("--monitor")) {
+    CLI_NEED(CMD);
+    s->monitor = v;
+  } else if (CLI_VALUE("--faces")) {
+    CLI_NEED(CMD);
+    return parse_faces(o, v);
+  } else if (CLI_VALUE("--iterations")) {
+    CLI_NEED(CMD);
+    if (cli_parse_count(CMD, "--iterations", v, 1, &n)) return DS_EXIT_USAGE;
+    o->iterations = n;
+  } else if (CLI_VALUE("--batch")) {
+    CLI_NEED(CMD);
+    if (cli_parse_count(CMD, "--batch", v, 1, &n)) return DS_EXIT_USAGE;
+    o->batch = (int)n;
+  } else if (CLI_VALUE("--save-every")) {
+    CLI_NEED(CMD);
+    if (cli_parse_count(CMD, "--save-every", v, 1, &n)) return DS_EXIT_USAGE;
+    o->save_every = (int)n;
+  } else if (CLI_VALUE("--preview-every")) {
+    CLI_NEED(CMD);
+    if (cli_parse_count(CMD, "--preview-every", v, 1, &n)) return DS_EXIT_USAGE;
+    o->preview_every = (int)n;
+  } else if (CLI_VALUE("--seed")) {
+    CLI_NEED(CMD);
+    if (cli_parse_count(CMD, "--seed", v, 0, &n)) return DS_EXIT_USAGE;
+    o->seed = (uint64_t)n;
+  } else if (CLI_VALUE("--minutes")) {
+    char *end;
+    o->minutes = v ? strtod(v, &end) : 0;
+    if (m < 0 || !v || *end || o->minutes <= 0)
+      return cli_usage_error(CMD, "--minutes needs a positive number");
+  } else if (strcmp(argv[*i], "--no-warp") == 0) {
+    o->no_warp = 1;
+  } else if (strcmp(argv[*i], "--no-flip") == 0) {
+    o->no_flip = 1;
+  } else {
+    return cli_usage_error(CMD, "unknown option %s", argv[*i]);
   }
-  *out = v;
-  return 0;
+  return DS_EXIT_OK;
 }
 
 int cmd_train(int argc, char **argv) {
-  ds_train_options o;
-  memset(&o, 0, sizeof o);
-  o.seed = 1;
-  const char *flag_device = NULL, *monitor = NULL;
+  train_args s;
+  memset(&s, 0, sizeof s);
+  s.o.seed = 1;
   for (int i = 1; i < argc; i++) {
-    const char *v = NULL;
-    long long n;
-    int m = 0;
-#define VALUE(name) ((m = cli_option_value(argc, argv, &i, name, &v)) != 0)
     if (cli_is_help(argv[i])) {
       fputs(help, stdout);
       return DS_EXIT_OK;
-    } else if (VALUE("--config")) {
-      o.config_path = v;
-    } else if (VALUE("--model")) {
-      o.model_dir = v;
-    } else if (VALUE("--device")) {
-      flag_device = v;
-    } else if (VALUE("--devices")) {
-      o.devices = v;
-    } else if (VALUE("--monitor")) {
-      monitor = v;
-    } else if (VALUE("--faces")) {
-      const char *eq = v ? strchr(v, '=') : NULL;
-      if (!eq || eq == v || !eq[1])
-        return cli_usage_error("dsengine train", "--faces needs NAME=DIR, not '%s'", v ? v : "");
-      if (o.face_count == DS_MAX_IDENTITIES)
-        return cli_usage_error("dsengine train", "at most %d --faces", DS_MAX_IDENTITIES);
-      char *name = strndup(v, (size_t)(eq - v));
-      o.face_names[o.face_count] = name;
-      o.face_dirs[o.face_count++] = eq + 1;
-    } else if (VALUE("--iterations")) {
-      if (m < 0 || parse_count("--iterations", v, 1, &n)) return DS_EXIT_USAGE;
-      o.iterations = n;
-    } else if (VALUE("--batch")) {
-      if (m < 0 || parse_count("--batch", v, 1, &n)) return DS_EXIT_USAGE;
-      o.batch = (int)n;
-    } else if (VALUE("--save-every")) {
-      if (m < 0 || parse_count("--save-every", v, 1, &n)) return DS_EXIT_USAGE;
-      o.save_every = (int)n;
-    } else if (VALUE("--preview-every")) {
-      if (m < 0 || parse_count("--preview-every", v, 1, &n)) return DS_EXIT_USAGE;
-      o.preview_every = (int)n;
-    } else if (VALUE("--seed")) {
-      if (m < 0 || parse_count("--seed", v, 0, &n)) return DS_EXIT_USAGE;
-      o.seed = (uint64_t)n;
-    } else if (VALUE("--minutes")) {
-      char *end;
-      o.minutes = v ? strtod(v, &end) : 0;
-      if (m < 0 || !v || *end || o.minutes <= 0)
-        return cli_usage_error("dsengine train", "--minutes needs a positive number");
-    } else if (strcmp(argv[i], "--no-warp") == 0) {
-      o.no_warp = 1;
-    } else if (strcmp(argv[i], "--no-flip") == 0) {
-      o.no_flip = 1;
-    } else {
-      return cli_usage_error("dsengine train", "unknown option %s", argv[i]);
     }
-    if (m < 0) return cli_usage_error("dsengine train", "%s needs a value", argv[i]);
-#undef VALUE
+    int rc = parse_option(&s, argc, argv, &i);
+    if (rc != DS_EXIT_OK) return rc;
   }
-  if (!o.model_dir) return cli_usage_error("dsengine train", "--model DIR is required");
+  ds_train_options o = s.o;
+  const char *flag_device = s.flag_device, *monitor = s.monitor;
+  if (!o.model_dir) return cli_usage_error(CMD, "--model DIR is required");
   o.device_spec = cli_device_spec(flag_device, &o.device_origin);
 
-  if (o.devices && flag_device)
-    return cli_usage_error("dsengine train", "give --device or --devices, not both");
+  if (o.devices && flag_device) return cli_usage_error(CMD, "give --device or --devices, not both");
 
   /* MPI joins only under a launcher; otherwise a world of one */
   ds_error err = {0};
   if (ds_comm_create(&o.comm, NULL, NULL, &err) != DS_OK) return cli_fail(&err);
   /* the page is rank 0's: it alone holds the progress and writes the model */
   cli_monitor mon = {0};
-  int rc = monitor && ds_comm_rank(o.comm) == 0
-               ? cli_monitor_start("dsengine train", monitor, o.model_dir, &mon)
-               : DS_EXIT_OK;
+  int rc = monitor && ds_comm_rank(o.comm) == 0 ? cli_monitor_start(CMD, monitor, o.model_dir, &mon)
+                                                : DS_EXIT_OK;
   o.feed = mon.feed;
   o.stop = cli_stop_on_signals();
   ds_train_summary sum;
