@@ -1,4 +1,4 @@
-/* The HOG detector's device path (engine/detect/fhog_cl.c, hog_scan_cl.c,
+/* The HOG detector's device path (engine/detect/fhog_cl.c, hog_scan_cl.c, hog_detect_cl.c,
  * cl/detect/) against the host reference.
  *
  *   test_hog_cl MODEL [IMAGE...]

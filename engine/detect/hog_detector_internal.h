@@ -1,6 +1,6 @@
 /* The detector's fields, shared by the host code (hog_model.c: the file;
  * hog_pyramid.c, hog_scan.c, hog_nms.c: the detection) and the device path
- * (hog_scan_cl.c); nothing else includes this. */
+ * (hog_scan_cl.c, hog_detect_cl.c); nothing else includes this. */
 #ifndef DS_ENGINE_DETECT_HOG_DETECTOR_INTERNAL_H
 #define DS_ENGINE_DETECT_HOG_DETECTOR_INTERNAL_H
 
