@@ -280,6 +280,8 @@ static ds_status setup_device(trainer *t, ds_error *err) {
   const int n = t->cfg.batch, S = t->cfg.input_size, C = t->cfg.input_channels;
   ds_status st = ds_runtime_open(&t->rt, t->opt->device_spec, t->opt->device_origin, 0, err);
   if (st != DS_OK) return st;
+  t->rt->tune_note = t->cb ? t->cb->note : NULL; /* the first run's tuning, shape by shape */
+  t->rt->tune_note_user = t->cb ? t->cb->user : NULL;
   ds_model_build(&t->model, &t->cfg);
   st = ds_model_device_create(&t->model, t->rt, (unsigned)n, err);
   for (int i = 0; st == DS_OK && i < t->ids; i++)
