@@ -112,8 +112,9 @@ static void test_variants(int small) {
          rt->device.name, (unsigned long long)rt->device.local_mem_bytes);
   /* ragged everywhere; whole 64- and 128-tiles with K a multiple of the
    * slab (the float4 path); K shorter than a slab; one element */
-  const unsigned shapes[][3] = {{13, 37, 29}, {129, 130, 20}, {128, 128, 48}, {70, 130, 100},
-                                {1, 1, 1},    {64, 64, 5},    {257, 131, 67}};
+  const unsigned shapes[][3] = {{13, 37, 29},   {129, 130, 20}, {128, 128, 48},
+                                {70, 130, 100}, {1, 1, 1},      {64, 64, 5},
+                                {257, 131, 67}, {300, 3, 75},   {3, 300, 64}};
   /* under Oclgrind: one ragged shape in every layout and mode, and one
    * with whole tiles and a ragged slab, aligned (float4 loads) */
   const size_t nshapes = small ? 2 : sizeof shapes / sizeof shapes[0];
@@ -179,7 +180,7 @@ static void test_offer(void) {
     split += (all[i].flags & DS_GEMM_SPLIT_K) != 0;
     blas += all[i].kind == DS_GEMM_CLBLAST;
   }
-  CHECK(tiles == 8 && split == 2 && blas == 1,
+  CHECK(tiles == 10 && split == 2 && blas == 1,
         "a large GPU's candidates: %d tiles, %d split, %d "
         "CLBlast",
         tiles, split, blas);

@@ -82,12 +82,14 @@ kernel void gemm_split_sum(global float *restrict C, const ulong c_off, const ui
 #define GT_THREADS (GT_RX * GT_RY)
 #define GT_LDA (GT_TM + 1)
 #define GT_LDB (GT_TN + 1)
-// float4s of a slab each work-item loads
-#define GT_AV (GT_TM * GT_KS / 4 / GT_THREADS)
-#define GT_BV (GT_TN * GT_KS / 4 / GT_THREADS)
-#if GT_TM % GT_RY || GT_TN % GT_RX || GT_KS % 4 || GT_TM % 4 || GT_TN % 4 || \
-    (GT_TM * GT_KS) % (4 * GT_THREADS) || (GT_TN * GT_KS) % (4 * GT_THREADS)
-#error "gemm_gpu: tiles must split into whole float4s per work-item"
+// float4s of a slab, and how many each work-item loads (the last round
+// partly, when a narrow tile has fewer float4s than work-items)
+#define GT_AQ (GT_TM * GT_KS / 4)
+#define GT_BQ (GT_TN * GT_KS / 4)
+#define GT_AV ((GT_AQ + GT_THREADS - 1) / GT_THREADS)
+#define GT_BV ((GT_BQ + GT_THREADS - 1) / GT_THREADS)
+#if GT_TM % GT_RY || GT_TN % GT_RX || GT_KS % 4 || GT_TM % 4 || GT_TN % 4
+#error "gemm_gpu: tiles must split into work-items and float4s"
 #endif
 
 // Where float4 number q of A's slab lies: (r, kk) is its first element; it
@@ -110,6 +112,7 @@ inline void load_a(float4 *ra, global const float *restrict A, const ulong a_off
   const int inside = vec && m0 + GT_TM <= M && k0 + GT_KS <= kend;
 #pragma unroll
   for (int i = 0; i < GT_AV; i++) {
+    if (GT_AQ % GT_THREADS && tid + i * GT_THREADS >= GT_AQ) break;
     uint r, kk;
     a_slot(tid + i * GT_THREADS, along_m, &r, &kk);
     const size_t m = m0 + r, k = k0 + kk;
@@ -131,6 +134,7 @@ inline void store_a(local float (*As)[GT_LDA], const float4 *ra, const uint tid,
                     const int along_m) {
 #pragma unroll
   for (int i = 0; i < GT_AV; i++) {
+    if (GT_AQ % GT_THREADS && tid + i * GT_THREADS >= GT_AQ) break;
     uint r, kk;
     a_slot(tid + i * GT_THREADS, along_m, &r, &kk);
     if (along_m) {
@@ -154,6 +158,7 @@ inline void load_b(float4 *rb, global const float *restrict B, const ulong b_off
   const int inside = vec && n0 + GT_TN <= N && k0 + GT_KS <= kend;
 #pragma unroll
   for (int i = 0; i < GT_BV; i++) {
+    if (GT_BQ % GT_THREADS && tid + i * GT_THREADS >= GT_BQ) break;
     const uint q = tid + i * GT_THREADS, kk = q / (GT_TN / 4), c = (q - kk * (GT_TN / 4)) * 4;
     const size_t n = n0 + c, k = k0 + kk;
     if (inside) {
@@ -171,6 +176,7 @@ inline void load_b(float4 *rb, global const float *restrict B, const ulong b_off
 inline void store_b(local float (*Bs)[GT_LDB], const float4 *rb, const uint tid) {
 #pragma unroll
   for (int i = 0; i < GT_BV; i++) {
+    if (GT_BQ % GT_THREADS && tid + i * GT_THREADS >= GT_BQ) break;
     const uint q = tid + i * GT_THREADS, kk = q / (GT_TN / 4), c = (q - kk * (GT_TN / 4)) * 4;
     Bs[kk][c] = rb[i].x;
     Bs[kk][c + 1] = rb[i].y;

@@ -59,6 +59,12 @@ static const ds_gemm_variant gpu_variants[] = {
     {DS_GEMM_GPU_TILE, 4, 4, 16, {8, 8}, 0, 0},
     {DS_GEMM_GPU_TILE, 8, 8, 16, {16, 16}, 0, DS_GEMM_SPLIT_K},
     {DS_GEMM_GPU_TILE, 4, 4, 16, {16, 16}, 0, DS_GEMM_SPLIT_K},
+    /* narrow products, where a square tile would compute mostly padding:
+     * N of a few columns (the output layer's 3 channels: 128 x 4 tiles from
+     * 4 x 64 work-items of 2 x 1), and M of a few rows (its weight gradient
+     * as dW^T: 4 x 128 from 64 x 4 of 1 x 2) */
+    {DS_GEMM_GPU_TILE, 2, 1, 16, {4, 64}, 0, 0},
+    {DS_GEMM_GPU_TILE, 1, 2, 16, {64, 4}, 0, 0},
     /* CLBlast's SGEMM with its database's parameters for the device */
     {DS_GEMM_CLBLAST, 0, 0, 0, {0, 0}, 0, 0},
 };

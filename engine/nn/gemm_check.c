@@ -61,6 +61,9 @@ static ds_status check_one(ds_runtime *rt, const ds_gemm_variant *v, int mode, c
 
 ds_status ds_gemm_check_variants(ds_runtime *rt, ds_gemm_check_result *out, ds_error *err) {
   memset(out, 0, sizeof *out);
+  /* a check builds and compares; it does not tune (CLBlast's set search) */
+  const int tune = rt->tune;
+  rt->tune = 0;
   ds_gemm_variant v[DS_GEMM_MAX_VARIANTS];
   const int count = ds_gemm_variants(rt, v, DS_GEMM_MAX_VARIANTS);
   /* room for any variant's copies or split partial sums */
@@ -108,5 +111,6 @@ ds_status ds_gemm_check_variants(ds_runtime *rt, ds_gemm_check_result *out, ds_e
   ds_buffer_release(&dbias);
   ds_buffer_release(&ws);
   free(a), free(b), free(c0), free(bias), free(got), free(want);
+  rt->tune = tune;
   return st;
 }
