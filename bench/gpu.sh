@@ -110,8 +110,8 @@ run test_convert_io 60 env DSENGINE_TUNE=off "$build/tests/test_convert_io"
 run test_mask 60 env DSENGINE_TUNE=off "$build/tests/test_mask"
 run test_color 60 env DSENGINE_TUNE=off "$build/tests/test_color"
 run devices_check 120 "$bin" devices --check --device "$device"
-run bench 300 "$bin" bench --device "$device" --model "$model" --batch "$batch" --iters "$iters" \
-  --gemm "$gemm" --profile --quiet-wait 0 --budget 40 --json "$out/bench.json"
+run bench 330 "$bin" bench --device "$device" --model "$model" --batch "$batch" --iters "$iters" \
+  --gemm "$gemm" --profile --quiet-wait 0 --budget 20 --json "$out/bench.json"
 t_total=$(($(date +%s) - t_start))
 
 "$python" - "$out" "$device" "$t_total" <<'EOF'
