@@ -163,8 +163,8 @@ static void bias_kernel(const char *name, cl_mem db, cl_mem dz, unsigned rows, u
 }
 
 static void test_bias_grad(void) {
-  const unsigned shapes[][2] = {{1, 1},    {7, 3},      {100, 16},  {33, 37},
-                                {257, 64}, {1000, 515}, {20000, 3}, {4099, 130}};
+  const unsigned shapes[][2] = {{1, 1},    {7, 3},      {100, 16}, {33, 37},
+                                {257, 64}, {1000, 515}, {2000, 3}, {1025, 130}};
   for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
     const unsigned rows = shapes[s][0], c = shapes[s][1];
     float *dz = rand_array((size_t)rows * c), *want = malloc((c + 2) * sizeof *want);
