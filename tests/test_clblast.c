@@ -8,6 +8,7 @@
 #include "check.h"
 #include "engine/nn/gemm.h"
 #include "engine/nn/gemm_clblast.h"
+#include "host/profile.h"
 #include "nn_util.h"
 
 static ds_runtime *rt;
@@ -43,7 +44,9 @@ static void product(unsigned m, unsigned n, unsigned k, int trans, int set) {
 }
 
 int main(void) {
-  CHECK_OK(ds_runtime_open(&rt, getenv("DSENGINE_DEVICE"), "DSENGINE_DEVICE", 0, &err), &err);
+  CHECK_OK(ds_runtime_open(&rt, getenv("DSENGINE_DEVICE"), "DSENGINE_DEVICE", DS_RUNTIME_PROFILING,
+                           &err),
+           &err);
   if (!rt) return check_summary("clblast");
   const int sets = ds_gemm_clblast_set_count();
   CHECK(sets >= 3, "%d CLBlast parameter sets", sets);
@@ -68,6 +71,14 @@ int main(void) {
   CHECK(ds_gemm_clblast_use_set(rt, 0, &e) == DS_ERR_INVALID,
         "the database's set came back after an override");
   ds_error_clear(&e);
+  /* --profile sees CLBlast's launches (its last kernel's event) */
+  ds_kernel_time *times = NULL;
+  int kinds = 0, library = 0;
+  CHECK_OK(ds_profile_take(rt, &times, &kinds, &err), &err);
+  for (int i = 0; i < kinds; i++)
+    if (!strcmp(times[i].name, "(library)")) library += (int)times[i].launches;
+  CHECK(library > 0, "no CLBlast launch in the profile (%d kernels listed)", kinds);
+  free(times);
   ds_runtime_destroy(rt);
   return check_summary("clblast");
 }

@@ -10,6 +10,7 @@
 #include "engine/nn/gemm_gpu.h"
 #include "engine/util/report.h"
 #include "host/buffer.h"
+#include "host/profile.h"
 #include "host/tune_cache.h"
 
 /* CLBlast's Xgemm parameters, in its database's order. */
@@ -89,10 +90,12 @@ static ds_status sgemm(ds_runtime *rt, const ds_gemm_args *g, ds_error *err) {
   const size_t lda = trans ? g->lda_k : g->lda_m;
   const float beta = g->accumulate ? 1.0f : 0.0f;
   cl_command_queue q = rt->queue;
+  cl_event ev = NULL; /* --profile: the event of CLBlast's last kernel */
   CLBlastStatusCode rc =
       CLBlastSgemm(CLBlastLayoutRowMajor, trans ? CLBlastTransposeYes : CLBlastTransposeNo,
                    CLBlastTransposeNo, g->m, g->n, g->k, 1.0f, g->a, g->a_off, lda ? lda : 1, g->b,
-                   g->b_off, g->ldb, beta, g->c, g->c_off, g->ldc, &q, NULL);
+                   g->b_off, g->ldb, beta, g->c, g->c_off, g->ldc, &q, rt->profiling ? &ev : NULL);
+  if (ev) ds_profile_record(rt, NULL, ev);
   if (rc != CLBlastSuccess)
     return ds_error_set(err, rc == CLBlastTempBufferAllocFailure ? DS_ERR_NO_MEMORY : DS_ERR_OPENCL,
                         "CLBlastSgemm %ux%ux%u failed on %s (CLBlast status %d); the tuner picks "
