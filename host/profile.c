@@ -1,5 +1,6 @@
 #include "host/profile.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,7 +53,10 @@ ds_status ds_profile_take(ds_runtime *rt, ds_kernel_time **out, int *count, ds_e
                             NULL);
     clGetEventProfilingInfo(rt->launches[i].event, CL_PROFILING_COMMAND_END, sizeof end, &end,
                             NULL);
-    ds_kernel_name(rt->launches[i].kernel, name, sizeof name);
+    if (rt->launches[i].kernel)
+      ds_kernel_name(rt->launches[i].kernel, name, sizeof name);
+    else /* a library's launch (CLBlast): its event, no kernel handle */
+      snprintf(name, sizeof name, "(library)");
     int j = 0;
     while (j < n && strcmp(t[j].name, name))
       j++;

@@ -18,7 +18,8 @@ typedef struct ds_kernel_time {
   long launches;
 } ds_kernel_time;
 
-/* Keeps ev (owned from here on) as a launch of k. Out of memory: dropped. */
+/* Keeps ev (owned from here on) as a launch of k (NULL: a library's launch,
+ * listed as "(library)"). Out of memory: dropped. */
 void ds_profile_record(ds_runtime *rt, cl_kernel k, cl_event ev);
 
 /* Waits for the recorded launches and returns their totals by kernel, the

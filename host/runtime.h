@@ -53,6 +53,12 @@ typedef struct ds_runtime {
   int retune; /* 1: measure again, ignoring what the tuning file holds */
   ds_tune_entry *tune_entries;
   int tune_count, tune_cap, tune_loaded;
+  /* told one line per shape measured (the first with what tuning is), so
+   * a first run does not sit silent while it tunes; NULL: quiet */
+  void (*tune_note)(const char *line, void *user);
+  void *tune_note_user;
+  int tuned_shapes;     /* shapes measured by this runtime */
+  double tuned_seconds; /* and the time that took */
 } ds_runtime;
 
 /* Creates a context and an in-order queue on dev. */

@@ -9,6 +9,32 @@
 
 #include "core/atomic_file.h"
 #include "core/hash.h"
+#include "host/kernel_sources.h"
+
+uint32_t ds_tune_source_tag(const ds_runtime *rt, const char *const *programs, int count) {
+  uint64_t h = DS_FNV64_INIT;
+  for (int p = 0; p < count; p++) {
+    h = ds_fnv64(h, programs[p], strlen(programs[p]) + 1);
+    FILE *f = NULL;
+    if (rt->kernel_dir[0]) {
+      char path[DS_PATH_MAX + 160];
+      snprintf(path, sizeof path, "%s/%s.cl", rt->kernel_dir, programs[p]);
+      f = fopen(path, "rb");
+    }
+    if (f) { /* the file the build reads */
+      char buf[4096];
+      size_t got;
+      while ((got = fread(buf, 1, sizeof buf, f)) > 0)
+        h = ds_fnv64(h, buf, got);
+      fclose(f);
+      continue;
+    }
+    for (int i = 0; i < ds_kernel_source_count; i++)
+      if (!strcmp(ds_kernel_sources[i].name, programs[p]))
+        h = ds_fnv64(h, ds_kernel_sources[i].text, ds_kernel_sources[i].length);
+  }
+  return (uint32_t)(h ^ (h >> 32));
+}
 
 void ds_tune_path(const ds_runtime *rt, char *path, size_t cap) {
   if (!rt->cache_dir[0]) {

@@ -12,6 +12,8 @@
 #ifndef DS_HOST_TUNE_CACHE_H
 #define DS_HOST_TUNE_CACHE_H
 
+#include <stdint.h>
+
 #include "host/runtime.h"
 
 enum { DS_TUNE_KEY_MAX = 96, DS_TUNE_VALUE_MAX = 96 };
@@ -33,6 +35,10 @@ void ds_tune_put(ds_runtime *rt, const char *key, const char *value, int *writte
 
 /* The file tuning results for rt's device go to (empty: no cache folder). */
 void ds_tune_path(const ds_runtime *rt, char *path, size_t cap);
+
+/* A hash of the named cl/ programs' sources (from rt->kernel_dir when set,
+ * else the embedded copies) for keys of entries that depend on them. */
+uint32_t ds_tune_source_tag(const ds_runtime *rt, const char *const *programs, int count);
 
 /* Frees the entries (ds_runtime_destroy calls this). */
 void ds_tune_release(ds_runtime *rt);

@@ -9,6 +9,7 @@
 #include "check.h"
 #include "engine/nn/gemm.h"
 #include "engine/nn/gemm_tune.h"
+#include "host/kernel_sources.h"
 #include "host/tune_cache.h"
 #include "nn_util.h"
 
@@ -95,6 +96,14 @@ static double tuned_product(ds_runtime *rt, unsigned m, unsigned n, unsigned k) 
   return e;
 }
 
+static int notes;
+static char last_note[256];
+static void count_note(const char *line, void *user) {
+  (void)user;
+  notes++;
+  snprintf(last_note, sizeof last_note, "%s", line);
+}
+
 static void test_gemm_tuner(const char *dir) {
   ds_runtime *rt = open_rt(dir);
   if (!rt) return;
@@ -102,20 +111,24 @@ static void test_gemm_tuner(const char *dir) {
   ds_tune_path(rt, path, sizeof path);
   remove(path);
   rt->tune = 1;
+  rt->tune_note = count_note;
   const unsigned m = 301, n = 190, k = 900; /* 1.03e8 FLOPs: tuned */
   CHECK(2.0 * m * n * k >= DS_GEMM_TUNE_MIN_FLOP, "the test shape is below the tuning threshold");
   double e = tuned_product(rt, m, n, k);
   CHECK(e < 2e-5, "tuned %ux%ux%u: rel err %.3g", m, n, k, e);
+  /* the first run says it is tuning, then what each shape took */
+  CHECK(notes == 2 && rt->tuned_shapes == 1 && strstr(last_note, "301x190x900"),
+        "%d tuning notes, %d shapes, last '%s'", notes, rt->tuned_shapes, last_note);
   ds_gemm_args key_args = {.lda_m = k, .lda_k = 1, .ldb = n, .m = m, .n = n, .k = k};
   key_args.accumulate = 1;
   key_args.ws = NULL;
   char key[DS_TUNE_KEY_MAX];
-  ds_gemm_tune_key(&key_args, key, sizeof key);
+  ds_gemm_tune_key(rt, &key_args, key, sizeof key);
   const char *stored = ds_tune_get(rt, key);
   if (!stored) { /* with workspace, when this device's variants use one */
     key_args.ws = (cl_mem)1;
     key_args.ws_floats = 1;
-    ds_gemm_tune_key(&key_args, key, sizeof key);
+    ds_gemm_tune_key(rt, &key_args, key, sizeof key);
     stored = ds_tune_get(rt, key);
   }
   CHECK(stored != NULL, "no tuning entry for %s", key);
@@ -158,6 +171,51 @@ static void test_gemm_tuner(const char *dir) {
   ds_runtime_destroy(rt);
 }
 
+/* The key of a GEMM shape follows the kernels' sources (DSENGINE_KERNEL_DIR
+ * copies here): the same text gives the embedded key, one changed byte
+ * another. */
+static void write_text(const char *path, const char *text, size_t len) {
+  FILE *f = fopen(path, "wb");
+  CHECK(f != NULL, "cannot write %s", path);
+  if (!f) return;
+  fwrite(text, 1, len, f);
+  fclose(f);
+}
+
+static void test_key_follows_source(const char *dir) {
+  ds_runtime *rt = open_rt(dir);
+  if (!rt) return;
+  ds_gemm_args g = {.lda_m = 64, .lda_k = 1, .ldb = 64, .m = 64, .n = 64, .k = 64};
+  char embedded[DS_TUNE_KEY_MAX], same[DS_TUNE_KEY_MAX], changed[DS_TUNE_KEY_MAX];
+  ds_gemm_tune_key(rt, &g, embedded, sizeof embedded);
+  char kdir[DS_PATH_MAX], sub[DS_PATH_MAX + 8], path[DS_PATH_MAX + 32];
+  snprintf(kdir, sizeof kdir, "%s/kernels", dir);
+  snprintf(sub, sizeof sub, "%s/nn", kdir);
+  mkdir(kdir, 0755);
+  mkdir(sub, 0755);
+  const char *names[] = {"nn/gemm", "nn/gemm_gpu"};
+  for (int p = 0; p < 2; p++)
+    for (int i = 0; i < ds_kernel_source_count; i++)
+      if (!strcmp(ds_kernel_sources[i].name, names[p])) {
+        snprintf(path, sizeof path, "%s/%s.cl", kdir, names[p]);
+        write_text(path, ds_kernel_sources[i].text, ds_kernel_sources[i].length);
+      }
+  snprintf(rt->kernel_dir, sizeof rt->kernel_dir, "%s", kdir);
+  ds_gemm_tune_key(rt, &g, same, sizeof same);
+  CHECK(!strcmp(embedded, same), "the same sources from disk give key '%s', embedded '%s'", same,
+        embedded);
+  snprintf(path, sizeof path, "%s/nn/gemm_gpu.cl", kdir);
+  FILE *f = fopen(path, "ab");
+  if (f) {
+    fputs("// changed\n", f);
+    fclose(f);
+  }
+  ds_gemm_tune_key(rt, &g, changed, sizeof changed);
+  CHECK(strcmp(embedded, changed) != 0, "a changed gemm_gpu.cl kept the key '%s'", changed);
+  rt->kernel_dir[0] = '\0';
+  ds_runtime_destroy(rt);
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: test_tune SCRATCH_DIR\n");
@@ -166,5 +224,6 @@ int main(int argc, char **argv) {
   mkdir(argv[1], 0755);
   test_file(argv[1]);
   test_gemm_tuner(argv[1]);
+  test_key_follows_source(argv[1]);
   return check_summary("tune");
 }

@@ -394,12 +394,19 @@ typedef struct bench_state {
   cJSON *devices; /* array, NULL without --json */
 } bench_state;
 
+static void print_tune_note(const char *line, void *user) {
+  (void)user;
+  printf("  %s\n", line);
+  fflush(stdout);
+}
+
 static ds_status bench_device(const ds_device_desc *dev, const bench_opts *o, bench_state *s,
                               ds_error *err) {
   ds_runtime *rt = NULL;
   ds_status st = ds_runtime_create(&rt, dev, o->profile ? DS_RUNTIME_PROFILING : 0, err);
   if (st != DS_OK) return st;
   rt->retune = o->retune;
+  rt->tune_note = print_tune_note;
   rt->profiling = 0; /* a profiling queue, but events only for the profiled step */
   printf("\n######## device %d: %s (%s, %s), %u compute units\n", dev->index, dev->name,
          ds_vendor_class_name(dev->vendor_class), dev->platform_name, dev->compute_units);

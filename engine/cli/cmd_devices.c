@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "engine/cli/cli.h"
+#include "engine/nn/gemm_check.h"
 #include "engine/tensor/vector.h"
 #include "engine/util/report.h"
 #include "host/buffer.h"
@@ -28,7 +29,8 @@ static const char *help =
     "                 Default: $DSENGINE_DEVICE, else auto.\n"
     "  --json         print the list as JSON instead of a table\n"
     "  --check        build every kernel program on the device (filling the kernel\n"
-    "                 cache) and compare a computation with the C reference\n"
+    "                 cache), compare a computation with the C reference, and build\n"
+    "                 and check every GEMM variant the tuner may pick there\n"
     "\n"
     "Exit status: 0 ok, 1 a check failed, 2 no device matches SPEC.\n";
 
@@ -138,11 +140,18 @@ static int check_device(const ds_device_desc *dev) {
     st = ds_program_get(rt, ds_kernel_sources[i].name, NULL, &p, &err);
   }
   if (st == DS_OK) st = check_compute(rt, &err);
+  /* every GEMM variant the tuner may pick here, built and run once */
+  ds_gemm_check_result gemm = {0};
+  if (st == DS_OK) st = ds_gemm_check_variants(rt, &gemm, &err);
+  if (st == DS_OK && gemm.unfit)
+    printf("check #%d %s: %d GEMM variants cannot run here and are skipped by the tuner; the "
+           "last: %s\n",
+           dev->index, dev->name, gemm.unfit, gemm.unfit_note);
   if (st == DS_OK)
     printf("check #%d %s: %d kernel programs ready (%d compiled, %d from cache) in %.1f s; "
-           "results match the C reference: ok\n",
+           "%d GEMM variants built; results match the C reference: ok\n",
            dev->index, dev->name, rt->program_count, rt->stats.source_builds, rt->stats.cache_hits,
-           ds_now_s() - t0);
+           ds_now_s() - t0, gemm.checked);
   ds_runtime_destroy(rt);
   if (st != DS_OK) {
     fprintf(stderr, "check #%d %s: FAILED\n", dev->index, dev->name);

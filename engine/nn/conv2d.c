@@ -263,7 +263,10 @@ ds_status ds_conv2d_backward(ds_runtime *rt, const ds_conv2d *c, cl_mem dx, cl_m
                              cl_mem params, size_t w_off, const ds_scratch *s, ds_error *err) {
   const size_t out_rows = (size_t)c->n * c->oh * c->ow;
   ds_status st = ds_act_backward(rt, dy, dy, y, c->act, out_rows * c->cout, err);
-  if (st == DS_OK) st = ds_bias_grad(rt, grads, db_off, dy, (unsigned)out_rows, c->cout, err);
+  /* the scratch is free until the patches are gathered: partial sums */
+  if (st == DS_OK)
+    st =
+        ds_bias_grad_ws(rt, grads, db_off, dy, (unsigned)out_rows, c->cout, s->buf, s->floats, err);
 
   /* dW = P^T . dZ (or dW^T = dZ^T . P: narrow_dw), accumulated over chunks
    * of output rows */

@@ -41,7 +41,9 @@ ds_status ds_dense_backward(ds_runtime *rt, const ds_dense *d, cl_mem dx, cl_mem
   ds_status st = DS_OK;
   if (d->act != DS_ACT_NONE)
     st = ds_act_backward(rt, dy, dy, y, d->act, (size_t)d->n * d->out, err);
-  if (st == DS_OK) st = ds_bias_grad(rt, grads, db_off, dy, d->n, d->out, err);
+  /* the scratch is free until the weights are transposed: partial sums */
+  if (st == DS_OK)
+    st = ds_bias_grad_ws(rt, grads, db_off, dy, d->n, d->out, s->buf, s->floats, err);
   ds_gemm_args gw = {.a = x,
                      .lda_m = 1,
                      .lda_k = d->in,

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "engine/nn/gemm_clblast.h"
+#include "engine/nn/gemm_gpu.h"
 #include "engine/nn/gemm_tune.h"
 #include "host/program.h"
 
@@ -45,6 +47,26 @@ static const ds_gemm_variant gpu_variants[] = {
     {DS_GEMM_REGISTER_TILE, 4, 4, 2, {8, 8}, 0, 0},
     {DS_GEMM_REGISTER_TILE, 4, 4, 1, {16, 16}, 0, 0},
     {DS_GEMM_REGISTER_TILE, 2, 4, 2, {16, 16}, 0, 0},
+    /* double-buffered local tiles (gemm_gpu): 128 x 128 from 16 x 16
+     * work-items of 8 x 8 with K slabs of 16 and 8; 128 x 64 and 64 x 128;
+     * 64 x 64 of 4 x 4; 32 x 32 from 8 x 8 for small products; split K
+     * for shapes with fewer tiles than compute units (128 x 128, 64 x 64) */
+    {DS_GEMM_GPU_TILE, 8, 8, 16, {16, 16}, 0, 0},
+    {DS_GEMM_GPU_TILE, 8, 8, 8, {16, 16}, 0, 0},
+    {DS_GEMM_GPU_TILE, 8, 4, 16, {16, 16}, 0, 0},
+    {DS_GEMM_GPU_TILE, 4, 8, 16, {16, 16}, 0, 0},
+    {DS_GEMM_GPU_TILE, 4, 4, 16, {16, 16}, 0, 0},
+    {DS_GEMM_GPU_TILE, 4, 4, 16, {8, 8}, 0, 0},
+    {DS_GEMM_GPU_TILE, 8, 8, 16, {16, 16}, 0, DS_GEMM_SPLIT_K},
+    {DS_GEMM_GPU_TILE, 4, 4, 16, {16, 16}, 0, DS_GEMM_SPLIT_K},
+    /* narrow products, where a square tile would compute mostly padding:
+     * N of a few columns (the output layer's 3 channels: 128 x 4 tiles from
+     * 4 x 64 work-items of 2 x 1), and M of a few rows (its weight gradient
+     * as dW^T: 4 x 128 from 64 x 4 of 1 x 2) */
+    {DS_GEMM_GPU_TILE, 2, 1, 16, {4, 64}, 0, 0},
+    {DS_GEMM_GPU_TILE, 1, 2, 16, {64, 4}, 0, 0},
+    /* CLBlast's SGEMM with its database's parameters for the device */
+    {DS_GEMM_CLBLAST, 0, 0, 0, {0, 0}, 0, 0},
 };
 
 ds_gemm_variant ds_gemm_default_variant(const ds_runtime *rt) {
@@ -69,6 +91,7 @@ int ds_gemm_variants(const ds_runtime *rt, ds_gemm_variant *out, int cap) {
   for (int i = 0; i < n && count < cap; i++) {
     ds_gemm_variant v = list[i];
     if (!v.k_block) v.k_block = def.k_block;
+    if (v.kind == DS_GEMM_GPU_TILE && !ds_gemm_gpu_fits(rt, &v)) continue;
     int dup = 0;
     for (int j = 0; j < count; j++)
       dup |= !memcmp(&out[j], &v, sizeof v);
@@ -138,7 +161,7 @@ static gemm_plan plan_for(const ds_gemm_variant *v, unsigned m, unsigned n, unsi
                           unsigned lda_m, unsigned lda_k, unsigned ldb) {
   const size_t mr = v->mr, nb = (size_t)v->vw * v->nv;
   gemm_plan p = {0, 0, 0, 0, 0};
-  if (v->kind == DS_GEMM_LOCAL_TILE) return p; /* reads the operands as they are */
+  if (v->kind != DS_GEMM_REGISTER_TILE) return p; /* reads the operands as they are */
   /* B: a ragged N is padded to whole tiles; an aliased pitch gets 16 more
    * when enough rows read B again to pay for the copy (measured on PoCL:
    * reading the aliased B as it is ran 16 x 512 x 32768 3.5x and 64 x 512 x
@@ -175,7 +198,9 @@ size_t ds_gemm_workspace(const ds_runtime *rt, unsigned m, unsigned n, unsigned 
   size_t most = 0;
   for (int i = 0; i < count; i++) {
     const unsigned kb = v[i].k_block < k ? v[i].k_block : k;
-    const size_t f = plan_for(&v[i], m, n, kb, lda_m, lda_k, ldb).floats;
+    const size_t f = v[i].kind == DS_GEMM_GPU_TILE
+                         ? ds_gemm_gpu_workspace(rt, &v[i], m, n, kb)
+                         : plan_for(&v[i], m, n, kb, lda_m, lda_k, ldb).floats;
     if (f > most) most = f;
   }
   return most;
@@ -241,6 +266,8 @@ static ds_status gemm_one(ds_runtime *rt, const ds_gemm_variant *v, const ds_gem
   cl_uint flags = (g->accumulate ? FLAG_ACCUMULATE : 0) | (g->bias ? FLAG_BIAS : 0) |
                   ((cl_uint)g->act << ACT_SHIFT);
   if (v->kind == DS_GEMM_LOCAL_TILE) return local_tiles(rt, v, g, flags, err);
+  if (v->kind == DS_GEMM_GPU_TILE) return ds_gemm_gpu_run(rt, v, g, flags, err);
+  if (v->kind == DS_GEMM_CLBLAST) return ds_gemm_clblast_run(rt, v, g, flags, err);
   const unsigned mr = v->mr, nr = v->vw * v->nv;
   /* Padded copies of A and B (gemm_plan) let whole tiles cover the product;
    * without workspace the ragged strips go to the edge kernel. */

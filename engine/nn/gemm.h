@@ -43,8 +43,20 @@ typedef struct ds_gemm_args {
  *   DS_GEMM_LOCAL_TILE (gemm_ltile): work-groups of local[0] x local[1]
  *     work-items stage K-slices of nv in local memory; each work-item
  *     computes mr rows x vw columns, a group mr * local[1] x vw * local[0]
- *     (GPUs). */
-typedef enum ds_gemm_kind { DS_GEMM_REGISTER_TILE = 0, DS_GEMM_LOCAL_TILE = 1 } ds_gemm_kind;
+ *     (GPUs);
+ *   DS_GEMM_GPU_TILE (gemm_gpu, cl/nn/gemm_gpu.cl): as the local tile, with
+ *     K slabs of nv double-buffered in local memory, float4 loads where
+ *     aligned and, with DS_GEMM_SPLIT_K, K cut into slices when the
+ *     product has fewer tiles than the device has compute units (GPUs);
+ *   DS_GEMM_CLBLAST (CLBlastSgemm, engine/nn/gemm_clblast.h): CLBlast's
+ *     tuned kernels; mr numbers the parameter set (0: its database's).
+ */
+typedef enum ds_gemm_kind {
+  DS_GEMM_REGISTER_TILE = 0,
+  DS_GEMM_LOCAL_TILE = 1,
+  DS_GEMM_GPU_TILE = 2,
+  DS_GEMM_CLBLAST = 3
+} ds_gemm_kind;
 
 typedef struct ds_gemm_variant {
   unsigned kind; /* ds_gemm_kind */
@@ -58,9 +70,11 @@ typedef struct ds_gemm_variant {
  * copied to a padded pitch (which pays only when many row tiles re-read
  * it: bench/README.md). */
 #define DS_GEMM_KEEP_ALIASED_B 1u
+/* DS_GEMM_GPU_TILE: split K when tiles are fewer than compute units. */
+#define DS_GEMM_SPLIT_K 2u
 
 #define DS_GEMM_K_ANY 0xffffffffu
-enum { DS_GEMM_MAX_VARIANTS = 16 };
+enum { DS_GEMM_MAX_VARIANTS = 32 };
 
 /* The vendor profile's variant: what runs untuned. */
 ds_gemm_variant ds_gemm_default_variant(const ds_runtime *rt);

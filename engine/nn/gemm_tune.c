@@ -3,14 +3,30 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "engine/nn/gemm_clblast.h"
+#include "engine/nn/gemm_gpu.h"
 #include "engine/util/report.h"
 #include "host/buffer.h"
 #include "host/cl_status.h"
 #include "host/tune_cache.h"
 
-void ds_gemm_tune_key(const ds_gemm_args *g, char *key, size_t cap) {
-  snprintf(key, cap, "gemm %u %u %u %u %u %u %d %d", g->m, g->n, g->k, g->lda_m, g->lda_k, g->ldb,
-           g->accumulate ? 1 : 0, g->ws && g->ws_floats ? 1 : 0);
+/* The programs whose variants a GEMM entry chose between: a changed kernel
+ * may rank differently, so their sources are part of the key. */
+static const char *const gemm_programs[] = {"nn/gemm", "nn/gemm_gpu"};
+
+void ds_gemm_tune_key(const ds_runtime *rt, const ds_gemm_args *g, char *key, size_t cap) {
+  const uint32_t tag =
+      ds_tune_source_tag(rt, gemm_programs, (int)(sizeof gemm_programs / sizeof *gemm_programs));
+  snprintf(key, cap, "gemm %08x %u %u %u %u %u %u %d %d", (unsigned)tag, g->m, g->n, g->k, g->lda_m,
+           g->lda_k, g->ldb, g->accumulate ? 1 : 0, g->ws && g->ws_floats ? 1 : 0);
+}
+
+int ds_gemm_variant_applies(const ds_runtime *rt, const ds_gemm_variant *v, const ds_gemm_args *g) {
+  if (v->kind == DS_GEMM_CLBLAST) return ds_gemm_clblast_applies(g);
+  /* a split variant that would not split is its unsplit twin */
+  if (v->kind == DS_GEMM_GPU_TILE && (v->flags & DS_GEMM_SPLIT_K))
+    return ds_gemm_gpu_splits(rt, v, g->m, g->n, g->k, g->ws ? g->ws_floats : 0) > 1;
+  return 1;
 }
 
 /* "kind mr vw nv local0 local1 k_block flags GFLOP/s", k_block 0 for
@@ -82,9 +98,17 @@ static ds_status measure(ds_runtime *rt, const ds_gemm_args *g, const char *key,
   small.m = g->m < 64 ? g->m : 64;
   small.n = g->n < 128 ? g->n : 128;
   small.k = g->k < 64 ? g->k : 64;
+  if (rt->tune_note && !rt->tuned_shapes)
+    ds_note(rt->tune_note, rt->tune_note_user,
+            "tuning GEMM kernels on %s: each new product shape measures its candidates once "
+            "(a model has some 20 to 60 shapes; the results are kept for later runs)",
+            rt->device.name);
+  const double t_start = ds_now_s();
   double times[DS_GEMM_MAX_VARIANTS];
   for (int i = 0; i < n; i++)
-    times[i] = time_call(rt, &cand[i], &small) < 0 ? -1 : time_call(rt, &cand[i], &t);
+    times[i] = !ds_gemm_variant_applies(rt, &cand[i], g) || time_call(rt, &cand[i], &small) < 0
+                   ? -1
+                   : time_call(rt, &cand[i], &t);
   /* the two fastest again: one sample each is at the mercy of the machine */
   for (int round = 0; round < 2; round++) {
     int best = -1, second = -1;
@@ -108,8 +132,16 @@ static ds_status measure(ds_runtime *rt, const ds_gemm_args *g, const char *key,
   if (best < 0) return DS_OK; /* nothing ran: the default reports its own error */
   *winner = cand[best];
   char value[DS_TUNE_VALUE_MAX];
-  format_variant(&cand[best], 2.0 * g->m * g->n * g->k / times[best] * 1e-9, value, sizeof value);
+  const double gflops = 2.0 * g->m * g->n * g->k / times[best] * 1e-9;
+  format_variant(&cand[best], gflops, value, sizeof value);
   ds_tune_put(rt, key, value, NULL);
+  const double took = ds_now_s() - t_start;
+  rt->tuned_shapes++;
+  rt->tuned_seconds += took;
+  ds_note(rt->tune_note, rt->tune_note_user,
+          "tuned GEMM shape %d, %ux%ux%u: %d candidates in %.1f s, best %.0f GFLOP/s (kind %u); "
+          "%.0f s of tuning so far",
+          rt->tuned_shapes, g->m, g->n, g->k, n, took, gflops, cand[best].kind, rt->tuned_seconds);
   return DS_OK;
 }
 
@@ -117,7 +149,7 @@ ds_status ds_gemm_pick(ds_runtime *rt, const ds_gemm_args *g, ds_gemm_variant *v
   *v = ds_gemm_default_variant(rt);
   if (!rt->tune || 2.0 * g->m * g->n * g->k < DS_GEMM_TUNE_MIN_FLOP) return DS_OK;
   char key[DS_TUNE_KEY_MAX];
-  ds_gemm_tune_key(g, key, sizeof key);
+  ds_gemm_tune_key(rt, g, key, sizeof key);
   const char *stored = ds_tune_get(rt, key);
   if (stored && parse_variant(rt, stored, v)) return DS_OK;
   return measure(rt, g, key, v, err);

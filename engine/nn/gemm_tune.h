@@ -9,7 +9,8 @@
  * per-launch-shape compiles, untimed), then once timed on the real operands
  * into a scratch C; the two fastest run again and the best time wins. The
  * real C is never written while measuring. Smaller products, and every
- * product with tuning off, run the default variant. */
+ * product with tuning off, run the default variant. Each measured shape is
+ * told to rt->tune_note (the first also says what tuning is). */
 #ifndef DS_ENGINE_NN_GEMM_TUNE_H
 #define DS_ENGINE_NN_GEMM_TUNE_H
 
@@ -21,7 +22,13 @@
  * stored), else the default. Measuring drains the queue first. */
 ds_status ds_gemm_pick(ds_runtime *rt, const ds_gemm_args *g, ds_gemm_variant *v, ds_error *err);
 
-/* The key a shape is stored under ("gemm m n k lda_m lda_k ldb acc ws"). */
-void ds_gemm_tune_key(const ds_gemm_args *g, char *key, size_t cap);
+/* The key a shape is stored under ("gemm tag m n k lda_m lda_k ldb acc
+ * ws"), tag a hash of the GEMM kernels' sources: a changed kernel is
+ * measured again. */
+void ds_gemm_tune_key(const ds_runtime *rt, const ds_gemm_args *g, char *key, size_t cap);
+
+/* Whether the tuner measures v for g: CLBlast only for the strides it can
+ * express, split-K variants only where they split. */
+int ds_gemm_variant_applies(const ds_runtime *rt, const ds_gemm_variant *v, const ds_gemm_args *g);
 
 #endif

@@ -43,15 +43,61 @@ void ds_act_backward_reference(float *dz, const float *dy, const float *y, ds_ac
 
 ds_status ds_bias_grad(ds_runtime *rt, cl_mem db, size_t db_off, cl_mem dz, unsigned rows,
                        unsigned c, ds_error *err) {
+  return ds_bias_grad_ws(rt, db, db_off, dz, rows, c, NULL, 0, err);
+}
+
+/* Parts of the parallel bias gradient: about 64 Ki work-items in all, each
+ * summing at least 32 rows, within the scratch's ws_floats. */
+static unsigned bias_parts(unsigned rows, unsigned c, size_t ws_floats, unsigned *chunk) {
+  size_t parts = (65536 + c - 1) / c;
+  const size_t most = (rows + 31) / 32;
+  if (parts > most) parts = most;
+  if (parts > ws_floats / (c ? c : 1)) parts = ws_floats / (c ? c : 1);
+  if (parts < 2) return 0;
+  *chunk = (unsigned)((rows + parts - 1) / parts);
+  return (rows + *chunk - 1) / *chunk;
+}
+
+ds_status ds_bias_grad_parallel(ds_runtime *rt, cl_mem db, size_t db_off, cl_mem dz, unsigned rows,
+                                unsigned c, cl_mem ws, size_t ws_floats, ds_error *err) {
+  unsigned chunk = 0;
+  const unsigned parts = ws ? bias_parts(rows, c, ws_floats, &chunk) : 0;
+  cl_ulong off = db_off;
+  cl_uint r = rows, cc = c, np = parts, ch = chunk;
+  cl_kernel k;
+  ds_status st;
+  if (!parts) { /* too few rows (or no scratch): one work-item per channel */
+    st = ds_kernel_get(rt, "nn/layers", NULL, "bias_grad", &k, err);
+    if (st == DS_OK)
+      st = ds_kernel_args(k, err, 5, DS_ARG(db), DS_ARG(off), DS_ARG(dz), DS_ARG(r), DS_ARG(cc));
+    if (st == DS_OK) st = ds_launch_elementwise(rt, k, c, err);
+    return st;
+  }
+  st = ds_kernel_get(rt, "nn/layers", NULL, "bias_grad_part", &k, err);
+  if (st == DS_OK)
+    st = ds_kernel_args(k, err, 6, DS_ARG(ws), DS_ARG(dz), DS_ARG(r), DS_ARG(cc), DS_ARG(ch),
+                        DS_ARG(np));
+  if (st == DS_OK) st = ds_launch_elementwise(rt, k, (size_t)parts * c, err);
+  if (st == DS_OK) st = ds_kernel_get(rt, "nn/layers", NULL, "bias_grad_sum", &k, err);
+  if (st == DS_OK)
+    st = ds_kernel_args(k, err, 5, DS_ARG(db), DS_ARG(off), DS_ARG(ws), DS_ARG(np), DS_ARG(cc));
+  if (st == DS_OK) st = ds_launch_elementwise(rt, k, c, err);
+  return st;
+}
+
+ds_status ds_bias_grad_ws(ds_runtime *rt, cl_mem db, size_t db_off, cl_mem dz, unsigned rows,
+                          unsigned c, cl_mem ws, size_t ws_floats, ds_error *err) {
+  /* GPUs: a two-stage reduction over the rows (bias_grad_part) */
+  if (rt->profile->local_memory_tiles)
+    return ds_bias_grad_parallel(rt, db, db_off, dz, rows, c, ws, ws_floats, err);
   cl_kernel k;
   cl_ulong off = db_off;
   cl_uint r = rows, cc = c;
   /* CPUs: 16 channels per work-item (bias_grad16), same sums to the bit */
-  const int lanes = !rt->profile->local_memory_tiles;
-  ds_status st = ds_kernel_get(rt, "nn/layers", NULL, lanes ? "bias_grad16" : "bias_grad", &k, err);
+  ds_status st = ds_kernel_get(rt, "nn/layers", NULL, "bias_grad16", &k, err);
   if (st == DS_OK)
     st = ds_kernel_args(k, err, 5, DS_ARG(db), DS_ARG(off), DS_ARG(dz), DS_ARG(r), DS_ARG(cc));
-  if (st == DS_OK) st = ds_launch_elementwise(rt, k, lanes ? c / 16 + c % 16 : c, err);
+  if (st == DS_OK) st = ds_launch_elementwise(rt, k, c / 16 + c % 16, err);
   return st;
 }
 

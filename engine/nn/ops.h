@@ -12,6 +12,16 @@
 ds_status ds_bias_grad(ds_runtime *rt, cl_mem db, size_t db_off, cl_mem dz, unsigned rows,
                        unsigned c, ds_error *err);
 void ds_bias_grad_reference(float *db, const float *dz, unsigned rows, unsigned c);
+/* The same with scratch ws (ws_floats; may be NULL): on GPUs a two-stage
+ * parallel reduction over the rows when the scratch holds its partial sums
+ * (ds_bias_grad_parallel); on CPUs bias_grad16, which needs none. */
+ds_status ds_bias_grad_ws(ds_runtime *rt, cl_mem db, size_t db_off, cl_mem dz, unsigned rows,
+                          unsigned c, cl_mem ws, size_t ws_floats, ds_error *err);
+/* The GPU path on any device (tests): parts of rows summed by many
+ * work-items, then the parts per channel; one work-item per channel when
+ * rows are few or the scratch too small. */
+ds_status ds_bias_grad_parallel(ds_runtime *rt, cl_mem db, size_t db_off, cl_mem dz, unsigned rows,
+                                unsigned c, cl_mem ws, size_t ws_floats, ds_error *err);
 
 /* Pixel shuffle, TF depth_to_space (DCR) block 2, NHWC: in [n, h, w, 4f] ->
  * out [n, 2h, 2w, f] with out[b, 2y+i, 2x+j, ch] = in[b, y, x, (2i+j) f + ch].

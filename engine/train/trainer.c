@@ -349,6 +349,8 @@ static ds_status setup_device(trainer *t, ds_error *err) {
       t->par ? ds_runtime_open(&t->rt, ds_parallel_first_device(t->par), "--devices", 0, err)
              : ds_runtime_open(&t->rt, t->opt->device_spec, t->opt->device_origin, 0, err);
   if (st != DS_OK) return st;
+  t->rt->tune_note = t->cb ? t->cb->note : NULL; /* the first run's tuning, shape by shape */
+  t->rt->tune_note_user = t->cb ? t->cb->user : NULL;
   ds_model_build(&t->model, &t->cfg);
   st = check_memory(t, err);
   if (st == DS_OK) st = ds_model_device_create(&t->model, t->rt, (unsigned)n, err);
