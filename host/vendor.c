@@ -6,8 +6,11 @@
  * on GPUs; kernels call fma() where they mean it. */
 /* GEMM tiles: on CPUs 6 x 32 (12 AVX-512 accumulators, ../shared/reference
  * pocl-gemm.md measured 6x32 at 96-98 % of peak with packed operands), one
- * work-item per work-group; on GPUs 4 x 8 per work-item in 8 x 8 groups
- * until the local-memory kernels arrive. */
+ * work-item per work-group; on GPUs, untuned, 4 x 8 per work-item in 8 x 8
+ * groups, the one GPU tile measured on a GPU so far (an H100, 2-3 % of its
+ * peak). With tuning on, every product of 1e8 FLOPs or more measures the
+ * local-memory tiles (cl/nn/gemm_gpu.cl), split K and CLBlast against it
+ * (engine/nn/gemm.c's gpu_variants) and keeps the fastest. */
 static const ds_vendor_profile profiles[DS_VENDOR_COUNT] = {
     [DS_VENDOR_AMD] = {DS_VENDOR_AMD, "-cl-std=CL1.2", 64, 1, 256, 4, 4, 2, {8, 8}, 0},
     [DS_VENDOR_INTEL] = {DS_VENDOR_INTEL, "-cl-std=CL1.2", 16, 1, 256, 4, 4, 2, {8, 8}, 0},
