@@ -3,19 +3,15 @@
  * training steps and the swap's forward pass. A table on screen and,
  * with --json, the same numbers in a file (bench/results.sh turns that into
  * bench/RESULTS.md). */
-#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "core/atomic_file.h"
-#include "engine/bench/bench_util.h"
 #include "engine/bench/gemm_bench.h"
 #include "engine/bench/model_bench.h"
 #include "engine/bench/peak.h"
+#include "engine/cli/bench_report.h"
 #include "engine/cli/cli.h"
 #include "host/device.h"
 #include "host/runtime.h"
@@ -63,23 +59,6 @@ static const char *help =
     "\n"
     "Timings are best-of-N on a machine that may be shared: compare ratios taken in\n"
     "one run, and read the load line printed with them.\n";
-
-enum { MAX_LIST = 8, MAX_SHAPES = 16 };
-
-typedef struct bench_opts {
-  const char *models[MAX_LIST];
-  int model_count;
-  unsigned batches[MAX_LIST];
-  int batch_count;
-  unsigned shapes[MAX_SHAPES][4];
-  int shape_count;
-  int reps, retune, profile;
-  int peak, gemm, train, layers, infer; /* parts to run */
-  double peak_given;
-  ds_bench_model_options mo;
-  const char *json_path;
-  char model_buf[512], batch_buf[64];
-} bench_opts;
 
 static int parse_parts(const char *v, bench_opts *o) {
   o->peak = o->gemm = o->train = o->layers = o->infer = 0;
@@ -200,200 +179,6 @@ static ds_status config_path(const char *model, char *out, size_t cap, ds_error 
 }
 
 /* flop in `seconds` as a fraction of the peak (GFLOP/s); 0 when unknown */
-static double ratio(double flop, double seconds, double peak) {
-  return seconds > 0 && peak > 0 ? flop * 1e-9 / seconds / peak : 0;
-}
-
-/* "12.3 %" of the peak, or "-" when no peak was measured or given */
-static const char *pct_text(double flop, double seconds, double peak, char *buf, size_t cap) {
-  if (peak > 0)
-    snprintf(buf, cap, "%.1f", 100.0 * ratio(flop, seconds, peak));
-  else
-    snprintf(buf, cap, "-");
-  return buf;
-}
-
-static void print_layers(const ds_bench_model *r, double peak, double copy_gbs) {
-  char pb[16];
-  printf("%-26s %-8s %-22s %9s %8s %6s %9s %8s %6s %6s\n", "layer", "kind", "in -> out", "fwd ms",
-         "GFLOP/s", "%peak", "bwd ms", "GFLOP/s", "%peak", "%pass");
-  for (int p = 0; p < r->layer_count; p++) {
-    const ds_layer *l = &r->layers[p];
-    const ds_bench_layer *x = &r->lr[p];
-    char kind[16], shape[48];
-    if (l->kind == DS_LAYER_CONV)
-      snprintf(kind, sizeof kind, "conv%ux%u/%u", l->k, l->k, l->stride);
-    else
-      snprintf(kind, sizeof kind, "%s", l->kind == DS_LAYER_DENSE ? "dense" : "shuffle");
-    snprintf(shape, sizeof shape, "%ux%ux%u->%ux%ux%u", l->h, l->w, l->c, l->oh, l->ow, l->oc);
-    printf("%-26s %-8s %-22s %9.2f", l->name, kind, shape, x->fwd_s * 1e3);
-    if (x->fwd_flop > 0)
-      printf(" %8.1f %6s", x->fwd_flop * 1e-9 / x->fwd_s,
-             pct_text(x->fwd_flop, x->fwd_s, peak, pb, sizeof pb));
-    else
-      printf(" %8s %6s", "-", "-");
-    printf(" %9.2f", x->bwd_s * 1e3);
-    if (x->bwd_flop > 0)
-      printf(" %8.1f %6s", x->bwd_flop * 1e-9 / x->bwd_s,
-             pct_text(x->bwd_flop, x->bwd_s, peak, pb, sizeof pb));
-    else
-      printf(" %8s %6s", "-", "-");
-    printf(" %6.1f\n", 100.0 * (x->fwd_s + x->bwd_s) / r->layers_total_s);
-  }
-  printf("%-26s %-8s %-22s %9.2f %8s %6s %9s %8s %6s %6.1f\n", "loss (fwd+bwd)", "", "",
-         r->loss_s * 1e3, "-", "-", "", "", "", 100.0 * r->loss_s / r->layers_total_s);
-  printf("%-26s %-8s %-22s %9s %8s %6s %9.2f %8s %6s %6.1f\n", "adam", "", "", "", "", "",
-         r->adam_s * 1e3, "-", "-", 100.0 * r->adam_s / r->layers_total_s);
-  if (r->adam_s > 0) {
-    char cb[32] = "";
-    if (copy_gbs > 0)
-      snprintf(cb, sizeof cb, " = %.0f %% of the copy bandwidth",
-               100.0 * r->adam_bytes / r->adam_s * 1e-9 / copy_gbs);
-    printf("adam: %.2f GB in %.1f ms -> %.1f GB/s%s\n", r->adam_bytes * 1e-9, r->adam_s * 1e3,
-           r->adam_bytes / r->adam_s * 1e-9, cb);
-  }
-  printf("layer pass total %.1f ms (best per layer; the step's best is %.1f ms)\n",
-         r->layers_total_s * 1e3, r->step.best * 1e3);
-  int top[3] = {-1, -1, -1};
-  for (int k = 0; k < 3; k++)
-    for (int p = 0; p < r->layer_count; p++) {
-      if (p == top[0] || p == top[1]) continue;
-      double t = r->lr[p].fwd_s + r->lr[p].bwd_s;
-      if (top[k] < 0 || t > r->lr[top[k]].fwd_s + r->lr[top[k]].bwd_s) top[k] = p;
-    }
-  printf("slowest:");
-  for (int k = 0; k < 3 && top[k] >= 0; k++) {
-    const double t = r->lr[top[k]].fwd_s + r->lr[top[k]].bwd_s;
-    printf("%s %s %.1f ms (%.0f %%)", k ? "," : "", r->layers[top[k]].name, t * 1e3,
-           100.0 * t / r->layers_total_s);
-  }
-  printf("\n");
-}
-
-static void print_profile(const ds_bench_model *r) {
-  printf("one step's device time by kernel (%d kernels, %.1f ms):\n", r->kernel_total,
-         r->profile_ms);
-  for (int i = 0; i < r->kernel_count; i++)
-    printf("  %-28s %9.2f ms %5.1f %% %6ld launches\n", r->kernels[i].name, r->kernels[i].ms,
-           100.0 * r->kernels[i].ms / r->profile_ms, r->kernels[i].launches);
-}
-
-static void print_model(const ds_bench_model *r, const bench_opts *o, double peak,
-                        double copy_gbs) {
-  char pb[16];
-  printf("\n== %s, batch %u: %.2f M parameters (encoder + decoder A) ==\n", r->model, r->batch,
-         r->params / 1e6);
-  ds_bench_quiet_print(stdout, "machine", &r->quiet);
-  printf("warm-up step (kernel builds and tuning included): %.2f s\n", r->warmup_s);
-  if (r->iters < r->iters_asked)
-    printf("(--iters %d cut to %d: a step takes %.1f s and --budget is %.0f s)\n", r->iters_asked,
-           r->iters, r->second_s, o->mo.budget);
-  if (o->train)
-    printf("train: best %.1f ms, median %.1f ms of %d -> %.2f samples/s; %.2f GFLOP/step -> "
-           "%.1f GFLOP/s = %s %% of peak; loss %.4f\n",
-           r->step.best * 1e3, r->step.median * 1e3, r->step.n, r->batch / r->step.best,
-           r->step_flop * 1e-9, r->step_flop * 1e-9 / r->step.best,
-           pct_text(r->step_flop, r->step.best, peak, pb, sizeof pb), r->loss);
-  if (r->infer.n)
-    printf("infer: best %.1f ms, median %.1f ms of %d -> %.1f faces/s; %.2f GFLOP/batch -> %.1f "
-           "GFLOP/s = %s %% of peak\n",
-           r->infer.best * 1e3, r->infer.median * 1e3, r->infer.n, r->batch / r->infer.best,
-           r->infer_flop * 1e-9, r->infer_flop * 1e-9 / r->infer.best,
-           pct_text(r->infer_flop, r->infer.best, peak, pb, sizeof pb));
-  if (r->layer_count) print_layers(r, peak, copy_gbs);
-  if (r->kernel_count) print_profile(r);
-}
-
-static cJSON *stats_json(const ds_bench_stats *s) {
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddNumberToObject(o, "best_s", s->best);
-  cJSON_AddNumberToObject(o, "median_s", s->median);
-  cJSON_AddNumberToObject(o, "n", s->n);
-  return o;
-}
-
-static cJSON *quiet_json(const ds_bench_quiet *q) {
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddItemToObject(o, "load", cJSON_CreateDoubleArray(q->load, 3));
-  cJSON_AddNumberToObject(o, "cpu_busy", q->busy);
-  cJSON_AddBoolToObject(o, "quiet", q->quiet);
-  return o;
-}
-
-static cJSON *model_json(const ds_bench_model *r, const bench_opts *o, double peak,
-                         double copy_gbs) {
-  cJSON *j = cJSON_CreateObject();
-  cJSON_AddStringToObject(j, "model", r->model);
-  cJSON_AddNumberToObject(j, "batch", r->batch);
-  cJSON_AddNumberToObject(j, "params", (double)r->params);
-  cJSON_AddNumberToObject(j, "iters", r->iters);
-  cJSON_AddItemToObject(j, "machine", quiet_json(&r->quiet));
-  cJSON_AddNumberToObject(j, "warmup_s", r->warmup_s);
-  if (o->train) {
-    cJSON *t = cJSON_AddObjectToObject(j, "train");
-    cJSON_AddItemToObject(t, "step", stats_json(&r->step));
-    cJSON_AddNumberToObject(t, "samples_per_s", r->batch / r->step.best);
-    cJSON_AddNumberToObject(t, "gflop_per_step", r->step_flop * 1e-9);
-    cJSON_AddNumberToObject(t, "gflops", r->step_flop * 1e-9 / r->step.best);
-    cJSON_AddNumberToObject(t, "peak_ratio", ratio(r->step_flop, r->step.best, peak));
-    cJSON_AddNumberToObject(t, "loss", r->loss);
-  }
-  if (r->infer.n) {
-    cJSON *t = cJSON_AddObjectToObject(j, "infer");
-    cJSON_AddItemToObject(t, "forward", stats_json(&r->infer));
-    cJSON_AddNumberToObject(t, "faces_per_s", r->batch / r->infer.best);
-    cJSON_AddNumberToObject(t, "gflop_per_batch", r->infer_flop * 1e-9);
-    cJSON_AddNumberToObject(t, "peak_ratio", ratio(r->infer_flop, r->infer.best, peak));
-  }
-  if (r->layer_count) {
-    cJSON *arr = cJSON_AddArrayToObject(j, "layers");
-    for (int p = 0; p < r->layer_count; p++) {
-      const ds_bench_layer *x = &r->lr[p];
-      cJSON *l = cJSON_CreateObject();
-      cJSON_AddStringToObject(l, "name", r->layers[p].name);
-      cJSON_AddNumberToObject(l, "fwd_s", x->fwd_s);
-      cJSON_AddNumberToObject(l, "fwd_gflop", x->fwd_flop * 1e-9);
-      cJSON_AddNumberToObject(l, "fwd_peak_ratio", ratio(x->fwd_flop, x->fwd_s, peak));
-      cJSON_AddNumberToObject(l, "bwd_s", x->bwd_s);
-      cJSON_AddNumberToObject(l, "bwd_gflop", x->bwd_flop * 1e-9);
-      cJSON_AddNumberToObject(l, "bwd_peak_ratio", ratio(x->bwd_flop, x->bwd_s, peak));
-      cJSON_AddItemToArray(arr, l);
-    }
-    cJSON_AddNumberToObject(j, "loss_s", r->loss_s);
-    cJSON_AddNumberToObject(j, "adam_s", r->adam_s);
-    cJSON_AddNumberToObject(j, "adam_gbs", r->adam_s > 0 ? r->adam_bytes / r->adam_s * 1e-9 : 0);
-    cJSON_AddNumberToObject(
-        j, "adam_copy_ratio",
-        r->adam_s > 0 && copy_gbs > 0 ? r->adam_bytes / r->adam_s * 1e-9 / copy_gbs : 0);
-    cJSON_AddNumberToObject(j, "layer_pass_s", r->layers_total_s);
-  }
-  if (r->kernel_count) {
-    cJSON *arr = cJSON_AddArrayToObject(j, "step_kernels");
-    for (int i = 0; i < r->kernel_count; i++) {
-      cJSON *k = cJSON_CreateObject();
-      cJSON_AddStringToObject(k, "name", r->kernels[i].name);
-      cJSON_AddNumberToObject(k, "ms", r->kernels[i].ms);
-      cJSON_AddNumberToObject(k, "launches", (double)r->kernels[i].launches);
-      cJSON_AddItemToArray(arr, k);
-    }
-    cJSON_AddNumberToObject(j, "step_kernels_ms", r->profile_ms);
-  }
-  return j;
-}
-
-/* One summary row per model and batch, kept for the table at the end. */
-typedef struct summary_row {
-  char device[64], model[64];
-  unsigned batch;
-  double samples_s, train_ratio, faces_s, infer_ratio;
-} summary_row;
-
-typedef struct bench_state {
-  summary_row rows[64];
-  int row_count;
-  cJSON *devices; /* array, NULL without --json */
-} bench_state;
-
 static void print_tune_note(const char *line, void *user) {
   (void)user;
   printf("  %s\n", line);
@@ -463,7 +248,7 @@ static ds_status bench_device(const ds_device_desc *dev, const bench_opts *o, be
       if (st != DS_OK) break;
       printf("%5u %5u %5u%s %9.2f %9.2f %9.1f %7s  %.1e\n", g.m, g.n, g.k, g.trans_a ? "t" : " ",
              g.times.best * 1e3, g.times.median * 1e3, g.gflop / g.times.best,
-             pct_text(g.gflop * 1e9, g.times.best, pk.gflops, pb, sizeof pb), g.max_err);
+             bench_pct_text(g.gflop * 1e9, g.times.best, pk.gflops, pb, sizeof pb), g.max_err);
       fflush(stdout);
       if (ga) {
         cJSON *j = cJSON_CreateObject();
@@ -471,9 +256,10 @@ static ds_status bench_device(const ds_device_desc *dev, const bench_opts *o, be
         cJSON_AddNumberToObject(j, "n", g.n);
         cJSON_AddNumberToObject(j, "k", g.k);
         cJSON_AddBoolToObject(j, "a_transposed", g.trans_a);
-        cJSON_AddItemToObject(j, "call", stats_json(&g.times));
+        cJSON_AddItemToObject(j, "call", bench_stats_json(&g.times));
         cJSON_AddNumberToObject(j, "gflops", g.gflop / g.times.best);
-        cJSON_AddNumberToObject(j, "peak_ratio", ratio(g.gflop * 1e9, g.times.best, pk.gflops));
+        cJSON_AddNumberToObject(j, "peak_ratio",
+                                bench_ratio(g.gflop * 1e9, g.times.best, pk.gflops));
         cJSON_AddNumberToObject(j, "max_err", g.max_err);
         cJSON_AddItemToArray(ga, j);
       }
@@ -489,76 +275,24 @@ static ds_status bench_device(const ds_device_desc *dev, const bench_opts *o, be
         st = config_path(o->models[mi], path, sizeof path, err);
         if (st == DS_OK) st = ds_bench_model_run(rt, path, o->batches[bi], &o->mo, &r, err);
         if (st != DS_OK) break;
-        print_model(&r, o, pk.gflops, pk.copy_gbs);
+        bench_print_model(&r, o, pk.gflops, pk.copy_gbs);
         fflush(stdout);
-        if (ra) cJSON_AddItemToArray(ra, model_json(&r, o, pk.gflops, pk.copy_gbs));
+        if (ra) cJSON_AddItemToArray(ra, bench_model_json(&r, o, pk.gflops, pk.copy_gbs));
         if (s->row_count < (int)(sizeof s->rows / sizeof s->rows[0])) {
           summary_row *row = &s->rows[s->row_count++];
           snprintf(row->device, sizeof row->device, "%.63s", dev->name);
           snprintf(row->model, sizeof row->model, "%s", r.model);
           row->batch = r.batch;
           row->samples_s = o->train ? r.batch / r.step.best : 0;
-          row->train_ratio = o->train ? ratio(r.step_flop, r.step.best, pk.gflops) : 0;
+          row->train_ratio = o->train ? bench_ratio(r.step_flop, r.step.best, pk.gflops) : 0;
           row->faces_s = r.infer.n ? r.batch / r.infer.best : 0;
-          row->infer_ratio = r.infer.n ? ratio(r.infer_flop, r.infer.best, pk.gflops) : 0;
+          row->infer_ratio = r.infer.n ? bench_ratio(r.infer_flop, r.infer.best, pk.gflops) : 0;
         }
       }
   }
   if (dj && st != DS_OK) cJSON_AddStringToObject(dj, "error", err->msg);
   ds_runtime_destroy(rt);
   return st;
-}
-
-static void print_summary(const bench_state *s, const bench_opts *o) {
-  if (!s->row_count) return;
-  printf("\n%-28s %-10s %6s %11s %7s %9s %7s\n", "device", "model", "batch", "samples/s", "%peak",
-         "faces/s", "%peak");
-  for (int i = 0; i < s->row_count; i++) {
-    const summary_row *r = &s->rows[i];
-    printf("%-28.28s %-10s %6u", r->device, r->model, r->batch);
-    char tr[16] = "-", ir[16] = "-";
-    if (r->train_ratio > 0) snprintf(tr, sizeof tr, "%.1f", 100 * r->train_ratio);
-    if (r->infer_ratio > 0) snprintf(ir, sizeof ir, "%.1f", 100 * r->infer_ratio);
-    if (o->train)
-      printf(" %11.2f %7s", r->samples_s, tr);
-    else
-      printf(" %11s %7s", "-", "-");
-    if (o->infer)
-      printf(" %9.1f %7s\n", r->faces_s, ir);
-    else
-      printf(" %9s %7s\n", "-", "-");
-  }
-}
-
-static ds_status write_json(const char *path, cJSON *root, ds_error *err) {
-  char *text = cJSON_Print(root);
-  if (!text) return ds_error_set(err, DS_ERR_NO_MEMORY, "out of memory writing %s", path);
-  size_t n = strlen(text);
-  text[n] = '\n'; /* cJSON's terminator becomes the file's last line break */
-  ds_status st = ds_file_write_atomic(path, text, n + 1, err);
-  free(text);
-  return st;
-}
-
-static cJSON *json_header(int argc, char **argv) {
-  cJSON *root = cJSON_CreateObject();
-  char cmd[1024] = "dsengine";
-  for (int i = 0; i < argc; i++) {
-    size_t n = strlen(cmd);
-    snprintf(cmd + n, sizeof cmd - n, " %s", argv[i]);
-  }
-  cJSON_AddStringToObject(root, "command", cmd);
-  char date[32], host[256] = "";
-  time_t now = time(NULL);
-  strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-  cJSON_AddStringToObject(root, "date", date);
-  gethostname(host, sizeof host - 1);
-  cJSON_AddStringToObject(root, "host", host);
-  cJSON_AddNumberToObject(root, "online_cpus", (double)sysconf(_SC_NPROCESSORS_ONLN));
-  cJSON_AddStringToObject(root, "flop_formula",
-                          "train step = 3 x forward; conv fwd 2*n*oh*ow*oc*k*k*c, dense fwd "
-                          "2*n*in*out; layer bwd 2 x fwd (1 x for the first layer)");
-  return root;
 }
 
 int cmd_bench(int argc, char **argv) {
@@ -587,7 +321,7 @@ int cmd_bench(int argc, char **argv) {
   bench_state *s = calloc(1, sizeof *s);
   cJSON *root = NULL;
   if (s && o.json_path) {
-    root = json_header(argc, argv);
+    root = bench_json_header(argc, argv);
     s->devices = cJSON_AddArrayToObject(root, "devices");
   }
   if (!s) {
@@ -607,9 +341,9 @@ int cmd_bench(int argc, char **argv) {
       if (rc == DS_EXIT_OK) rc = code;
     }
   }
-  print_summary(s, &o);
+  bench_print_summary(s, &o);
   if (root) {
-    if (write_json(o.json_path, root, &err) != DS_OK) {
+    if (bench_write_json(o.json_path, root, &err) != DS_OK) {
       int code = cli_fail(&err);
       if (rc == DS_EXIT_OK) rc = code;
     } else {
