@@ -17,6 +17,8 @@
 #include "host/runtime.h"
 #include "host/tune_cache.h"
 
+#define CMD "dsengine bench"
+
 #ifndef DS_CONFIG_DIR
 #define DS_CONFIG_DIR "configs"
 #endif
@@ -76,7 +78,7 @@ static int parse_parts(const char *v, bench_opts *o) {
     else if (!strcmp(s, "infer"))
       o->infer = 1;
     else
-      return cli_usage_error("dsengine bench",
+      return cli_usage_error(CMD,
                              "--only takes peak, gemm, train, layers, infer; "
                              "not '%s'",
                              s);
@@ -84,76 +86,96 @@ static int parse_parts(const char *v, bench_opts *o) {
   return DS_EXIT_OK;
 }
 
+/* the command line before its lists are split */
+typedef struct bench_args {
+  bench_opts *o;
+  const char *models, *batches, *shapes, *flag_device;
+} bench_args;
+
+static int parse_option(bench_args *s, int argc, char **argv, int *i) {
+  bench_opts *o = s->o;
+  const char *v = NULL;
+  int m = 0;
+  if (!strcmp(argv[*i], "--no-layers")) {
+    o->layers = 0;
+  } else if (!strcmp(argv[*i], "--retune")) {
+    o->retune = 1;
+  } else if (!strcmp(argv[*i], "--profile")) {
+    o->profile = 1;
+  } else if (CLI_VALUE("--device")) {
+    CLI_NEED(CMD);
+    s->flag_device = v;
+  } else if (CLI_VALUE("--model")) {
+    CLI_NEED(CMD);
+    s->models = v;
+  } else if (CLI_VALUE("--batch")) {
+    CLI_NEED(CMD);
+    s->batches = v;
+  } else if (CLI_VALUE("--gemm")) {
+    CLI_NEED(CMD);
+    s->shapes = v;
+  } else if (CLI_VALUE("--json")) {
+    CLI_NEED(CMD);
+    o->json_path = v;
+  } else if (CLI_VALUE("--only")) {
+    CLI_NEED(CMD);
+    return parse_parts(v, o);
+  } else if (CLI_VALUE("--iters")) {
+    CLI_NEED(CMD);
+    return cli_parse_int(CMD, "--iters", v, 1, 1024, &o->mo.iters);
+  } else if (CLI_VALUE("--reps")) {
+    CLI_NEED(CMD);
+    return cli_parse_int(CMD, "--reps", v, 1, 1000, &o->reps);
+  } else if (CLI_VALUE("--budget")) {
+    CLI_NEED(CMD);
+    return cli_parse_float(CMD, "--budget", v, 0, 1e6, &o->mo.budget);
+  } else if (CLI_VALUE("--quiet-wait")) {
+    CLI_NEED(CMD);
+    return cli_parse_float(CMD, "--quiet-wait", v, 0, 3600, &o->mo.quiet_wait);
+  } else if (CLI_VALUE("--peak")) {
+    CLI_NEED(CMD);
+    return cli_parse_float(CMD, "--peak", v, 1e-3, 1e9, &o->peak_given);
+  } else {
+    return cli_usage_error(CMD, "unknown option %s", argv[*i]);
+  }
+  return DS_EXIT_OK;
+}
+
+/* -1 after --help; else DS_EXIT_OK or a usage error's exit code */
 static int parse_args(int argc, char **argv, bench_opts *o, const char **flag_device) {
-  const char *models = "lowmem", *batches = "16,64", *shapes = "1024,4096";
+  bench_args a = {o, "lowmem", "16,64", "1024,4096", NULL};
   for (int i = 1; i < argc; i++) {
-    const char *v = NULL;
-    int m = 0, rc = DS_EXIT_OK;
-#define VALUE(name) ((m = cli_option_value(argc, argv, &i, name, &v)) != 0)
     if (cli_is_help(argv[i])) {
       fputs(help, stdout);
       return -1;
-    } else if (!strcmp(argv[i], "--no-layers")) {
-      o->layers = 0;
-      continue;
-    } else if (!strcmp(argv[i], "--retune")) {
-      o->retune = 1;
-      continue;
-    } else if (!strcmp(argv[i], "--profile")) {
-      o->profile = 1;
-      continue;
-    } else if (VALUE("--device")) {
-      *flag_device = v;
-    } else if (VALUE("--model")) {
-      models = v;
-    } else if (VALUE("--batch")) {
-      batches = v;
-    } else if (VALUE("--gemm")) {
-      shapes = v;
-    } else if (VALUE("--json")) {
-      o->json_path = v;
-    } else if (VALUE("--only")) {
-      if (v) rc = parse_parts(v, o);
-    } else if (VALUE("--iters")) {
-      if (v) rc = cli_parse_int("dsengine bench", "--iters", v, 1, 1024, &o->mo.iters);
-    } else if (VALUE("--reps")) {
-      if (v) rc = cli_parse_int("dsengine bench", "--reps", v, 1, 1000, &o->reps);
-    } else if (VALUE("--budget")) {
-      if (v) rc = cli_parse_float("dsengine bench", "--budget", v, 0, 1e6, &o->mo.budget);
-    } else if (VALUE("--quiet-wait")) {
-      if (v) rc = cli_parse_float("dsengine bench", "--quiet-wait", v, 0, 3600, &o->mo.quiet_wait);
-    } else if (VALUE("--peak")) {
-      if (v) rc = cli_parse_float("dsengine bench", "--peak", v, 1e-3, 1e9, &o->peak_given);
-    } else {
-      return cli_usage_error("dsengine bench", "unknown option %s", argv[i]);
     }
-#undef VALUE
-    if (m < 0) return cli_usage_error("dsengine bench", "%s needs a value", argv[i]);
+    int rc = parse_option(&a, argc, argv, &i);
     if (rc != DS_EXIT_OK) return rc;
   }
+  const char *models = a.models, *batches = a.batches, *shapes = a.shapes;
+  *flag_device = a.flag_device;
   snprintf(o->model_buf, sizeof o->model_buf, "%s", models);
   for (char *s = strtok(o->model_buf, ","); s; s = strtok(NULL, ",")) {
     if (o->model_count == MAX_LIST)
-      return cli_usage_error("dsengine bench", "--model takes at most %d models", MAX_LIST);
+      return cli_usage_error(CMD, "--model takes at most %d models", MAX_LIST);
     o->models[o->model_count++] = s;
   }
   snprintf(o->batch_buf, sizeof o->batch_buf, "%s", batches);
   for (char *s = strtok(o->batch_buf, ","); s; s = strtok(NULL, ",")) {
     int b;
     if (o->batch_count == MAX_LIST)
-      return cli_usage_error("dsengine bench", "--batch takes at most %d sizes", MAX_LIST);
-    if (cli_parse_int("dsengine bench", "--batch", s, 1, 4096, &b) != DS_EXIT_OK)
-      return DS_EXIT_USAGE;
+      return cli_usage_error(CMD, "--batch takes at most %d sizes", MAX_LIST);
+    if (cli_parse_int(CMD, "--batch", s, 1, 4096, &b) != DS_EXIT_OK) return DS_EXIT_USAGE;
     o->batches[o->batch_count++] = (unsigned)b;
   }
   o->shape_count = ds_bench_gemm_parse(shapes, o->shapes, MAX_SHAPES);
   if (!o->shape_count)
-    return cli_usage_error("dsengine bench",
+    return cli_usage_error(CMD,
                            "--gemm takes up to %d of N or MxNxK[t] (1..65536), comma-separated, "
                            "not '%s'",
                            MAX_SHAPES, shapes);
   if (!o->model_count || !o->batch_count)
-    return cli_usage_error("dsengine bench", "--model and --batch need a value");
+    return cli_usage_error(CMD, "--model and --batch need a value");
   o->mo.layers = o->layers;
   o->mo.infer = o->infer;
   o->mo.profile = o->profile;

@@ -161,24 +161,41 @@ static int check_device(const ds_device_desc *dev) {
   return DS_EXIT_OK;
 }
 
+#define CMD "dsengine devices"
+
+typedef struct devices_args {
+  const char *flag;
+  int json, check;
+} devices_args;
+
+static int parse_option(devices_args *s, int argc, char **argv, int *i) {
+  const char *v = NULL;
+  int m = 0;
+  if (CLI_VALUE("--device")) {
+    CLI_NEED(CMD);
+    s->flag = v;
+  } else if (strcmp(argv[*i], "--json") == 0) {
+    s->json = 1;
+  } else if (strcmp(argv[*i], "--check") == 0) {
+    s->check = 1;
+  } else {
+    return cli_usage_error(CMD, "unknown option %s", argv[*i]);
+  }
+  return DS_EXIT_OK;
+}
+
 int cmd_devices(int argc, char **argv) {
-  const char *flag = NULL;
-  int json = 0, check = 0;
+  devices_args a = {0};
   for (int i = 1; i < argc; i++) {
-    int m;
     if (cli_is_help(argv[i])) {
       fputs(help, stdout);
       return DS_EXIT_OK;
-    } else if ((m = cli_option_value(argc, argv, &i, "--device", &flag)) != 0) {
-      if (m < 0) return cli_usage_error("dsengine devices", "--device needs a value");
-    } else if (strcmp(argv[i], "--json") == 0) {
-      json = 1;
-    } else if (strcmp(argv[i], "--check") == 0) {
-      check = 1;
-    } else {
-      return cli_usage_error("dsengine devices", "unknown option %s", argv[i]);
     }
+    int rc = parse_option(&a, argc, argv, &i);
+    if (rc != DS_EXIT_OK) return rc;
   }
+  const char *flag = a.flag;
+  const int json = a.json, check = a.check;
 
   const char *origin;
   const char *spec = cli_device_spec(flag, &origin);
@@ -189,7 +206,7 @@ int cmd_devices(int argc, char **argv) {
   int all = strcmp(spec, "all") == 0;
   if (all && !check) {
     ds_device_list_free(&list);
-    return cli_usage_error("dsengine devices", "%s all only goes with --check", origin);
+    return cli_usage_error(CMD, "%s all only goes with --check", origin);
   }
   int chosen = -1;
   if (!all && ds_device_select(list.items, list.count, spec, origin, &chosen, &err) != DS_OK) {

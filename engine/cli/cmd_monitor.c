@@ -27,29 +27,41 @@ static const char *help =
     "  --addr A      numeric address to listen on (default 127.0.0.1, this\n"
     "                machine only; 0.0.0.0 shows it to your network)\n";
 
+typedef struct monitor_args {
+  const char *model, *addr;
+  int port;
+} monitor_args;
+
+static int parse_option(monitor_args *s, int argc, char **argv, int *i) {
+  const char *v = NULL;
+  int m = 0;
+  if (CLI_VALUE("--model")) {
+    CLI_NEED(CMD);
+    s->model = v;
+  } else if (CLI_VALUE("--addr")) {
+    CLI_NEED(CMD);
+    s->addr = v;
+  } else if (CLI_VALUE("--port")) {
+    CLI_NEED(CMD);
+    return cli_parse_int(CMD, "--port", v, 0, 65535, &s->port);
+  } else {
+    return cli_usage_error(CMD, "unknown option %s", argv[*i]);
+  }
+  return DS_EXIT_OK;
+}
+
 int cmd_monitor(int argc, char **argv) {
-  const char *model = NULL, *addr = "127.0.0.1";
-  int port = DS_MONITOR_DEFAULT_PORT;
+  monitor_args a = {NULL, "127.0.0.1", DS_MONITOR_DEFAULT_PORT};
   for (int i = 1; i < argc; i++) {
-    const char *v = NULL;
-    int m = 0;
-#define VALUE(name) ((m = cli_option_value(argc, argv, &i, name, &v)) != 0)
     if (cli_is_help(argv[i])) {
       fputs(help, stdout);
       return DS_EXIT_OK;
-    } else if (VALUE("--model")) {
-      model = v;
-    } else if (VALUE("--addr")) {
-      addr = v;
-    } else if (VALUE("--port")) {
-      if (m > 0 && cli_parse_int(CMD, "--port", v, 0, 65535, &port) != DS_EXIT_OK)
-        return DS_EXIT_USAGE;
-    } else {
-      return cli_usage_error(CMD, "unknown option %s", argv[i]);
     }
-    if (m < 0) return cli_usage_error(CMD, "%s needs a value", argv[i]);
-#undef VALUE
+    int rc = parse_option(&a, argc, argv, &i);
+    if (rc != DS_EXIT_OK) return rc;
   }
+  const char *model = a.model, *addr = a.addr;
+  const int port = a.port;
   if (!model) return cli_usage_error(CMD, "--model DIR is required");
   struct stat sb;
   if (stat(model, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
