@@ -253,6 +253,12 @@ static size_t pack_floats(const ds_model *m, const ds_runtime *rt, unsigned batc
   return need;
 }
 
+static size_t loss_maps_floats(const ds_model *m, unsigned batch) {
+  const unsigned S = (unsigned)m->cfg.input_size;
+  return ds_loss_set_maps_floats(m->cfg.loss, m->cfg.loss_count, batch, S, S,
+                                 (unsigned)m->cfg.input_channels);
+}
+
 static uint64_t device_bytes(const ds_model *m, const ds_runtime *rt, unsigned batch,
                              int training) {
   if (!training) {
@@ -263,7 +269,9 @@ static uint64_t device_bytes(const ds_model *m, const ds_runtime *rt, unsigned b
       floats += act_floats(ds_model_path_layer(m, 0, p), batch);
     return 4 * floats;
   }
-  uint64_t floats = 4 * (uint64_t)m->param_floats + scratch_floats(m, batch) + DS_LOSS_PARTIALS;
+  uint64_t floats = 4 * (uint64_t)m->param_floats + scratch_floats(m, batch) +
+                    ds_loss_set_partials_floats(m->cfg.loss_count) + DS_MAX_IDENTITIES +
+                    loss_maps_floats(m, batch);
   floats += pack_floats(m, rt, batch);
   size_t largest = (size_t)batch * m->cfg.input_size * m->cfg.input_size * m->cfg.input_channels;
   floats += largest;
@@ -324,7 +332,11 @@ static ds_status device_create(ds_model *m, ds_runtime *rt, unsigned batch, int 
   m->scratch.pack_floats = pack_floats(m, rt, batch);
   if (st == DS_OK) st = make(m, m->scratch.pack_floats, "GEMM packing", &m->scratch.pack, err);
   if (st == DS_OK && training)
-    st = make(m, DS_LOSS_PARTIALS, "loss partial sums", &m->loss_partials, err);
+    st = make(m, ds_loss_set_partials_floats(m->cfg.loss_count), "loss partial sums",
+              &m->loss_partials, err);
+  if (st == DS_OK && training && loss_maps_floats(m, batch))
+    st = make(m, loss_maps_floats(m, batch), "loss maps", &m->loss_maps, err);
+  if (st == DS_OK && training) st = make(m, DS_MAX_IDENTITIES, "losses", &m->loss_out, err);
   if (st != DS_OK) ds_model_device_destroy(m);
   return st;
 }
@@ -357,6 +369,8 @@ void ds_model_device_destroy(ds_model *m) {
   ds_buffer_release(&m->scratch.buf);
   ds_buffer_release(&m->scratch.pack);
   ds_buffer_release(&m->loss_partials);
+  ds_buffer_release(&m->loss_maps);
+  ds_buffer_release(&m->loss_out);
   m->rt = NULL;
 }
 
@@ -386,13 +400,26 @@ ds_status ds_model_forward(ds_model *m, int id, cl_mem input, unsigned n, ds_err
 
 ds_status ds_model_loss(ds_model *m, int id, cl_mem target, unsigned n, double *loss,
                         ds_error *err) {
-  (void)id;
   if (need_training(m, err) != DS_OK) return DS_ERR_INVALID;
   const int last = ds_model_path_length(m);
   const ds_layer *l = ds_model_path_layer(m, 0, last - 1);
-  ds_loss kind = m->cfg.loss == DS_LOSS_MSE ? DS_LOSS_KIND_MSE : DS_LOSS_KIND_MAE;
-  return ds_loss_forward_backward(m->rt, kind, m->dbuf[0], m->act[last], target, act_floats(l, n),
-                                  m->loss_partials, loss, err);
+  ds_status st = ds_loss_set_forward_backward(
+      m->rt, m->cfg.loss, m->cfg.loss_count, m->dbuf[0], m->act[last], target, n, l->oh, l->ow,
+      l->oc, m->loss_maps, m->loss_partials, m->loss_out, (unsigned)id, err);
+  float v = 0.0f;
+  if (st == DS_OK && loss)
+    st = ds_buffer_read(m->rt, m->loss_out, id * sizeof v, sizeof v, &v, err);
+  if (loss) *loss = v;
+  return st;
+}
+
+ds_status ds_model_read_losses(ds_model *m, int count, double *loss, ds_error *err) {
+  if (need_training(m, err) != DS_OK) return DS_ERR_INVALID;
+  float v[DS_MAX_IDENTITIES];
+  ds_status st = ds_buffer_read(m->rt, m->loss_out, 0, (size_t)count * sizeof *v, v, err);
+  for (int i = 0; i < count; i++)
+    loss[i] = st == DS_OK ? v[i] : NAN;
+  return st;
 }
 
 ds_status ds_model_backward(ds_model *m, int id, unsigned n, ds_error *err) {

@@ -390,8 +390,13 @@ static ds_status train_iteration(trainer *t, ds_error *err) {
     ds_status st = ds_augment_batch(t->rt, t->faces[i], FACE_SIZE, t->indices, t->params, n, S,
                                     t->warped, t->target, &t->ws, err);
     if (st == DS_OK)
-      st = ds_model_train_step(&t->model, i, t->warped, t->target, (unsigned)n, &loss[i], err);
+      st = ds_model_train_step(&t->model, i, t->warped, t->target, (unsigned)n, NULL, err);
     if (st != DS_OK) return st;
+  }
+  /* every identity's loss in one read (engine/nn/loss_set.h) */
+  ds_status st = ds_model_read_losses(&t->model, t->ids, loss, err);
+  if (st != DS_OK) return st;
+  for (int i = 0; i < t->ids; i++) {
     if (!isfinite(loss[i]))
       return ds_error_set(err, DS_ERR_INVALID,
                           "the loss of identity %s became %g at iteration %lld; the last "
