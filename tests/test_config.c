@@ -290,7 +290,7 @@ static void test_bad_input(void) {
       "[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\",\"j\",\"k\",\"l\",\"m\",\"n\",\"o\","
       "\"p\",\"q\"]",
       "decoders: at most 16", NULL);
-  bad("\"mae\"", "\"l2\"", "train.loss: expected \"mae\", \"mse\", \"ssim\", \"gmsd\"",
+  bad("\"mae\"", "\"l2\"", "train.loss: expected \"mae\", \"mse\", \"ssim\", \"ms_ssim\", \"gmsd\"",
       "got \"l2\"");
   bad("\"mae\"", "[]", "train.loss: expected 1 to 4 terms, got 0", NULL);
   bad("\"mae\"", "[{\"type\": \"ssim\"}, {\"type\": \"ms\"}]", "train.loss[1].type", "got \"ms\"");

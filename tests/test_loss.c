@@ -3,7 +3,8 @@
  * weighted sums, with a guard element past dy's end; and, given the
  * repository root, the references and the device against the PyTorch
  * fixture tests/ref/loss.dst (tests/ref/loss_ref.py).
- * usage: test_loss [REPO_ROOT] */
+ * usage: test_loss [REPO_ROOT | --small]; --small (for Oclgrind) leaves out
+ * the 48 x 44 image that takes MS-SSIM to 3 scales. */
 #include <stdlib.h>
 
 #include "check.h"
@@ -38,7 +39,7 @@ static void buffers_create(void) {
   ds_buffer_create(rt, MAX_ELEMS * 4, CL_MEM_READ_WRITE, "y", &dY, &err);
   ds_buffer_create(rt, MAX_ELEMS * 4, CL_MEM_READ_WRITE, "t", &dT, &err);
   ds_buffer_create(rt, (MAX_ELEMS + 1) * 4, CL_MEM_READ_WRITE, "dy", &dD, &err);
-  ds_buffer_create(rt, 4 * MAX_ELEMS * 4, CL_MEM_READ_WRITE, "maps", &maps, &err);
+  ds_buffer_create(rt, 8 * MAX_ELEMS * 4, CL_MEM_READ_WRITE, "maps", &maps, &err);
   ds_buffer_create(rt, ds_loss_set_partials_floats(DS_MAX_LOSS_TERMS) * 4, CL_MEM_READ_WRITE,
                    "partials", &part, &err);
   ds_buffer_create(rt, 3 * 4, CL_MEM_READ_WRITE, "out", &out, &err);
@@ -54,7 +55,7 @@ static void buffers_destroy(void) {
 static double device_loss(const ds_loss_term *terms, int count, float *grad, const float *y,
                           const float *t, unsigned n, unsigned h, unsigned w, unsigned c) {
   const size_t N = (size_t)n * h * w * c;
-  CHECK(N <= MAX_ELEMS && ds_loss_set_maps_floats(terms, count, n, h, w, c) <= 4 * MAX_ELEMS,
+  CHECK(N <= MAX_ELEMS && ds_loss_set_maps_floats(terms, count, n, h, w, c) <= 8 * MAX_ELEMS,
         "test buffers too small");
   float *garbage = malloc((N + 1) * sizeof *garbage), outv[3] = {GUARD, 0, GUARD};
   for (size_t i = 0; i < N; i++)
@@ -83,36 +84,41 @@ static float *unit_array(size_t n) { /* in (0.02, 0.98): a sigmoid's range */
   return p;
 }
 
-static void test_random(void) {
-  const unsigned shapes[][4] = {{1, 11, 11, 1}, {2, 12, 13, 3}, {1, 3, 5, 2}, {3, 16, 11, 2}};
+static void test_random(int small) {
+  /* ms_ssim: 1 scale up to 21 px, 2 at 24 x 23, 3 at 48 x 44 */
+  const unsigned shapes[][4] = {{1, 11, 11, 1}, {2, 12, 13, 3}, {1, 3, 5, 2},
+                                {3, 16, 11, 2}, {2, 24, 23, 1}, {1, 48, 44, 1}};
   const ds_loss_term sets[][4] = {
       {{DS_LOSS_KIND_MAE, 1.0f}},
       {{DS_LOSS_KIND_MSE, 1.0f}},
       {{DS_LOSS_KIND_SSIM, 1.0f}},
       {{DS_LOSS_KIND_GMSD, 1.0f}},
+      {{DS_LOSS_KIND_MS_SSIM, 1.0f}},
       {{DS_LOSS_KIND_MAE, 0.5f}, {DS_LOSS_KIND_GMSD, 2.0f}},
+      {{DS_LOSS_KIND_MSE, 0.5f}, {DS_LOSS_KIND_MS_SSIM, 3.0f}},
       {{DS_LOSS_KIND_SSIM, 1.0f},
        {DS_LOSS_KIND_MSE, 1.0f},
        {DS_LOSS_KIND_GMSD, 0.5f},
        {DS_LOSS_KIND_MAE, 0.25f}},
   };
-  const int counts[] = {1, 1, 1, 1, 2, 4};
+  const int counts[] = {1, 1, 1, 1, 1, 2, 2, 4};
   for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
     const unsigned n = shapes[s][0], h = shapes[s][1], w = shapes[s][2], c = shapes[s][3];
     const size_t N = (size_t)n * h * w * c;
+    if (small && N > 2000) continue;
     float *y = unit_array(N), *t = unit_array(N), *want = calloc(N, 4), *got = calloc(N, 4);
     if (N > 4) t[3] = y[3]; /* a tie: MAE's gradient is 0 there */
     for (size_t k = 0; k < sizeof counts / sizeof *counts; k++) {
       int has_ssim = 0;
       for (int j = 0; j < counts[k]; j++)
-        has_ssim |= sets[k][j].kind == DS_LOSS_KIND_SSIM;
+        has_ssim |= sets[k][j].kind == DS_LOSS_KIND_SSIM || sets[k][j].kind == DS_LOSS_KIND_MS_SSIM;
       if (has_ssim && (h < 11 || w < 11)) continue;
       double lw = ds_loss_set_reference(sets[k], counts[k], want, y, t, n, h, w, c);
       double lg = device_loss(sets[k], counts[k], got, y, t, n, h, w, c);
       double e = scaled_err(got, want, N);
       CHECK(e < 1e-3, "set %zu at %ux%ux%ux%u: gradient off by %.3g of its scale", k, n, h, w, c,
             e);
-      CHECK(fabs(lg - lw) <= 1e-4 * fabs(lw) + 1e-7, "set %zu at %ux%ux%ux%u: loss %.9g vs %.9g", k,
+      CHECK(fabs(lg - lw) <= 1e-4 * fabs(lw) + 4e-6, "set %zu at %ux%ux%ux%u: loss %.9g vs %.9g", k,
             n, h, w, c, lg, lw);
       if (k == 0 && N > 4) CHECK(got[3] == 0.0f, "MAE gradient at a tie");
     }
@@ -147,8 +153,8 @@ static void test_fixture(const char *root) {
   const struct {
     const char *name;
     unsigned n, h, w, c;
-  } cases[] = {{"face", 1, 64, 64, 3}, {"odd", 3, 13, 17, 2}};
-  for (int ci = 0; ci < 2; ci++) {
+  } cases[] = {{"face", 1, 64, 64, 3}, {"odd", 3, 13, 17, 2}, {"two", 2, 24, 23, 1}};
+  for (int ci = 0; ci < 3; ci++) {
     const unsigned n = cases[ci].n, h = cases[ci].h, w = cases[ci].w, c = cases[ci].c;
     const size_t N = (size_t)n * h * w * c;
     snprintf(name, sizeof name, "%s.y", cases[ci].name);
@@ -158,8 +164,9 @@ static void test_fixture(const char *root) {
     if (!y || !t) continue;
     float *ref = calloc(N, 4), *dev = calloc(N, 4), *sum_want = calloc(N, 4);
     double sum_loss = 0;
-    ds_loss_term all[4];
-    for (int k = 0; k < 4; k++) {
+    ds_loss_term all[DS_MAX_LOSS_TERMS];
+    int terms = 0;
+    for (int k = 0; k < DS_LOSS_KINDS; k++) {
       const ds_loss_term term = {(ds_loss)k, 1.0f};
       snprintf(name, sizeof name, "%s.%s.loss", cases[ci].name, ds_loss_name(term.kind));
       const float *lw = fx(&f, name, 1);
@@ -173,18 +180,22 @@ static void test_fixture(const char *root) {
         printf("  %s: loss C %.3g device %.3g off, gradient C %.3g device %.3g of scale\n", name,
                fabs(lr - lw[0]) / lw[0], fabs(ld - lw[0]) / lw[0], er, ed);
       CHECK(fabs(lr - lw[0]) <= 1e-6 * lw[0], "%s: C loss %.9g, PyTorch %.9g", name, lr, lw[0]);
-      CHECK(fabs(ld - lw[0]) <= 1e-5 * lw[0], "%s: device loss %.9g, PyTorch %.9g", name, ld,
+      /* ms_ssim's loss is (1 - V) / 2 with V ~ 0.95 a product of float pow()s,
+       * which OpenCL lets be 16 ulp off: 2e-6 absolute */
+      CHECK(fabs(ld - lw[0]) <= 1e-5 * lw[0] + 2e-6, "%s: device loss %.9g, PyTorch %.9g", name, ld,
             lw[0]);
       CHECK(er < 1e-5, "%s: C gradient off by %.3g of its scale", name, er);
       CHECK(ed < 1e-4, "%s: device gradient off by %.3g of its scale", name, ed);
-      /* the weighted sum of all four, weights 0.25 .. 1 */
-      all[k] = (ds_loss_term){(ds_loss)k, 0.25f * (float)(k + 1)};
-      sum_loss += all[k].weight * lw[0];
+      /* a weighted sum of every term but mae, weights 0.5 .. 1.25 */
+      if (k == DS_LOSS_KIND_MAE) continue;
+      all[terms] = (ds_loss_term){(ds_loss)k, 0.25f * (float)(k + 1)};
+      sum_loss += all[terms].weight * lw[0];
       for (size_t i = 0; i < N; i++)
-        sum_want[i] += all[k].weight * gw[i];
+        sum_want[i] += all[terms].weight * gw[i];
+      terms++;
     }
-    double ls = device_loss(all, 4, dev, y, t, n, h, w, c);
-    CHECK(fabs(ls - sum_loss) <= 1e-4 * sum_loss, "%s: weighted sum %.9g, PyTorch %.9g",
+    double ls = device_loss(all, terms, dev, y, t, n, h, w, c);
+    CHECK(fabs(ls - sum_loss) <= 1e-4 * sum_loss + 4e-6, "%s: weighted sum %.9g, PyTorch %.9g",
           cases[ci].name, ls, sum_loss);
     CHECK(scaled_err(dev, sum_want, N) < 1e-3, "%s: weighted sum's gradient off by %.3g",
           cases[ci].name, scaled_err(dev, sum_want, N));
@@ -197,8 +208,9 @@ int main(int argc, char **argv) {
   CHECK_OK(ds_runtime_open(&rt, getenv("DSENGINE_DEVICE"), "DSENGINE_DEVICE", 0, &err), &err);
   if (!rt) return check_summary("loss");
   buffers_create();
-  test_random();
-  if (argc > 1) test_fixture(argv[1]);
+  const int small = argc > 1 && strcmp(argv[1], "--small") == 0;
+  test_random(small);
+  if (argc > 1 && !small) test_fixture(argv[1]);
   buffers_destroy();
   ds_runtime_destroy(rt);
   return check_summary("loss");

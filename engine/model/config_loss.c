@@ -9,7 +9,8 @@
 #include "engine/nn/ssim.h"
 
 #define EXPECT                                                                                     \
-  "\"mae\", \"mse\", \"ssim\", \"gmsd\" or a list of {\"type\": ..., \"weight\": ...} terms"
+  "\"mae\", \"mse\", \"ssim\", \"ms_ssim\", \"gmsd\" or a list of {\"type\": ..., \"weight\": "    \
+  "...} terms"
 
 static ds_status bad(ds_error *err, const char *file, const char *key, const char *what) {
   return ds_error_set(err, DS_ERR_INVALID, "%s: %s: %s", file, key, what);
@@ -28,11 +29,11 @@ static int read_kind(const cJSON *v, const char *file, const char *key, int inpu
     bad(err, file, key, what);
     return -1;
   }
-  if (kind == DS_LOSS_KIND_SSIM && input_size < DS_SSIM_WINDOW) {
+  if ((kind == DS_LOSS_KIND_SSIM || kind == DS_LOSS_KIND_MS_SSIM) && input_size < DS_SSIM_WINDOW) {
     snprintf(what, sizeof what,
-             "ssim needs an input of at least %d pixels (its window), input.size is %d; use mae "
+             "%s needs an input of at least %d pixels (its window), input.size is %d; use mae "
              "or mse",
-             DS_SSIM_WINDOW, input_size);
+             v->valuestring, DS_SSIM_WINDOW, input_size);
     bad(err, file, key, what);
     return -1;
   }

@@ -8,7 +8,7 @@
 #include "host/buffer.h"
 #include "host/program.h"
 
-static const char *const NAMES[] = {"mae", "mse", "ssim", "gmsd"};
+static const char *const NAMES[] = {"mae", "mse", "ssim", "gmsd", "ms_ssim"};
 
 const char *ds_loss_name(ds_loss kind) {
   return (unsigned)kind < sizeof NAMES / sizeof *NAMES ? NAMES[kind] : NULL;

@@ -10,17 +10,18 @@ typedef enum ds_loss {
   DS_LOSS_KIND_MSE = 1, /* mean (y - t)^2 */
   DS_LOSS_KIND_SSIM =
       2, /* DSSIM = (1 - SSIM) / 2, Gaussian window 11, sigma 1.5 (engine/nn/ssim.h) */
-  DS_LOSS_KIND_GMSD = 3 /* gradient magnitude similarity deviation (engine/nn/gmsd.h) */
+  DS_LOSS_KIND_GMSD = 3,   /* gradient magnitude similarity deviation (engine/nn/gmsd.h) */
+  DS_LOSS_KIND_MS_SSIM = 4 /* (1 - MS-SSIM) / 2 over the scales the crop allows (ssim.h) */
 } ds_loss;
 
-enum { DS_MAX_LOSS_TERMS = 4 };
+enum { DS_MAX_LOSS_TERMS = 4, DS_LOSS_KINDS = 5 };
 
 typedef struct ds_loss_term {
   ds_loss kind;
   float weight;
 } ds_loss_term;
 
-/* "mae", "mse", "ssim", "gmsd"; NULL for an unknown kind. */
+/* "mae", "mse", "ssim", "gmsd", "ms_ssim"; NULL for an unknown kind. */
 const char *ds_loss_name(ds_loss kind);
 /* The kind of a name, or -1. */
 int ds_loss_from_name(const char *name);

@@ -13,6 +13,7 @@ size_t ds_loss_set_maps_floats(const ds_loss_term *terms, int count, unsigned n,
     size_t f = 0;
     if (terms[k].kind == DS_LOSS_KIND_SSIM) f = ds_ssim_maps_floats(n, h, w, c);
     if (terms[k].kind == DS_LOSS_KIND_GMSD) f = ds_gmsd_maps_floats(n, h, w, c);
+    if (terms[k].kind == DS_LOSS_KIND_MS_SSIM) f = ds_ms_ssim_maps_floats(n, h, w, c);
     if (f > need) need = f;
   }
   return need;
@@ -39,6 +40,11 @@ ds_status ds_loss_set_forward_backward(ds_runtime *rt, const ds_loss_term *terms
       ds_ssim_loss_affine(wt, n, h, w, c, &scale[k], &offset[k]);
       st = ds_ssim_forward_backward(rt, wt, k > 0, dy, y, t, n, h, w, c, maps, partials, off, err);
       break;
+    case DS_LOSS_KIND_MS_SSIM:
+      ds_ms_ssim_loss_affine(wt, n, c, &scale[k], &offset[k]);
+      st = ds_ms_ssim_forward_backward(rt, wt, k > 0, dy, y, t, n, h, w, c, maps, partials, off,
+                                       err);
+      break;
     case DS_LOSS_KIND_GMSD:
       scale[k] = ds_gmsd_loss_scale(wt, n, c);
       st = ds_gmsd_forward_backward(rt, wt, k > 0, dy, y, t, n, h, w, c, maps, partials, off, err);
@@ -59,6 +65,8 @@ double ds_loss_set_reference(const ds_loss_term *terms, int count, float *dy, co
     const float wt = terms[k].weight;
     if (terms[k].kind == DS_LOSS_KIND_SSIM)
       loss += ds_ssim_forward_backward_reference(wt, k > 0, dy, y, t, n, h, w, c);
+    else if (terms[k].kind == DS_LOSS_KIND_MS_SSIM)
+      loss += ds_ms_ssim_forward_backward_reference(wt, k > 0, dy, y, t, n, h, w, c);
     else if (terms[k].kind == DS_LOSS_KIND_GMSD)
       loss += ds_gmsd_forward_backward_reference(wt, k > 0, dy, y, t, n, h, w, c);
     else

@@ -27,8 +27,9 @@ C1, C2 = 0.01**2, 0.03**2  # SSIM constants for data range 1 (Wang et al. 2004)
 GMS_K = 0.0026  # GMSD's c = 170 for 8-bit images (Xue et al. 2014), scaled to [0, 1]
 GM_EPS = SD_EPS = 1e-12  # keep sqrt differentiable at 0 (engine/nn/gmsd.h)
 
-# (name, shape NHWC, seed): the model's 64 x 64 crop, and an odd shape
-CASES = [("face", (1, 64, 64, 3), 1), ("odd", (3, 13, 17, 2), 2)]
+# (name, shape NHWC, seed): the model's 64 x 64 crop (3 MS-SSIM scales), an odd shape (1 scale),
+# and one of 2 scales with an odd side
+CASES = [("face", (1, 64, 64, 3), 1), ("odd", (3, 13, 17, 2), 2), ("two", (2, 24, 23, 1), 3)]
 
 
 def nchw(x):
@@ -56,14 +57,42 @@ def mse(y, t):
     return ((y - t) ** 2).mean()
 
 
-def dssim(y, t):
-    y, t, k = nchw(y), nchw(t), gaussian()
+def ssim_maps(y, t):
+    """The SSIM and contrast-structure maps of NCHW y, t."""
+    k = gaussian()
     my, mt = depthwise(y, k), depthwise(t, k)
     vy = depthwise(y * y, k) - my**2
     vt = depthwise(t * t, k) - mt**2
     cyt = depthwise(y * t, k) - my * mt
-    s = ((2 * my * mt + C1) * (2 * cyt + C2)) / ((my**2 + mt**2 + C1) * (vy + vt + C2))
+    cs = (2 * cyt + C2) / (vy + vt + C2)
+    return (2 * my * mt + C1) / (my**2 + mt**2 + C1) * cs, cs
+
+
+def dssim(y, t):
+    s, _ = ssim_maps(nchw(y), nchw(t))
     return (1 - s.mean()) / 2
+
+
+MS_WEIGHTS = [0.0448, 0.2856, 0.3001, 0.2363, 0.1333]  # Wang et al. 2003
+MS_FLOOR = 1e-6
+
+
+def ms_ssim(y, t):
+    """(1 - MS-SSIM) / 2 over the scales that keep an 11-pixel window, the weights renormalised."""
+    y, t = nchw(y), nchw(t)
+    h, w = y.shape[2], y.shape[3]
+    m = 1
+    while m < 5 and h >> m >= 11 and w >> m >= 11:
+        m += 1
+    wts = torch.tensor(MS_WEIGHTS[:m], dtype=torch.float64)
+    wts = wts / wts.sum()
+    value = 1.0
+    for j in range(m):
+        s, cs = ssim_maps(y, t)
+        mean = (s if j == m - 1 else cs).mean(dim=(2, 3))
+        value = value * torch.clamp(mean, min=MS_FLOOR) ** wts[j]
+        y, t = F.avg_pool2d(y, 2), F.avg_pool2d(t, 2)
+    return (1 - value.mean()) / 2
 
 
 def gmsd(y, t):
@@ -80,7 +109,7 @@ def gmsd(y, t):
     return torch.sqrt(var + SD_EPS).mean()
 
 
-TERMS = {"mae": mae, "mse": mse, "ssim": dssim, "gmsd": gmsd}
+TERMS = {"mae": mae, "mse": mse, "ssim": dssim, "gmsd": gmsd, "ms_ssim": ms_ssim}
 
 
 def inputs(shape, seed):
@@ -96,7 +125,7 @@ def inputs(shape, seed):
 
 def check():
     for name, fn in TERMS.items():
-        y32, t32 = inputs((2, 12, 13, 2), 7)
+        y32, t32 = inputs((2, 24, 23, 2) if name == "ms_ssim" else (2, 12, 13, 2), 7)
         y = torch.tensor(y32, dtype=torch.float64, requires_grad=True)
         t = torch.tensor(t32, dtype=torch.float64)
         ok = torch.autograd.gradcheck(lambda a: fn(a, t), (y,), eps=1e-6, atol=1e-9, rtol=1e-6)
