@@ -66,3 +66,23 @@ kernel void loss_reduce(global float *restrict out, const uint slot,
   }
   out[slot] = total;
 }
+
+// Face-area weights (engine/train/face_mask.h): the terms see ym = m y and
+// tm = m t, m per pixel broadcast over the c channels; the gradient goes
+// back as dy = m dym, in place.
+kernel void mask_apply(global float *restrict ym, global float *restrict tm,
+                       global const float *restrict y, global const float *restrict t,
+                       global const float *restrict m, const uint c, const uint total) {
+  const uint g = get_global_id(0);
+  if (g >= total) return;
+  const float w = m[g / c];
+  ym[g] = w * y[g];
+  tm[g] = w * t[g];
+}
+
+kernel void mask_gradient(global float *restrict dy, global const float *restrict m, const uint c,
+                          const uint total) {
+  const uint g = get_global_id(0);
+  if (g >= total) return;
+  dy[g] *= m[g / c];
+}

@@ -318,7 +318,8 @@ static ds_status read_network(parser *p, const cJSON *root, ds_model_config *c) 
 }
 
 static ds_status read_train(parser *p, const cJSON *train, ds_model_config *c) {
-  static const char *const train_keys[] = {"batch", "loss", "optimizer", "augment", NULL};
+  static const char *const train_keys[] = {"batch",   "loss",      "optimizer",
+                                           "augment", "face_area", NULL};
   static const char *const opt_keys[] = {"type", "lr", "beta1", "beta2", "epsilon", NULL};
   static const char *const aug_keys[] = {"rotation", "zoom", "shift", "flip", "warp", NULL};
   const cJSON *v;
@@ -327,6 +328,11 @@ static ds_status read_train(parser *p, const cJSON *train, ds_model_config *c) {
   if ((v = member(train, "batch"))) TRY(read_positive(p, v, "train.batch", &c->batch));
   if ((v = member(train, "loss")))
     TRY(ds_config_loss_read(v, p->file, c->input_size, c->loss, &c->loss_count, p->err));
+  if ((v = member(train, "face_area"))) {
+    TRY(ds_config_face_area_read(v, p->file, &c->face_area.background, &c->face_area.eyes,
+                                 &c->face_area.mouth, p->err));
+    c->face_area.on = 1;
+  }
 
   const cJSON *opt = member(train, "optimizer");
   if (opt) {
@@ -654,6 +660,14 @@ char *ds_model_config_to_json(const ds_model_config *c) {
   if (!cJSON_AddItemToObject(train, "loss", loss)) {
     cJSON_Delete(loss);
     ok = 0;
+  }
+  if (c->face_area.on) {
+    cJSON *fa =
+        ds_config_face_area_to_json(c->face_area.background, c->face_area.eyes, c->face_area.mouth);
+    if (!cJSON_AddItemToObject(train, "face_area", fa)) {
+      cJSON_Delete(fa);
+      ok = 0;
+    }
   }
   cJSON *opt = cJSON_AddObjectToObject(train, "optimizer");
   ok &= cJSON_AddStringToObject(opt, "type", "adam") != NULL;

@@ -33,6 +33,10 @@ typedef struct ds_model_config {
   int batch;
   ds_loss_term loss[DS_MAX_LOSS_TERMS]; /* train.loss: a weighted sum */
   int loss_count;
+  struct {
+    int on; /* train.face_area given: the loss weighted by engine/train/face_mask.h */
+    float background, eyes, mouth;
+  } face_area;
   float lr, beta1, beta2, epsilon;
   float rotation, zoom, shift, flip; /* rotation in degrees */
   int warp;

@@ -1,4 +1,5 @@
-/* Parsing, validation and canonical JSON of a config's train.loss. */
+/* Parsing, validation and canonical JSON of a config's train.loss and
+ * train.face_area. */
 #include "engine/model/config_loss.h"
 
 #include <math.h>
@@ -122,4 +123,60 @@ cJSON *ds_config_loss_to_json(const ds_loss_term *terms, int count) {
     }
   }
   return list;
+}
+
+/* the shortest decimal that reads back as the same float */
+static double shortest_float(float f) {
+  char num[32];
+  for (int prec = 6; prec <= 9; prec++) {
+    snprintf(num, sizeof num, "%.*g", prec, (double)f);
+    if ((float)strtod(num, NULL) == f) break;
+  }
+  return strtod(num, NULL);
+}
+
+ds_status ds_config_face_area_read(const cJSON *v, const char *file, float *background, float *eyes,
+                                   float *mouth, ds_error *err) {
+  static const char *const keys[] = {"background", "eyes", "mouth"};
+  float *out[] = {background, eyes, mouth};
+  const float defaults[] = {0.0f, 3.0f, 2.0f};
+  char key[64], what[160];
+  if (!cJSON_IsObject(v))
+    return bad(err, file, "train.face_area",
+               "expected an object {\"background\": 0, \"eyes\": 3, \"mouth\": 2}");
+  const cJSON *f;
+  cJSON_ArrayForEach(f, v) {
+    int known = 0;
+    for (int i = 0; i < 3; i++)
+      known |= strcmp(f->string, keys[i]) == 0;
+    if (!known) {
+      snprintf(what, sizeof what,
+               "unknown key \"%.32s\"; face_area has \"background\", \"eyes\", \"mouth\"",
+               f->string);
+      return bad(err, file, "train.face_area", what);
+    }
+  }
+  for (int i = 0; i < 3; i++) {
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(v, keys[i]);
+    *out[i] = defaults[i];
+    if (!x) continue;
+    snprintf(key, sizeof key, "train.face_area.%s", keys[i]);
+    if (!cJSON_IsNumber(x) || !isfinite(x->valuedouble) || x->valuedouble < 0 ||
+        x->valuedouble > 100)
+      return bad(err, file, key,
+                 "expected a number in [0, 100] (the face inside the hull weighs 1)");
+    *out[i] = (float)x->valuedouble;
+  }
+  return DS_OK;
+}
+
+cJSON *ds_config_face_area_to_json(float background, float eyes, float mouth) {
+  cJSON *o = cJSON_CreateObject();
+  if (o && (!cJSON_AddNumberToObject(o, "background", shortest_float(background)) ||
+            !cJSON_AddNumberToObject(o, "eyes", shortest_float(eyes)) ||
+            !cJSON_AddNumberToObject(o, "mouth", shortest_float(mouth)))) {
+    cJSON_Delete(o);
+    return NULL;
+  }
+  return o;
 }

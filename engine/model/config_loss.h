@@ -1,5 +1,7 @@
 /* train.loss of a config: one term by name ("mae", the original's) or a list
- * of weighted terms, [{"type": "ssim", "weight": 1}, {"type": "mse"}]. */
+ * of weighted terms, [{"type": "ssim", "weight": 1}, {"type": "mse"}]; and
+ * train.face_area, {"background": 0, "eyes": 3, "mouth": 2} (each key
+ * optional, these its defaults), the loss weights of engine/train/face_mask.h. */
 #ifndef DS_ENGINE_MODEL_CONFIG_LOSS_H
 #define DS_ENGINE_MODEL_CONFIG_LOSS_H
 
@@ -18,5 +20,10 @@ ds_status ds_config_loss_read(const cJSON *v, const char *file, int input_size, 
  * shipped configs and their checkpoints read as before), else the list.
  * NULL when out of memory. */
 cJSON *ds_config_loss_to_json(const ds_loss_term *terms, int count);
+
+/* Reads train.face_area: an object of numbers in [0, 100]. */
+ds_status ds_config_face_area_read(const cJSON *v, const char *file, float *background, float *eyes,
+                                   float *mouth, ds_error *err);
+cJSON *ds_config_face_area_to_json(float background, float eyes, float mouth);
 
 #endif

@@ -273,6 +273,8 @@ static uint64_t device_bytes(const ds_model *m, const ds_runtime *rt, unsigned b
                     ds_loss_set_partials_floats(m->cfg.loss_count) + DS_MAX_IDENTITIES +
                     loss_maps_floats(m, batch);
   floats += pack_floats(m, rt, batch);
+  if (m->cfg.face_area.on)
+    floats += 2 * act_floats(ds_model_path_layer(m, 0, ds_model_path_length(m) - 1), batch);
   size_t largest = (size_t)batch * m->cfg.input_size * m->cfg.input_size * m->cfg.input_channels;
   floats += largest;
   for (int p = 0; p < ds_model_path_length(m); p++) {
@@ -337,6 +339,10 @@ static ds_status device_create(ds_model *m, ds_runtime *rt, unsigned batch, int 
   if (st == DS_OK && training && loss_maps_floats(m, batch))
     st = make(m, loss_maps_floats(m, batch), "loss maps", &m->loss_maps, err);
   if (st == DS_OK && training) st = make(m, DS_MAX_IDENTITIES, "losses", &m->loss_out, err);
+  const size_t out_floats =
+      act_floats(ds_model_path_layer(m, 0, ds_model_path_length(m) - 1), batch);
+  for (int i = 0; i < 2 && st == DS_OK && training && m->cfg.face_area.on; i++)
+    st = make(m, out_floats, "face-area weighted images", &m->weighted[i], err);
   if (st != DS_OK) ds_model_device_destroy(m);
   return st;
 }
@@ -371,6 +377,9 @@ void ds_model_device_destroy(ds_model *m) {
   ds_buffer_release(&m->loss_partials);
   ds_buffer_release(&m->loss_maps);
   ds_buffer_release(&m->loss_out);
+  ds_buffer_release(&m->weighted[0]);
+  ds_buffer_release(&m->weighted[1]);
+  m->loss_weights = NULL;
   m->rt = NULL;
 }
 
@@ -403,14 +412,34 @@ ds_status ds_model_loss(ds_model *m, int id, cl_mem target, unsigned n, double *
   if (need_training(m, err) != DS_OK) return DS_ERR_INVALID;
   const int last = ds_model_path_length(m);
   const ds_layer *l = ds_model_path_layer(m, 0, last - 1);
-  ds_status st = ds_loss_set_forward_backward(
-      m->rt, m->cfg.loss, m->cfg.loss_count, m->dbuf[0], m->act[last], target, n, l->oh, l->ow,
-      l->oc, m->loss_maps, m->loss_partials, m->loss_out, (unsigned)id, err);
+  cl_mem y = m->act[last], t = target;
+  const size_t pixels = (size_t)n * l->oh * l->ow;
+  ds_status st = DS_OK;
+  if (m->loss_weights) {
+    st = ds_loss_weights_apply(m->rt, m->weighted[0], m->weighted[1], y, t, m->loss_weights, pixels,
+                               l->oc, err);
+    y = m->weighted[0], t = m->weighted[1];
+  }
+  if (st == DS_OK)
+    st = ds_loss_set_forward_backward(m->rt, m->cfg.loss, m->cfg.loss_count, m->dbuf[0], y, t, n,
+                                      l->oh, l->ow, l->oc, m->loss_maps, m->loss_partials,
+                                      m->loss_out, (unsigned)id, err);
+  if (st == DS_OK && m->loss_weights)
+    st = ds_loss_weights_gradient(m->rt, m->dbuf[0], m->loss_weights, pixels, l->oc, err);
   float v = 0.0f;
   if (st == DS_OK && loss)
     st = ds_buffer_read(m->rt, m->loss_out, id * sizeof v, sizeof v, &v, err);
   if (loss) *loss = v;
   return st;
+}
+
+ds_status ds_model_set_loss_weights(ds_model *m, cl_mem weights, ds_error *err) {
+  if (weights && !m->weighted[0])
+    return ds_error_set(
+        err, DS_ERR_INVALID,
+        "model '%s' was set up without train.face_area, so it takes no loss weights", m->cfg.name);
+  m->loss_weights = weights;
+  return DS_OK;
 }
 
 ds_status ds_model_read_losses(ds_model *m, int count, double *loss, ds_error *err) {

@@ -58,6 +58,8 @@ typedef struct ds_model {
   cl_mem loss_partials; /* per loss term, DS_LOSS_PARTIALS sums */
   cl_mem loss_maps;     /* the structural terms' maps; NULL for mae and mse */
   cl_mem loss_out;      /* the last loss of each identity, DS_MAX_IDENTITIES floats */
+  cl_mem loss_weights;  /* not owned: per-pixel loss weights of the next step, or NULL */
+  cl_mem weighted[2];   /* with train.face_area: the weighted output and target */
   long long adam_step;  /* Adam steps taken, over all identities */
 } ds_model;
 
@@ -109,6 +111,11 @@ ds_status ds_model_forward(ds_model *m, int id, cl_mem input, unsigned n, ds_err
  * then Adam over the encoder and decoder id. *loss receives the batch loss. */
 ds_status ds_model_train_step(ds_model *m, int id, cl_mem input, cl_mem target, unsigned n,
                               double *loss, ds_error *err);
+
+/* Per-pixel loss weights (float [n][S][S], engine/train/face_mask.h) for
+ * the following steps, or NULL for none; the model must have been set up
+ * with train.face_area on. The caller keeps the buffer alive. */
+ds_status ds_model_set_loss_weights(ds_model *m, cl_mem weights, ds_error *err);
 
 /* The losses the last steps of identities 0 .. count-1 left on the device,
  * in one read: a training iteration passes loss NULL to each step, then

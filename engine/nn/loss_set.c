@@ -4,7 +4,9 @@
 
 #include "engine/nn/gmsd.h"
 #include "engine/nn/loss.h"
+#include "engine/nn/ops.h"
 #include "engine/nn/ssim.h"
+#include "host/program.h"
 
 size_t ds_loss_set_maps_floats(const ds_loss_term *terms, int count, unsigned n, unsigned h,
                                unsigned w, unsigned c) {
@@ -74,4 +76,39 @@ double ds_loss_set_reference(const ds_loss_term *terms, int count, float *dy, co
           ds_loss_elementwise_reference(terms[k].kind, wt, k > 0, dy, y, t, (size_t)n * h * w * c);
   }
   return loss;
+}
+
+ds_status ds_loss_weights_apply(ds_runtime *rt, cl_mem ym, cl_mem tm, cl_mem y, cl_mem t, cl_mem m,
+                                size_t pixels, unsigned c, ds_error *err) {
+  cl_kernel k;
+  cl_uint total = (cl_uint)(pixels * c);
+  ds_status st = ds_kernel_get(rt, "nn/loss", NULL, "mask_apply", &k, err);
+  if (st == DS_OK)
+    st = ds_kernel_args(k, err, 7, DS_ARG(ym), DS_ARG(tm), DS_ARG(y), DS_ARG(t), DS_ARG(m),
+                        DS_ARG(c), DS_ARG(total));
+  if (st == DS_OK) st = ds_launch_elementwise(rt, k, total, err);
+  return st;
+}
+
+ds_status ds_loss_weights_gradient(ds_runtime *rt, cl_mem dy, cl_mem m, size_t pixels, unsigned c,
+                                   ds_error *err) {
+  cl_kernel k;
+  cl_uint total = (cl_uint)(pixels * c);
+  ds_status st = ds_kernel_get(rt, "nn/loss", NULL, "mask_gradient", &k, err);
+  if (st == DS_OK) st = ds_kernel_args(k, err, 4, DS_ARG(dy), DS_ARG(m), DS_ARG(c), DS_ARG(total));
+  if (st == DS_OK) st = ds_launch_elementwise(rt, k, total, err);
+  return st;
+}
+
+void ds_loss_weights_apply_reference(float *ym, float *tm, const float *y, const float *t,
+                                     const float *m, size_t pixels, unsigned c) {
+  for (size_t i = 0; i < pixels * c; i++) {
+    ym[i] = m[i / c] * y[i];
+    tm[i] = m[i / c] * t[i];
+  }
+}
+
+void ds_loss_weights_gradient_reference(float *dy, const float *m, size_t pixels, unsigned c) {
+  for (size_t i = 0; i < pixels * c; i++)
+    dy[i] *= m[i / c];
 }

@@ -27,4 +27,14 @@ ds_status ds_loss_set_forward_backward(ds_runtime *rt, const ds_loss_term *terms
 double ds_loss_set_reference(const ds_loss_term *terms, int count, float *dy, const float *y,
                              const float *t, unsigned n, unsigned h, unsigned w, unsigned c);
 
+/* Per-pixel loss weights m ([pixels] floats, broadcast over c channels):
+ * ym = m y, tm = m t before the terms, dy *= m after them. */
+ds_status ds_loss_weights_apply(ds_runtime *rt, cl_mem ym, cl_mem tm, cl_mem y, cl_mem t, cl_mem m,
+                                size_t pixels, unsigned c, ds_error *err);
+ds_status ds_loss_weights_gradient(ds_runtime *rt, cl_mem dy, cl_mem m, size_t pixels, unsigned c,
+                                   ds_error *err);
+void ds_loss_weights_apply_reference(float *ym, float *tm, const float *y, const float *t,
+                                     const float *m, size_t pixels, unsigned c);
+void ds_loss_weights_gradient_reference(float *dy, const float *m, size_t pixels, unsigned c);
+
 #endif

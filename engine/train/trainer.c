@@ -13,6 +13,7 @@
 #include "engine/model/tensor_file.h"
 #include "engine/train/augment.h"
 #include "engine/train/dataset.h"
+#include "engine/train/face_mask.h"
 #include "engine/train/preview.h"
 #include "engine/util/report.h"
 #include "host/buffer.h"
@@ -31,6 +32,7 @@ typedef struct trainer {
   cl_mem faces[DS_MAX_IDENTITIES];
   uint32_t *perm[DS_MAX_IDENTITIES];
   ds_augment_workspace ws;
+  ds_face_mask_set masks; /* train.face_area only */
   ds_augment_config aug;
   ds_augment_params *params;
   int *indices;
@@ -285,6 +287,12 @@ static ds_status setup_device(trainer *t, ds_error *err) {
   for (int i = 0; st == DS_OK && i < t->ids; i++)
     st = ds_dataset_upload(t->rt, &t->sets[i], &t->faces[i], err);
   if (st == DS_OK) st = ds_augment_workspace_create(t->rt, n, FACE_SIZE, &t->ws, err);
+  if (st == DS_OK && t->cfg.face_area.on) {
+    const ds_face_weights fw = {t->cfg.face_area.background, t->cfg.face_area.eyes,
+                                t->cfg.face_area.mouth};
+    st = ds_face_mask_set_create(t->rt, t->sets, t->ids, &fw, n, S, &t->masks, err);
+    if (st == DS_OK) st = ds_model_set_loss_weights(&t->model, t->masks.target, err);
+  }
   const size_t batch_bytes = (size_t)n * S * S * C * sizeof(float);
   if (st == DS_OK)
     st = ds_buffer_create(t->rt, batch_bytes, CL_MEM_READ_WRITE, "warped batch", &t->warped, err);
@@ -389,6 +397,8 @@ static ds_status train_iteration(trainer *t, ds_error *err) {
     }
     ds_status st = ds_augment_batch(t->rt, t->faces[i], FACE_SIZE, t->indices, t->params, n, S,
                                     t->warped, t->target, &t->ws, err);
+    if (st == DS_OK && t->cfg.face_area.on)
+      st = ds_face_mask_set_batch(t->rt, &t->masks, i, n, &t->ws, err);
     if (st == DS_OK)
       st = ds_model_train_step(&t->model, i, t->warped, t->target, (unsigned)n, NULL, err);
     if (st != DS_OK) return st;
@@ -418,6 +428,7 @@ static void release(trainer *t) {
   ds_buffer_release(&t->warped);
   ds_buffer_release(&t->target);
   if (t->ws.params) ds_augment_workspace_destroy(&t->ws);
+  ds_face_mask_set_destroy(&t->masks);
   if (t->model.rt) ds_model_device_destroy(&t->model);
   ds_runtime_destroy(t->rt);
   free(t->params);
