@@ -171,6 +171,14 @@ static void test_defaults(void) {
   CHECK(json && strstr(json, "\"ssim\"") && strstr(json, "0.3"), "terms written: %s", json);
   CHECK_OK(ds_model_config_parse(json, "canonical", &back, &err), &err);
   CHECK(same_config(&c, &back), "loss terms round trip");
+  CHECK(back.face_area.on == 0, "face_area is off unless given");
+  free(json);
+  c.face_area.on = 1, c.face_area.background = 0.1f, c.face_area.eyes = 3, c.face_area.mouth = 2;
+  json = ds_model_config_to_json(&c);
+  CHECK_OK(ds_model_config_parse(json, "canonical", &back, &err), &err);
+  CHECK(back.face_area.on && back.face_area.background == 0.1f && back.face_area.eyes == 3.0f &&
+            back.face_area.mouth == 2.0f,
+        "face_area round trip: %s", json);
   free(json);
   const char *list = "{\"name\": \"l\", \"input\": {\"size\": 16, \"channels\": 3},"
                      " \"encoder\": {\"conv\": [8], \"kernel\": 3, \"dense\": 4,"
@@ -302,6 +310,10 @@ static void test_bad_input(void) {
       "already term 0");
   bad("\"mae\"", "[\"ssim\"]", "train.loss[0]", "expected an object");
   bad("\"mae\"", "7", "train.loss", "or a list of");
+  bad("\"mae\"", "\"mae\", \"face_area\": {\"eyes\": -1}", "train.face_area.eyes", "[0, 100]");
+  bad("\"mae\"", "\"mae\", \"face_area\": {\"nose\": 2}", "train.face_area",
+      "unknown key \"nose\"");
+  bad("\"mae\"", "\"mae\", \"face_area\": true", "train.face_area", "expected an object");
   bad("\"adam\"", "\"sgd\"", "train.optimizer.type", "got \"sgd\"");
 
   /* shapes and sizes */
