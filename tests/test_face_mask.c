@@ -11,6 +11,7 @@
  *    and the errors of a missing file and an unlisted face.
  * usage: test_face_mask SCRATCH_DIR */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
@@ -176,6 +177,11 @@ static void test_load(const char *scratch) {
   snprintf(dir, sizeof dir, "%s/faces", scratch);
   mkdir(scratch, 0755);
   mkdir(dir, 0755);
+  /* what an earlier run left */
+  snprintf(path, sizeof path, "%s/alignments.json", dir);
+  remove(path);
+  snprintf(path, sizeof path, "%s/face_9.png", dir);
+  remove(path);
   const int S = 64;
   uint8_t *px = calloc((size_t)S * S * 3, 1);
   ds_alignments a;

@@ -39,7 +39,7 @@ static void buffers_create(void) {
   ds_buffer_create(rt, MAX_ELEMS * 4, CL_MEM_READ_WRITE, "y", &dY, &err);
   ds_buffer_create(rt, MAX_ELEMS * 4, CL_MEM_READ_WRITE, "t", &dT, &err);
   ds_buffer_create(rt, (MAX_ELEMS + 1) * 4, CL_MEM_READ_WRITE, "dy", &dD, &err);
-  ds_buffer_create(rt, 8 * MAX_ELEMS * 4, CL_MEM_READ_WRITE, "maps", &maps, &err);
+  ds_buffer_create(rt, 16 * MAX_ELEMS * 4, CL_MEM_READ_WRITE, "maps", &maps, &err);
   ds_buffer_create(rt, ds_loss_set_partials_floats(DS_MAX_LOSS_TERMS) * 4, CL_MEM_READ_WRITE,
                    "partials", &part, &err);
   ds_buffer_create(rt, 3 * 4, CL_MEM_READ_WRITE, "out", &out, &err);
@@ -55,7 +55,7 @@ static void buffers_destroy(void) {
 static double device_loss(const ds_loss_term *terms, int count, float *grad, const float *y,
                           const float *t, unsigned n, unsigned h, unsigned w, unsigned c) {
   const size_t N = (size_t)n * h * w * c;
-  CHECK(N <= MAX_ELEMS && ds_loss_set_maps_floats(terms, count, n, h, w, c) <= 8 * MAX_ELEMS,
+  CHECK(N <= MAX_ELEMS && ds_loss_set_maps_floats(terms, count, n, h, w, c) <= 16 * MAX_ELEMS,
         "test buffers too small");
   float *garbage = malloc((N + 1) * sizeof *garbage), outv[3] = {GUARD, 0, GUARD};
   for (size_t i = 0; i < N; i++)

@@ -35,32 +35,63 @@ inline uint4 nhwc_index(const uint i, const uint h, const uint w, const uint c) 
   return (uint4)(q3, q2 - q3 * h, q1 - q2 * w, i - q1 * c);
 }
 
-// One work-item per valid position (b, py, px, ch) of [n, h - 10, w - 10, c].
-// maps + mo holds four such maps: V, dV/dmy, dV/dE[y2], dV/dE[yt], with
-// V = S (cs_only 0) or cs (cs_only 1).
-kernel void ssim_forward(global float *maps, const uint mo, global const float *y,
-                         const uint yo, global const float *t, const uint to,
-                         const uint n, const uint h, const uint w, const uint c,
-                         const uint cs_only) {
+// The window is separable (g_ij = G[i] G[j]), so each pass runs in two:
+// 11 taps across, then 11 down, instead of 121. maps + mo holds four maps of
+// the P = n (h - 10)(w - 10) c valid positions -- V, dV/dmy, dV/dE[y2],
+// dV/dE[yt], V = S (cs_only 0) or cs (cs_only 1) -- then five row maps of
+// Q = n h (w - 10) c: the horizontal sums forward, three of them again for
+// the backward pass.
+
+// Forward, across: one work-item per (b, iy, px, ch) of [n, h, w - 10, c].
+kernel void ssim_rows(global float *maps, const uint mo, global const float *y, const uint yo,
+                      global const float *t, const uint to, const uint n, const uint h,
+                      const uint w, const uint c) {
+  const uint ow = w - (WIN - 1), oh = h - (WIN - 1);
+  const uint gid = get_global_id(0);
+  const uint Q = n * h * ow * c;
+  if (gid >= Q) return;
+  global float *r = maps + mo + 4 * (size_t)n * oh * ow * c;
+  const uint4 at4 = nhwc_index(gid, h, ow, c);
+  const size_t row = ((size_t)(at4.x * h + at4.y) * w + at4.z) * c + at4.w;
+  float sy = 0.0f, st = 0.0f, syy = 0.0f, stt = 0.0f, syt = 0.0f;
+  for (uint j = 0; j < WIN; j++) {
+    const float g = GAUSS[j], a = y[yo + row + (size_t)j * c], b = t[to + row + (size_t)j * c];
+    sy = fma(g, a, sy);
+    st = fma(g, b, st);
+    syy = fma(g, a * a, syy);
+    stt = fma(g, b * b, stt);
+    syt = fma(g, a * b, syt);
+  }
+  r[gid] = sy;
+  r[Q + gid] = st;
+  r[2 * (size_t)Q + gid] = syy;
+  r[3 * (size_t)Q + gid] = stt;
+  r[4 * (size_t)Q + gid] = syt;
+}
+
+// Forward, down, then the map value and its derivatives: one work-item per
+// valid position (b, py, px, ch) of [n, h - 10, w - 10, c].
+kernel void ssim_forward(global float *maps, const uint mo, const uint n, const uint h,
+                         const uint w, const uint c, const uint cs_only) {
   const uint oh = h - (WIN - 1), ow = w - (WIN - 1);
   const uint gid = get_global_id(0);
   const uint P = n * oh * ow * c;
   if (gid >= P) return;
+  const size_t Q = (size_t)n * h * ow * c;
   global float *v = maps + mo, *dm = v + P, *dyy = v + 2 * (size_t)P, *dyt = v + 3 * (size_t)P;
+  global const float *r = v + 4 * (size_t)P;
   const uint4 at4 = nhwc_index(gid, oh, ow, c);
-  const uint b = at4.x, py = at4.y, px = at4.z, ch = at4.w;
+  const size_t base = ((size_t)(at4.x * h + at4.y) * ow + at4.z) * c + at4.w;
+  const size_t down = (size_t)ow * c;
   float my = 0.0f, mt = 0.0f, eyy = 0.0f, ett = 0.0f, eyt = 0.0f;
   for (uint i = 0; i < WIN; i++) {
-    const size_t row = ((size_t)(b * h + py + i) * w + px) * c + ch;
-    for (uint j = 0; j < WIN; j++) {
-      const float g = GAUSS[i] * GAUSS[j];
-      const float a = y[yo + row + (size_t)j * c], r = t[to + row + (size_t)j * c];
-      my = fma(g, a, my);
-      mt = fma(g, r, mt);
-      eyy = fma(g, a * a, eyy);
-      ett = fma(g, r * r, ett);
-      eyt = fma(g, a * r, eyt);
-    }
+    const float g = GAUSS[i];
+    const size_t q = base + i * down;
+    my = fma(g, r[q], my);
+    mt = fma(g, r[Q + q], mt);
+    eyy = fma(g, r[2 * Q + q], eyy);
+    ett = fma(g, r[3 * Q + q], ett);
+    eyt = fma(g, r[4 * Q + q], eyt);
   }
   const float a1 = 2.0f * my * mt + C1, a2 = 2.0f * (eyt - my * mt) + C2;
   const float b1 = my * my + mt * mt + C1, b2 = (eyy - my * my) + (ett - mt * mt) + C2;
@@ -79,34 +110,59 @@ kernel void ssim_forward(global float *maps, const uint mo, global const float *
   }
 }
 
-// One work-item per input element (b, iy, ix, ch) of dy + dyo. dL/dV_p is
-// scale, times factor[fo + b c + ch] when use_factor (MS-SSIM's per-channel
-// weights). Adds to dy when accumulate, else overwrites it.
-kernel void ssim_backward(global float *dy, const uint dyo,
-                          global const float *maps, const uint mo,
-                          global const float *y, const uint yo,
-                          global const float *t, const uint to, const uint n,
-                          const uint h, const uint w, const uint c, const float scale,
-                          global const float *factor, const uint fo,
-                          const uint use_factor, const uint accumulate) {
+// Backward, up: one work-item per (b, iy, px, ch) of [n, h, w - 10, c], the
+// window transpose down the column, into the first three row maps.
+kernel void ssim_back_rows(global float *maps, const uint mo, const uint n, const uint h,
+                           const uint w, const uint c) {
+  const uint oh = h - (WIN - 1), ow = w - (WIN - 1);
+  const uint gid = get_global_id(0);
+  const uint Q = n * h * ow * c;
+  if (gid >= Q) return;
+  const size_t P = (size_t)n * oh * ow * c;
+  global const float *dm = maps + mo + P, *dyy = maps + mo + 2 * P, *dyt = maps + mo + 3 * P;
+  global float *r = maps + mo + 4 * P;
+  const uint4 at4 = nhwc_index(gid, h, ow, c);
+  const uint iy = at4.y;
+  const uint py0 = iy >= WIN - 1 ? iy - (WIN - 1) : 0, py1 = iy < oh ? iy : oh - 1;
+  float sm = 0.0f, syy = 0.0f, syt = 0.0f;
+  for (uint py = py0; py <= py1; py++) {
+    const float g = GAUSS[iy - py];
+    const size_t p = ((size_t)(at4.x * oh + py) * ow + at4.z) * c + at4.w;
+    sm = fma(g, dm[p], sm);
+    syy = fma(g, dyy[p], syy);
+    syt = fma(g, dyt[p], syt);
+  }
+  r[gid] = sm;
+  r[Q + gid] = syy;
+  r[2 * (size_t)Q + gid] = syt;
+}
+
+// Backward, across: one work-item per input element (b, iy, ix, ch) of
+// dy + dyo. dL/dV_p is scale, times factor[fo + b c + ch] when use_factor
+// (MS-SSIM's per-channel weights). Adds to dy when accumulate, else
+// overwrites it.
+kernel void ssim_backward(global float *dy, const uint dyo, global const float *maps,
+                          const uint mo, global const float *y, const uint yo,
+                          global const float *t, const uint to, const uint n, const uint h,
+                          const uint w, const uint c, const float scale,
+                          global const float *factor, const uint fo, const uint use_factor,
+                          const uint accumulate) {
   const uint oh = h - (WIN - 1), ow = w - (WIN - 1);
   const uint gid = get_global_id(0);
   if (gid >= n * h * w * c) return;
-  const size_t P = (size_t)n * oh * ow * c;
-  global const float *dm = maps + mo + P, *dyy = maps + mo + 2 * P, *dyt = maps + mo + 3 * P;
+  const size_t P = (size_t)n * oh * ow * c, Q = (size_t)n * h * ow * c;
+  global const float *r = maps + mo + 4 * P;
   const uint4 at4 = nhwc_index(gid, h, w, c);
   const uint b = at4.x, iy = at4.y, ix = at4.z, ch = at4.w;
-  const uint py0 = iy >= WIN - 1 ? iy - (WIN - 1) : 0, py1 = iy < oh ? iy : oh - 1;
   const uint px0 = ix >= WIN - 1 ? ix - (WIN - 1) : 0, px1 = ix < ow ? ix : ow - 1;
   float sm = 0.0f, syy = 0.0f, syt = 0.0f;
-  for (uint py = py0; py <= py1; py++)
-    for (uint px = px0; px <= px1; px++) {
-      const float g = GAUSS[iy - py] * GAUSS[ix - px];
-      const size_t p = ((size_t)(b * oh + py) * ow + px) * c + ch;
-      sm = fma(g, dm[p], sm);
-      syy = fma(g, dyy[p], syy);
-      syt = fma(g, dyt[p], syt);
-    }
+  for (uint px = px0; px <= px1; px++) {
+    const float g = GAUSS[ix - px];
+    const size_t q = ((size_t)(b * h + iy) * ow + px) * c + ch;
+    sm = fma(g, r[q], sm);
+    syy = fma(g, r[Q + q], syy);
+    syt = fma(g, r[2 * Q + q], syt);
+  }
   const float k = use_factor ? scale * factor[fo + b * c + ch] : scale;
   const float grad = k * (sm + 2.0f * y[yo + gid] * syy + t[to + gid] * syt);
   dy[dyo + gid] = accumulate ? dy[dyo + gid] + grad : grad;

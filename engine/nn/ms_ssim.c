@@ -53,7 +53,7 @@ static void plan(layout *L, unsigned n, unsigned h, unsigned w, unsigned c) {
       L->img[j] = at, at += 2 * L->elems[j];
       L->dy[j] = at, at += L->elems[j];
     }
-    L->map[j] = at, at += 4 * L->pos[j] * n * c;
+    L->map[j] = at, at += ds_ssim_maps_floats(n, L->h[j], L->w[j], c);
   }
   const size_t nc = (size_t)n * c;
   L->means = at, at += L->scales * nc;

@@ -17,7 +17,8 @@ size_t ds_ssim_positions(unsigned n, unsigned h, unsigned w, unsigned c) {
 }
 
 size_t ds_ssim_maps_floats(unsigned n, unsigned h, unsigned w, unsigned c) {
-  return 4 * ds_ssim_positions(n, h, w, c);
+  /* four position maps, then five row maps of [n, h, w - 10, c] (cl/nn/ssim.cl) */
+  return 4 * ds_ssim_positions(n, h, w, c) + 5 * (size_t)n * h * (w - (WIN - 1)) * c;
 }
 
 void ds_ssim_loss_affine(float weight, unsigned n, unsigned h, unsigned w, unsigned c, float *scale,
@@ -31,10 +32,15 @@ ds_status ssim_launch_forward(ds_runtime *rt, cl_mem maps, unsigned mo, cl_mem y
                               int cs_only, ds_error *err) {
   cl_kernel k;
   cl_uint cs = cs_only ? 1u : 0u;
-  ds_status st = ds_kernel_get(rt, "nn/ssim", NULL, "ssim_forward", &k, err);
+  ds_status st = ds_kernel_get(rt, "nn/ssim", NULL, "ssim_rows", &k, err);
   if (st == DS_OK)
-    st = ds_kernel_args(k, err, 11, DS_ARG(maps), DS_ARG(mo), DS_ARG(y), DS_ARG(yo), DS_ARG(t),
-                        DS_ARG(to), DS_ARG(n), DS_ARG(h), DS_ARG(w), DS_ARG(c), DS_ARG(cs));
+    st = ds_kernel_args(k, err, 10, DS_ARG(maps), DS_ARG(mo), DS_ARG(y), DS_ARG(yo), DS_ARG(t),
+                        DS_ARG(to), DS_ARG(n), DS_ARG(h), DS_ARG(w), DS_ARG(c));
+  if (st == DS_OK) st = ds_launch_elementwise(rt, k, (size_t)n * h * (w - (WIN - 1)) * c, err);
+  if (st == DS_OK) st = ds_kernel_get(rt, "nn/ssim", NULL, "ssim_forward", &k, err);
+  if (st == DS_OK)
+    st = ds_kernel_args(k, err, 7, DS_ARG(maps), DS_ARG(mo), DS_ARG(n), DS_ARG(h), DS_ARG(w),
+                        DS_ARG(c), DS_ARG(cs));
   if (st == DS_OK) st = ds_launch_elementwise(rt, k, ds_ssim_positions(n, h, w, c), err);
   return st;
 }
@@ -45,7 +51,12 @@ ds_status ssim_launch_backward(ds_runtime *rt, cl_mem dy, unsigned dyo, cl_mem m
                                int use_factor, int accumulate, ds_error *err) {
   cl_kernel k;
   cl_uint uf = use_factor ? 1u : 0u, acc = accumulate ? 1u : 0u;
-  ds_status st = ds_kernel_get(rt, "nn/ssim", NULL, "ssim_backward", &k, err);
+  ds_status st = ds_kernel_get(rt, "nn/ssim", NULL, "ssim_back_rows", &k, err);
+  if (st == DS_OK)
+    st = ds_kernel_args(k, err, 6, DS_ARG(maps), DS_ARG(mo), DS_ARG(n), DS_ARG(h), DS_ARG(w),
+                        DS_ARG(c));
+  if (st == DS_OK) st = ds_launch_elementwise(rt, k, (size_t)n * h * (w - (WIN - 1)) * c, err);
+  if (st == DS_OK) st = ds_kernel_get(rt, "nn/ssim", NULL, "ssim_backward", &k, err);
   if (st == DS_OK)
     st = ds_kernel_args(k, err, 17, DS_ARG(dy), DS_ARG(dyo), DS_ARG(maps), DS_ARG(mo), DS_ARG(y),
                         DS_ARG(yo), DS_ARG(t), DS_ARG(to), DS_ARG(n), DS_ARG(h), DS_ARG(w),
