@@ -52,9 +52,9 @@ kernel void mask_transform(global const uchar *restrict masks, global const floa
   sy = fmin(fmax(sy, -1.0f), (float)s);
   const float x0f = floor(sx), y0f = floor(sy);
   const int x0 = (int)x0f, y0 = (int)y0f;
-  const float v = bilinear1(mask_tap(m, s, x0, y0), mask_tap(m, s, x0 + 1, y0),
-                            mask_tap(m, s, x0, y0 + 1), mask_tap(m, s, x0 + 1, y0 + 1), sx - x0f,
-                            sy - y0f);
+  const float v =
+      bilinear1(mask_tap(m, s, x0, y0), mask_tap(m, s, x0 + 1, y0), mask_tap(m, s, x0, y0 + 1),
+                mask_tap(m, s, x0 + 1, y0 + 1), sx - x0f, sy - y0f);
   inter[g] = v * scale;
 }
 

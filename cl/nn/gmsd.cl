@@ -85,8 +85,8 @@ kernel void gmsd_stats(global float *restrict maps, const uint n, const uint pos
 
 // dL/dGMS_p = scale (GMS_p - mean) / (positions * sd), scale = weight / (n c),
 // folded into fx, fy in place.
-kernel void gmsd_coef(global float *restrict maps, const uint n, const uint positions,
-                      const uint c, const float scale) {
+kernel void gmsd_coef(global float *restrict maps, const uint n, const uint positions, const uint c,
+                      const float scale) {
   const uint gid = get_global_id(0);
   const size_t P = (size_t)n * positions * c;
   if (gid >= P) return;

@@ -47,9 +47,8 @@ kernel void loss_partial_sums(global float *restrict partial, const uint partial
 // out[slot] = sum over terms k < count of scale[k] * (sum of the G partials
 // of term k) + offset[k]. One work-item; compensated sums, so 256 partials
 // of ~1e4 each keep float32's precision.
-kernel void loss_reduce(global float *restrict out, const uint slot,
-                        global const float *restrict partials, const uint G, const uint count,
-                        const float4 scale, const float4 offset) {
+kernel void loss_reduce(global float *out, const uint slot, global const float *partials,
+                        const uint G, const uint count, const float4 scale, const float4 offset) {
   if (get_global_id(0) != 0) return;
   const float sc[4] = {scale.x, scale.y, scale.z, scale.w};
   const float of[4] = {offset.x, offset.y, offset.z, offset.w};

@@ -23,10 +23,9 @@
 #define C2 9.0e-4f
 
 // exp(-(i - 5)^2 / (2 * 1.5^2)), normalised to sum 1
-constant float GAUSS[WIN] = {1.028380084e-03f, 7.598758135e-03f, 3.600077213e-02f,
-                             1.093606895e-01f, 2.130055377e-01f, 2.660117249e-01f,
-                             2.130055377e-01f, 1.093606895e-01f, 3.600077213e-02f,
-                             7.598758135e-03f, 1.028380084e-03f};
+constant float GAUSS[WIN] = {1.028380084e-03f, 7.598758135e-03f, 3.600077213e-02f, 1.093606895e-01f,
+                             2.130055377e-01f, 2.660117249e-01f, 2.130055377e-01f, 1.093606895e-01f,
+                             3.600077213e-02f, 7.598758135e-03f, 1.028380084e-03f};
 
 // (b, y, x, ch) of an NHWC index: quotients first, remainders by subtraction
 // (from i % n beside i / n LLVM makes a freeze, which Oclgrind cannot run)
@@ -141,12 +140,11 @@ kernel void ssim_back_rows(global float *maps, const uint mo, const uint n, cons
 // dy + dyo. dL/dV_p is scale, times factor[fo + b c + ch] when use_factor
 // (MS-SSIM's per-channel weights). Adds to dy when accumulate, else
 // overwrites it.
-kernel void ssim_backward(global float *dy, const uint dyo, global const float *maps,
-                          const uint mo, global const float *y, const uint yo,
-                          global const float *t, const uint to, const uint n, const uint h,
-                          const uint w, const uint c, const float scale,
-                          global const float *factor, const uint fo, const uint use_factor,
-                          const uint accumulate) {
+kernel void ssim_backward(global float *dy, const uint dyo, global const float *maps, const uint mo,
+                          global const float *y, const uint yo, global const float *t,
+                          const uint to, const uint n, const uint h, const uint w, const uint c,
+                          const float scale, global const float *factor, const uint fo,
+                          const uint use_factor, const uint accumulate) {
   const uint oh = h - (WIN - 1), ow = w - (WIN - 1);
   const uint gid = get_global_id(0);
   if (gid >= n * h * w * c) return;
@@ -209,22 +207,23 @@ kernel void ms_ssim_combine(global float *maps, const uint fo, const uint vo, co
 
 // 2 x 2 average pooling, NHWC, [n, h, w, c] -> [n, h / 2, w / 2, c] (floor,
 // as F.avg_pool2d); one work-item per output element.
-kernel void avg_pool2_forward(global float *out, const uint oo,
-                              global const float *in, const uint io, const uint n,
-                              const uint h, const uint w, const uint c) {
+kernel void avg_pool2_forward(global float *out, const uint oo, global const float *in,
+                              const uint io, const uint n, const uint h, const uint w,
+                              const uint c) {
   const uint oh = h / 2, ow = w / 2;
   const uint gid = get_global_id(0);
   if (gid >= n * oh * ow * c) return;
   const uint4 at4 = nhwc_index(gid, oh, ow, c);
   const size_t i = io + ((size_t)(at4.x * h + 2 * at4.y) * w + 2 * at4.z) * c + at4.w;
-  out[oo + gid] = 0.25f * ((in[i] + in[i + c]) + (in[i + (size_t)w * c] + in[i + (size_t)w * c + c]));
+  out[oo + gid] =
+      0.25f * ((in[i] + in[i + c]) + (in[i + (size_t)w * c] + in[i + (size_t)w * c + c]));
 }
 
 // din += the pooling's transpose of dout: a quarter of each output's
 // gradient to its four inputs (a last odd row or column gets none).
-kernel void avg_pool2_backward(global float *din, const uint dio,
-                               global const float *dout, const uint doo, const uint n,
-                               const uint h, const uint w, const uint c) {
+kernel void avg_pool2_backward(global float *din, const uint dio, global const float *dout,
+                               const uint doo, const uint n, const uint h, const uint w,
+                               const uint c) {
   const uint oh = h / 2, ow = w / 2;
   const uint gid = get_global_id(0);
   if (gid >= n * h * w * c) return;
