@@ -33,6 +33,10 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ ${#configs[@]} -gt 0 ] || configs=("$root/configs/tiny.json" "$root"/bench/quality/*.json)
+for tool in ffmpeg ffprobe; do
+  command -v $tool >/dev/null || { echo "quality.sh: needs $tool (apt-get install ffmpeg)" >&2; exit 2; }
+done
+"$py" -c 'import numpy' 2>/dev/null || { echo "quality.sh: needs $py with numpy (apt-get install python3-numpy)" >&2; exit 2; }
 for f in "$bin" "$heldout"; do
   [ -x "$f" ] || { echo "quality.sh: $f is missing; build first (cmake --build build)" >&2; exit 2; }
 done

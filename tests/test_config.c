@@ -52,9 +52,17 @@ static int same_config(const ds_model_config *a, const ds_model_config *b) {
 }
 
 static void test_shipped(void) {
-  ds_model_config orig, low, tiny;
-  if (!load("original.json", &orig) || !load("lowmem.json", &low) || !load("tiny.json", &tiny))
+  ds_model_config orig, low, tiny, tiny_ssim;
+  if (!load("original.json", &orig) || !load("lowmem.json", &low) || !load("tiny.json", &tiny) ||
+      !load("tiny-ssim.json", &tiny_ssim))
     return;
+  /* the CPU main job's config: tiny's network and run, SSIM + MSE */
+  CHECK(ds_model_config_same_network(&tiny_ssim, &tiny, NULL, 0) &&
+            tiny_ssim.run.iterations == tiny.run.iterations &&
+            tiny_ssim.run.minutes == tiny.run.minutes && tiny_ssim.loss_count == 2 &&
+            tiny_ssim.loss[0].kind == DS_LOSS_KIND_SSIM &&
+            tiny_ssim.loss[1].kind == DS_LOSS_KIND_MSE,
+        "tiny-ssim is tiny with ssim + mse");
   int64_t enc = 0, dec = 0;
   CHECK(ds_model_param_count(&orig, &enc, &dec) == 82062470, "original total");
   CHECK(enc == 69662976 && dec == 6199747, "original split %lld + %lld", (long long)enc,
