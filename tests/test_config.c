@@ -30,9 +30,20 @@ static int load(const char *file, ds_model_config *cfg) {
   return st == DS_OK;
 }
 
+static int same_loss(const ds_model_config *a, const ds_model_config *b) {
+  if (a->loss_count != b->loss_count) return 0;
+  for (int i = 0; i < a->loss_count; i++)
+    if (a->loss[i].kind != b->loss[i].kind || a->loss[i].weight != b->loss[i].weight) return 0;
+  return 1;
+}
+
+static int is_mae(const ds_model_config *c) {
+  return c->loss_count == 1 && c->loss[0].kind == DS_LOSS_KIND_MAE && c->loss[0].weight == 1.0f;
+}
+
 static int same_config(const ds_model_config *a, const ds_model_config *b) {
   return ds_model_config_same_network(a, b, NULL, 0) && strcmp(a->name, b->name) == 0 &&
-         a->batch == b->batch && a->loss == b->loss && a->lr == b->lr && a->beta1 == b->beta1 &&
+         a->batch == b->batch && same_loss(a, b) && a->lr == b->lr && a->beta1 == b->beta1 &&
          a->beta2 == b->beta2 && a->epsilon == b->epsilon && a->rotation == b->rotation &&
          a->zoom == b->zoom && a->shift == b->shift && a->flip == b->flip && a->warp == b->warp &&
          a->run.iterations == b->run.iterations && a->run.minutes == b->run.minutes &&
@@ -41,9 +52,17 @@ static int same_config(const ds_model_config *a, const ds_model_config *b) {
 }
 
 static void test_shipped(void) {
-  ds_model_config orig, low, tiny;
-  if (!load("original.json", &orig) || !load("lowmem.json", &low) || !load("tiny.json", &tiny))
+  ds_model_config orig, low, tiny, tiny_ssim;
+  if (!load("original.json", &orig) || !load("lowmem.json", &low) || !load("tiny.json", &tiny) ||
+      !load("tiny-ssim.json", &tiny_ssim))
     return;
+  /* the CPU main job's config: tiny's network and run, SSIM + MSE */
+  CHECK(ds_model_config_same_network(&tiny_ssim, &tiny, NULL, 0) &&
+            tiny_ssim.run.iterations == tiny.run.iterations &&
+            tiny_ssim.run.minutes == tiny.run.minutes && tiny_ssim.loss_count == 2 &&
+            tiny_ssim.loss[0].kind == DS_LOSS_KIND_SSIM &&
+            tiny_ssim.loss[1].kind == DS_LOSS_KIND_MSE,
+        "tiny-ssim is tiny with ssim + mse");
   int64_t enc = 0, dec = 0;
   CHECK(ds_model_param_count(&orig, &enc, &dec) == 82062470, "original total");
   CHECK(enc == 69662976 && dec == 6199747, "original split %lld + %lld", (long long)enc,
@@ -61,7 +80,7 @@ static void test_shipped(void) {
   CHECK(orig.decoder_count == 2 && ds_model_identity_index(&orig, "B") == 1 &&
             ds_model_identity_index(&orig, "C") == -1,
         "identities");
-  CHECK(orig.batch == 64 && orig.loss == DS_LOSS_MAE && orig.lr == 5e-5f && orig.beta1 == 0.5f &&
+  CHECK(orig.batch == 64 && is_mae(&orig) && orig.lr == 5e-5f && orig.beta1 == 0.5f &&
             orig.beta2 == 0.999f && orig.epsilon == 1e-7f,
         "original train");
   CHECK(orig.rotation == 10.0f && orig.zoom == 0.05f && orig.shift == 0.05f && orig.flip == 0.4f &&
@@ -125,9 +144,9 @@ static void test_defaults(void) {
   ds_error err = {0};
   CHECK_OK(ds_model_config_parse(text, "defaults.json", &c, &err), &err);
   if (err.code) return;
-  CHECK(c.batch == 64 && c.loss == DS_LOSS_MAE && c.lr == 5e-5f && c.beta1 == 0.5f &&
-            c.beta2 == 0.999f && c.epsilon == 1e-7f && c.rotation == 10.0f && c.zoom == 0.05f &&
-            c.shift == 0.05f && c.flip == 0.4f && c.warp == 0,
+  CHECK(c.batch == 64 && is_mae(&c) && c.lr == 5e-5f && c.beta1 == 0.5f && c.beta2 == 0.999f &&
+            c.epsilon == 1e-7f && c.rotation == 10.0f && c.zoom == 0.05f && c.shift == 0.05f &&
+            c.flip == 0.4f && c.warp == 0,
         "defaults");
   CHECK(!c.run.has_iterations && !c.run.has_minutes && c.run.save_every == 100, "run defaults");
   CHECK(c.decoder_count == 3 && ds_model_identity_index(&c, "Bob-2") == 1, "identities");
@@ -142,7 +161,7 @@ static void test_defaults(void) {
   char *json = ds_model_config_to_json(&c);
   CHECK(json && strstr(json, "\"iterations\"") == NULL, "absent iterations stay absent");
   free(json);
-  c.loss = DS_LOSS_MSE;
+  c.loss[0].kind = DS_LOSS_KIND_MSE;
   c.run.minutes = 2.75;
   c.run.has_minutes = 1;
   json = ds_model_config_to_json(&c);
@@ -150,6 +169,38 @@ static void test_defaults(void) {
   CHECK_OK(ds_model_config_parse(json, "canonical", &back, &err), &err);
   CHECK(same_config(&c, &back), "mse and minutes round trip");
   free(json);
+
+  /* a list of weighted terms round-trips; one term of weight 1 stays a name */
+  c.loss[0] = (ds_loss_term){DS_LOSS_KIND_SSIM, 1.0f};
+  c.loss[1] = (ds_loss_term){DS_LOSS_KIND_MSE, 0.3f};
+  c.loss[2] = (ds_loss_term){DS_LOSS_KIND_GMSD, 2.5f};
+  c.loss_count = 3;
+  json = ds_model_config_to_json(&c);
+  CHECK(json && strstr(json, "\"ssim\"") && strstr(json, "0.3"), "terms written: %s", json);
+  CHECK_OK(ds_model_config_parse(json, "canonical", &back, &err), &err);
+  CHECK(same_config(&c, &back), "loss terms round trip");
+  CHECK(back.face_area.on == 0, "face_area is off unless given");
+  free(json);
+  c.face_area.on = 1, c.face_area.background = 0.1f, c.face_area.eyes = 3, c.face_area.mouth = 2;
+  json = ds_model_config_to_json(&c);
+  CHECK_OK(ds_model_config_parse(json, "canonical", &back, &err), &err);
+  CHECK(back.face_area.on && back.face_area.background == 0.1f && back.face_area.eyes == 3.0f &&
+            back.face_area.mouth == 2.0f,
+        "face_area round trip: %s", json);
+  free(json);
+  const char *list = "{\"name\": \"l\", \"input\": {\"size\": 16, \"channels\": 3},"
+                     " \"encoder\": {\"conv\": [8], \"kernel\": 3, \"dense\": 4,"
+                     " \"bottleneck\": [4, 4, 2], \"upscale\": 4},"
+                     " \"decoder\": {\"upscale\": [4], \"out_kernel\": 1},"
+                     " \"decoders\": [\"A\", \"B\"],"
+                     " \"train\": {\"loss\": [{\"type\": \"ssim\"}, {\"type\": \"mae\", "
+                     "\"weight\": 0.5}]}}";
+  CHECK_OK(ds_model_config_parse(list, "list.json", &back, &err), &err);
+  CHECK(back.loss_count == 2 && back.loss[0].kind == DS_LOSS_KIND_SSIM &&
+            back.loss[0].weight == 1.0f && back.loss[1].kind == DS_LOSS_KIND_MAE &&
+            back.loss[1].weight == 0.5f,
+        "list parsed");
+  ds_error_clear(&err);
 }
 
 /* Replaces the first `from` in BASE with `to`, or takes `to` as the whole
@@ -255,7 +306,22 @@ static void test_bad_input(void) {
       "[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\",\"j\",\"k\",\"l\",\"m\",\"n\",\"o\","
       "\"p\",\"q\"]",
       "decoders: at most 16", NULL);
-  bad("\"mae\"", "\"l2\"", "train.loss: expected \"mae\" or \"mse\", got \"l2\"", NULL);
+  bad("\"mae\"", "\"l2\"", "train.loss: expected \"mae\", \"mse\", \"ssim\", \"ms_ssim\", \"gmsd\"",
+      "got \"l2\"");
+  bad("\"mae\"", "[]", "train.loss: expected 1 to 4 terms, got 0", NULL);
+  bad("\"mae\"", "[{\"type\": \"ssim\"}, {\"type\": \"ms\"}]", "train.loss[1].type", "got \"ms\"");
+  bad("\"mae\"", "[{\"type\": \"ssim\", \"weight\": 0}]", "train.loss[0].weight", "> 0");
+  bad("\"mae\"", "[{\"type\": \"ssim\", \"weight\": \"1\"}]", "train.loss[0].weight", NULL);
+  bad("\"mae\"", "[{\"type\": \"mse\", \"wieght\": 1}]", "train.loss[0]", "unknown key \"wieght\"");
+  bad("\"mae\"", "[{\"weight\": 1}]", "train.loss[0].type", "missing required key");
+  bad("\"mae\"", "[{\"type\": \"mse\"}, {\"type\": \"mse\"}]", "train.loss[1].type",
+      "already term 0");
+  bad("\"mae\"", "[\"ssim\"]", "train.loss[0]", "expected an object");
+  bad("\"mae\"", "7", "train.loss", "or a list of");
+  bad("\"mae\"", "\"mae\", \"face_area\": {\"eyes\": -1}", "train.face_area.eyes", "[0, 100]");
+  bad("\"mae\"", "\"mae\", \"face_area\": {\"nose\": 2}", "train.face_area",
+      "unknown key \"nose\"");
+  bad("\"mae\"", "\"mae\", \"face_area\": true", "train.face_area", "expected an object");
   bad("\"adam\"", "\"sgd\"", "train.optimizer.type", "got \"sgd\"");
 
   /* shapes and sizes */

@@ -108,7 +108,7 @@ static void names(void) {
   CHECK(ds_mask_kind_parse("hull-rect", &k) && k == DS_MASK_HULL_RECT, "parse hull-rect");
   CHECK(ds_mask_kind_parse("rect", &k) && k == DS_MASK_RECT, "parse rect");
   CHECK(!ds_mask_kind_parse("facehull", &k) && !ds_mask_kind_parse(NULL, &k), "bad names");
-  for (int i = DS_MASK_HULL; i <= DS_MASK_HULL_RECT; i++)
+  for (int i = DS_MASK_HULL; i <= DS_MASK_HULL_BROWS; i++)
     CHECK(ds_mask_kind_parse(ds_mask_kind_name((ds_mask_kind)i), &k) && k == (ds_mask_kind)i,
           "round trip %d", i);
 }
@@ -129,6 +129,31 @@ static void rectangle_landmarks(float lm[68][2], int xa, int ya, int xb, int yb)
 
 static int in_box(int x, int y, int xa, int ya, int xb, int yb) {
   return x >= xa && x <= xb && y >= ya && y <= yb;
+}
+
+/* hull-brows: a box face whose brows (17-26) sit on its top edge and eyes
+ * below them; the lifted hull covers rows above the box that hull does not,
+ * and everything hull covers. */
+static void brows(void) {
+  enum { W = 60, H = 60, X0 = 0, Y0 = 0 };
+  float lm[68][2], hull[W * H], lifted[W * H];
+  const float everything[6] = {0, 0, 1, 0, 0, 1};
+  rectangle_landmarks(lm, 10, 20, 50, 55);
+  for (int i = 17; i < 27; i++) /* brows along the top edge */
+    lm[i][0] = 14.0f + 3.5f * (float)(i - 17), lm[i][1] = 20.0f;
+  for (int i = 36; i < 48; i++) /* eyes 8 px below */
+    lm[i][0] = i < 42 ? 20.0f + (float)(i - 36) : 36.0f + (float)(i - 42), lm[i][1] = 28.0f;
+  ds_mask_build_reference(DS_MASK_HULL, (const float(*)[2])lm, everything, 64, X0, Y0, W, H, 0, 0,
+                          hull);
+  ds_mask_build_reference(DS_MASK_HULL_BROWS, (const float(*)[2])lm, everything, 64, X0, Y0, W, H,
+                          0, 0, lifted);
+  int lost = 0;
+  for (int i = 0; i < W * H; i++)
+    lost += hull[i] > 0 && lifted[i] == 0;
+  CHECK(lost == 0, "hull-brows drops %d pixels of the hull", lost);
+  CHECK(hull[16 * W + 30] == 0 && lifted[16 * W + 30] == 1,
+        "4 px above the brows: hull %g, hull-brows %g", (double)hull[16 * W + 30],
+        (double)lifted[16 * W + 30]);
 }
 
 static void properties(void) {
@@ -228,7 +253,7 @@ static void device(int small) {
     const int w = sizes[s][0], h = sizes[s][1];
     const int tries = small ? 6 : 12;
     for (int t = 0; t < tries; t++) {
-      const ds_mask_kind kind = (ds_mask_kind)(t % 3);
+      const ds_mask_kind kind = (ds_mask_kind)(t % 4);
       const int erode = erodes[(t * 5 + s) % 12], blur = blurs[(t * 3 + s) % 8];
       const int square = t % 2 ? 64 : 128, x0 = 37 + t, y0 = 211 - t;
       float lm[68][2], mat[6];
@@ -281,6 +306,7 @@ int main(int argc, char **argv) {
   ellipse();
   names();
   properties();
+  brows();
   device(small);
   return check_summary("mask");
 }

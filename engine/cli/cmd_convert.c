@@ -27,7 +27,8 @@ static const char *help =
     "  --alignments FILE  faces from this alignments.json (dsengine extract) instead\n"
     "                     of detecting them again\n"
     "  --smooth S         temporal smoothing of landmarks, 0 (off) to 0.95 (default 0.6)\n"
-    "  --mask M           hull (default), rect or hull-rect\n"
+    "  --mask M           hull (default), rect, hull-rect or hull-brows (the hull\n"
+    "                     raised above the eyebrows)\n"
     "  --erode PX         shrink the mask by PX (negative grows it; default 0)\n"
     "  --blur PX          soften the mask edge with a PX box blur (default 5)\n"
     "  --color C          avg (default), reinhard, hist or none\n"
@@ -158,7 +159,7 @@ static int parse_option(ds_convert_options *o, int argc, char **argv, int *i, ch
   } else if (VALUE("--mask")) {
     NEED();
     if (!ds_mask_kind_parse(v, &o->swap.mask))
-      return cli_usage_error(CMD, "--mask is hull, rect or hull-rect, not '%s'", v);
+      return cli_usage_error(CMD, "--mask is hull, rect, hull-rect or hull-brows, not '%s'", v);
   } else if (VALUE("--erode")) {
     NEED();
     return cli_parse_int(CMD, "--erode", v, -200, 200, &o->swap.erode);

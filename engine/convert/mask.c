@@ -22,6 +22,7 @@ static int kind_bits(ds_mask_kind kind) {
   case DS_MASK_HULL: return MASK_HULL_BIT;
   case DS_MASK_RECT: return MASK_RECT_BIT;
   case DS_MASK_HULL_RECT: return MASK_HULL_BIT | MASK_RECT_BIT;
+  case DS_MASK_HULL_BROWS: return MASK_HULL_BIT;
   }
   return 0;
 }
@@ -31,18 +32,34 @@ const char *ds_mask_kind_name(ds_mask_kind k) {
   case DS_MASK_HULL: return "hull";
   case DS_MASK_RECT: return "rect";
   case DS_MASK_HULL_RECT: return "hull-rect";
+  case DS_MASK_HULL_BROWS: return "hull-brows";
   }
   return "?";
 }
 
 int ds_mask_kind_parse(const char *s, ds_mask_kind *out) {
-  static const ds_mask_kind all[] = {DS_MASK_HULL, DS_MASK_RECT, DS_MASK_HULL_RECT};
+  static const ds_mask_kind all[] = {DS_MASK_HULL, DS_MASK_RECT, DS_MASK_HULL_RECT,
+                                     DS_MASK_HULL_BROWS};
   for (size_t i = 0; s && i < sizeof all / sizeof all[0]; i++)
     if (strcmp(s, ds_mask_kind_name(all[i])) == 0) {
       *out = all[i];
       return 1;
     }
   return 0;
+}
+
+void ds_mask_lift_brows(const float in[68][2], float out[68][2]) {
+  memcpy(out, in, 68 * sizeof *out);
+  /* dlib's 68: brows 17-21 over the eye 36-41, 22-26 over 42-47 */
+  for (int side = 0; side < 2; side++) {
+    float ex = 0, ey = 0;
+    for (int i = 0; i < 6; i++)
+      ex += in[36 + 6 * side + i][0] / 6.0f, ey += in[36 + 6 * side + i][1] / 6.0f;
+    for (int b = 17 + 5 * side; b < 22 + 5 * side; b++) {
+      out[b][0] = in[b][0] + DS_MASK_BROW_LIFT * (in[b][0] - ex);
+      out[b][1] = in[b][1] + DS_MASK_BROW_LIFT * (in[b][1] - ey);
+    }
+  }
 }
 
 /* ---- convex hull ---- */
@@ -185,7 +202,11 @@ static void blur_reference(const float *src, float *dst, int w, int h, int b) {
 void ds_mask_build_reference(ds_mask_kind kind, const float landmarks[68][2],
                              const float face_mat[6], int square, int x0, int y0, int w, int h,
                              int erode, int blur, float *mask) {
-  float hull[DS_MASK_LANDMARKS][2];
+  float hull[DS_MASK_LANDMARKS][2], lifted[DS_MASK_LANDMARKS][2];
+  if (kind == DS_MASK_HULL_BROWS) {
+    ds_mask_lift_brows(landmarks, lifted);
+    landmarks = (const float(*)[2])lifted;
+  }
   const int n = ds_convex_hull(landmarks, DS_MASK_LANDMARKS, hull);
   const int bits = kind_bits(kind);
   for (int y = 0; y < h; y++)
@@ -252,6 +273,11 @@ ds_status ds_mask_build(ds_runtime *rt, ds_mask_kind kind, const float landmarks
       return ds_error_set(err, DS_ERR_INVALID, "mask: the face matrix is not finite");
   hull_arg hull;
   memset(&hull, 0, sizeof hull);
+  float lifted[DS_MASK_LANDMARKS][2];
+  if (kind == DS_MASK_HULL_BROWS) {
+    ds_mask_lift_brows(landmarks, lifted);
+    landmarks = (const float(*)[2])lifted;
+  }
   hull.n = ds_convex_hull(landmarks, DS_MASK_LANDMARKS, (float(*)[2])hull.v);
 
   /* the binary mask goes to mask; each later step reads its row sums from

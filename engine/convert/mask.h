@@ -18,9 +18,18 @@
 
 #include "host/runtime.h"
 
-typedef enum ds_mask_kind { DS_MASK_HULL, DS_MASK_RECT, DS_MASK_HULL_RECT } ds_mask_kind;
+typedef enum ds_mask_kind {
+  DS_MASK_HULL,
+  DS_MASK_RECT,
+  DS_MASK_HULL_RECT,
+  DS_MASK_HULL_BROWS
+} ds_mask_kind;
 
 enum { DS_MASK_LANDMARKS = 68 };
+#define DS_MASK_BROW_LIFT 0.6f
+
+/* The landmarks hull-brows takes the hull of (see ds_mask_build). */
+void ds_mask_lift_brows(const float in[68][2], float out[68][2]);
 
 /* Builds the mask of one face into mask (w * h floats); tmp is device
  * scratch of w * h floats that the call overwrites.
@@ -38,6 +47,10 @@ enum { DS_MASK_LANDMARKS = 68 };
  *   back into the frame (Convert_Masked's 'Rect', without the bilinear
  *   half-covered rim).
  * hull-rect: the product of the two.
+ * hull-brows: the hull with each brow landmark (17-26) lifted away from its
+ *   eye's centroid by DS_MASK_BROW_LIFT times their distance, so the hull's
+ *   top edge runs above the eyebrows instead of through them (the original
+ *   brow points stay inside: each lies between its eye and its lifted point).
  *
  * Then erode by erode px: > 0 erosion with the elliptical element of
  * diameter erode that cv2.getStructuringElement(MORPH_ELLIPSE, (e, e))
@@ -85,7 +98,7 @@ int ds_convex_hull(const float (*pts)[2], int n, float (*hull)[2]);
  * cv2 4.6 for e = 1..15 by hand. */
 void ds_ellipse_runs(int e, int *lo, int *hi);
 
-const char *ds_mask_kind_name(ds_mask_kind k);            /* "hull", "rect", "hull-rect" */
+const char *ds_mask_kind_name(ds_mask_kind k); /* "hull", "rect", "hull-rect", "hull-brows" */
 int ds_mask_kind_parse(const char *s, ds_mask_kind *out); /* 1 on success */
 
 #endif

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/model/config_loss.h"
+
 /* Limits that keep every size the engine derives from a config inside int
  * and int64 arithmetic: a 4096 input is already far past any face model, and
  * 2^31 parameters in one layer is 8 GiB of float32 weights. */
@@ -316,22 +318,20 @@ static ds_status read_network(parser *p, const cJSON *root, ds_model_config *c) 
 }
 
 static ds_status read_train(parser *p, const cJSON *train, ds_model_config *c) {
-  static const char *const train_keys[] = {"batch", "loss", "optimizer", "augment", NULL};
+  static const char *const train_keys[] = {"batch",   "loss",      "optimizer",
+                                           "augment", "face_area", NULL};
   static const char *const opt_keys[] = {"type", "lr", "beta1", "beta2", "epsilon", NULL};
   static const char *const aug_keys[] = {"rotation", "zoom", "shift", "flip", "warp", NULL};
   const cJSON *v;
 
   TRY(check_object(p, train, "train", train_keys));
   if ((v = member(train, "batch"))) TRY(read_positive(p, v, "train.batch", &c->batch));
-  if ((v = member(train, "loss"))) {
-    const char *expect = "\"mae\" or \"mse\"";
-    if (!cJSON_IsString(v)) return fail_type(p, "train.loss", expect, v);
-    if (strcmp(v->valuestring, "mae") == 0)
-      c->loss = DS_LOSS_MAE;
-    else if (strcmp(v->valuestring, "mse") == 0)
-      c->loss = DS_LOSS_MSE;
-    else
-      return fail_type(p, "train.loss", expect, v);
+  if ((v = member(train, "loss")))
+    TRY(ds_config_loss_read(v, p->file, c->input_size, c->loss, &c->loss_count, p->err));
+  if ((v = member(train, "face_area"))) {
+    TRY(ds_config_face_area_read(v, p->file, &c->face_area.background, &c->face_area.eyes,
+                                 &c->face_area.mouth, p->err));
+    c->face_area.on = 1;
   }
 
   const cJSON *opt = member(train, "optimizer");
@@ -488,7 +488,8 @@ static ds_status check_shapes(parser *p, const ds_model_config *c) {
 static void set_defaults(ds_model_config *c) {
   memset(c, 0, sizeof *c);
   c->batch = 64;
-  c->loss = DS_LOSS_MAE;
+  c->loss[0] = (ds_loss_term){DS_LOSS_KIND_MAE, 1.0f};
+  c->loss_count = 1;
   c->lr = 5e-5f;
   c->beta1 = 0.5f;
   c->beta2 = 0.999f;
@@ -655,7 +656,19 @@ char *ds_model_config_to_json(const ds_model_config *c) {
 
   cJSON *train = cJSON_AddObjectToObject(root, "train");
   ok &= add_int(train, "batch", c->batch);
-  ok &= cJSON_AddStringToObject(train, "loss", c->loss == DS_LOSS_MSE ? "mse" : "mae") != NULL;
+  cJSON *loss = ds_config_loss_to_json(c->loss, c->loss_count);
+  if (!cJSON_AddItemToObject(train, "loss", loss)) {
+    cJSON_Delete(loss);
+    ok = 0;
+  }
+  if (c->face_area.on) {
+    cJSON *fa =
+        ds_config_face_area_to_json(c->face_area.background, c->face_area.eyes, c->face_area.mouth);
+    if (!cJSON_AddItemToObject(train, "face_area", fa)) {
+      cJSON_Delete(fa);
+      ok = 0;
+    }
+  }
   cJSON *opt = cJSON_AddObjectToObject(train, "optimizer");
   ok &= cJSON_AddStringToObject(opt, "type", "adam") != NULL;
   ok &= add_float(opt, "lr", c->lr) & add_float(opt, "beta1", c->beta1);

@@ -9,11 +9,10 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "engine/nn/loss_kind.h"
 
 #define DS_MAX_LAYERS 8      /* entries in encoder.conv and in decoder.upscale */
 #define DS_MAX_IDENTITIES 16 /* entries in decoders */
-
-enum ds_loss_kind { DS_LOSS_MAE, DS_LOSS_MSE };
 
 typedef struct ds_model_config {
   char name[64];
@@ -32,7 +31,12 @@ typedef struct ds_model_config {
   int decoder_count;
   /* train (defaults from the original: batch 64, mae, Adam 5e-5/0.5/0.999/1e-7) */
   int batch;
-  enum ds_loss_kind loss;
+  ds_loss_term loss[DS_MAX_LOSS_TERMS]; /* train.loss: a weighted sum */
+  int loss_count;
+  struct {
+    int on; /* train.face_area given: the loss weighted by engine/train/face_mask.h */
+    float background, eyes, mouth;
+  } face_area;
   float lr, beta1, beta2, epsilon;
   float rotation, zoom, shift, flip; /* rotation in degrees */
   int warp;

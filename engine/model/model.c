@@ -252,6 +252,12 @@ static size_t pack_floats(const ds_model *m, const ds_runtime *rt, unsigned batc
   return need;
 }
 
+static size_t loss_maps_floats(const ds_model *m, unsigned batch) {
+  const unsigned S = (unsigned)m->cfg.input_size;
+  return ds_loss_set_maps_floats(m->cfg.loss, m->cfg.loss_count, batch, S, S,
+                                 (unsigned)m->cfg.input_channels);
+}
+
 static uint64_t max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }
 
 /* Every buffer device_create makes (which the checks and the estimate share),
@@ -274,11 +280,20 @@ void ds_model_memory_need(const ds_model *m, const ds_runtime *rt, unsigned batc
   memset(need, 0, sizeof *need);
   snprintf(need->what, sizeof need->what, "model '%s' at batch %u", m->cfg.name, batch);
   /* training adds gradients, both moments, two activation-gradient buffers
-   * as large as the largest activation, and the loss partial sums */
+   * as large as the largest activation, the loss terms' partial sums, maps
+   * and results, and with train.face_area two weighted output batches */
+  uint64_t loss = 0, maps = 0;
+  if (training) {
+    maps = 4 * (uint64_t)loss_maps_floats(m, batch);
+    loss =
+        4 * ((uint64_t)ds_loss_set_partials_floats(m->cfg.loss_count) + DS_MAX_IDENTITIES) + maps;
+    if (m->cfg.face_area.on)
+      loss += 2 * 4 *
+              (uint64_t)act_floats(ds_model_path_layer(m, 0, ds_model_path_length(m) - 1), batch);
+  }
   need->device_bytes =
-      (training ? 4 * params + 2 * largest + 4 * (uint64_t)DS_LOSS_PARTIALS : params) + acts +
-      scratch + pack;
-  need->largest_buffer = max_u64(max_u64(params, largest), max_u64(scratch, pack));
+      (training ? 4 * params + 2 * largest + loss : params) + acts + scratch + pack;
+  need->largest_buffer = max_u64(max_u64(max_u64(params, largest), max_u64(scratch, pack)), maps);
   need->host_bytes = (training ? 3 : 1) * params;
 }
 
@@ -341,7 +356,15 @@ static ds_status device_create(ds_model *m, ds_runtime *rt, unsigned batch, int 
   m->scratch.pack_floats = pack_floats(m, rt, batch);
   if (st == DS_OK) st = make(m, m->scratch.pack_floats, "GEMM packing", &m->scratch.pack, err);
   if (st == DS_OK && training)
-    st = make(m, DS_LOSS_PARTIALS, "loss partial sums", &m->loss_partials, err);
+    st = make(m, ds_loss_set_partials_floats(m->cfg.loss_count), "loss partial sums",
+              &m->loss_partials, err);
+  if (st == DS_OK && training && loss_maps_floats(m, batch))
+    st = make(m, loss_maps_floats(m, batch), "loss maps", &m->loss_maps, err);
+  if (st == DS_OK && training) st = make(m, DS_MAX_IDENTITIES, "losses", &m->loss_out, err);
+  const size_t out_floats =
+      act_floats(ds_model_path_layer(m, 0, ds_model_path_length(m) - 1), batch);
+  for (int i = 0; i < 2 && st == DS_OK && training && m->cfg.face_area.on; i++)
+    st = make(m, out_floats, "face-area weighted images", &m->weighted[i], err);
   if (st != DS_OK) ds_model_device_destroy(m);
   return st;
 }
@@ -374,6 +397,11 @@ void ds_model_device_destroy(ds_model *m) {
   ds_buffer_release(&m->scratch.buf);
   ds_buffer_release(&m->scratch.pack);
   ds_buffer_release(&m->loss_partials);
+  ds_buffer_release(&m->loss_maps);
+  ds_buffer_release(&m->loss_out);
+  ds_buffer_release(&m->weighted[0]);
+  ds_buffer_release(&m->weighted[1]);
+  m->loss_weights = NULL;
   m->rt = NULL;
 }
 
@@ -403,13 +431,46 @@ ds_status ds_model_forward(ds_model *m, int id, cl_mem input, unsigned n, ds_err
 
 ds_status ds_model_loss(ds_model *m, int id, cl_mem target, unsigned n, double *loss,
                         ds_error *err) {
-  (void)id;
   if (need_training(m, err) != DS_OK) return DS_ERR_INVALID;
   const int last = ds_model_path_length(m);
   const ds_layer *l = ds_model_path_layer(m, 0, last - 1);
-  ds_loss kind = m->cfg.loss == DS_LOSS_MSE ? DS_LOSS_KIND_MSE : DS_LOSS_KIND_MAE;
-  return ds_loss_forward_backward(m->rt, kind, m->dbuf[0], m->act[last], target, act_floats(l, n),
-                                  m->loss_partials, loss, err);
+  cl_mem y = m->act[last], t = target;
+  const size_t pixels = (size_t)n * l->oh * l->ow;
+  ds_status st = DS_OK;
+  if (m->loss_weights) {
+    st = ds_loss_weights_apply(m->rt, m->weighted[0], m->weighted[1], y, t, m->loss_weights, pixels,
+                               l->oc, err);
+    y = m->weighted[0], t = m->weighted[1];
+  }
+  if (st == DS_OK)
+    st = ds_loss_set_forward_backward(m->rt, m->cfg.loss, m->cfg.loss_count, m->dbuf[0], y, t, n,
+                                      l->oh, l->ow, l->oc, m->loss_maps, m->loss_partials,
+                                      m->loss_out, (unsigned)id, err);
+  if (st == DS_OK && m->loss_weights)
+    st = ds_loss_weights_gradient(m->rt, m->dbuf[0], m->loss_weights, pixels, l->oc, err);
+  float v = 0.0f;
+  if (st == DS_OK && loss)
+    st = ds_buffer_read(m->rt, m->loss_out, id * sizeof v, sizeof v, &v, err);
+  if (loss) *loss = v;
+  return st;
+}
+
+ds_status ds_model_set_loss_weights(ds_model *m, cl_mem weights, ds_error *err) {
+  if (weights && !m->weighted[0])
+    return ds_error_set(
+        err, DS_ERR_INVALID,
+        "model '%s' was set up without train.face_area, so it takes no loss weights", m->cfg.name);
+  m->loss_weights = weights;
+  return DS_OK;
+}
+
+ds_status ds_model_read_losses(ds_model *m, int count, double *loss, ds_error *err) {
+  if (need_training(m, err) != DS_OK) return DS_ERR_INVALID;
+  float v[DS_MAX_IDENTITIES];
+  ds_status st = ds_buffer_read(m->rt, m->loss_out, 0, (size_t)count * sizeof *v, v, err);
+  for (int i = 0; i < count; i++)
+    loss[i] = st == DS_OK ? v[i] : NAN;
+  return st;
 }
 
 ds_status ds_model_backward(ds_model *m, int id, unsigned n, ds_error *err) {

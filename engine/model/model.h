@@ -19,6 +19,7 @@
 #include "engine/nn/conv2d.h"
 #include "engine/nn/dense.h"
 #include "engine/nn/loss.h"
+#include "engine/nn/loss_set.h"
 #include "host/memory.h"
 #include "host/runtime.h"
 
@@ -55,8 +56,12 @@ typedef struct ds_model {
   cl_mem input;   /* the last forward pass's input (act[0] or the caller's) */
   cl_mem dbuf[2]; /* ping-pong gradients of activations */
   ds_scratch scratch;
-  cl_mem loss_partials;
-  long long adam_step; /* Adam steps taken, over all identities */
+  cl_mem loss_partials; /* per loss term, DS_LOSS_PARTIALS sums */
+  cl_mem loss_maps;     /* the structural terms' maps; NULL for mae and mse */
+  cl_mem loss_out;      /* the last loss of each identity, DS_MAX_IDENTITIES floats */
+  cl_mem loss_weights;  /* not owned: per-pixel loss weights of the next step, or NULL */
+  cl_mem weighted[2];   /* with train.face_area: the weighted output and target */
+  long long adam_step;  /* Adam steps taken, over all identities */
 } ds_model;
 
 /* Lays out the layers and parameters of cfg. Host only; cannot fail for a
@@ -116,8 +121,19 @@ ds_status ds_model_forward(ds_model *m, int id, cl_mem input, unsigned n, ds_err
 ds_status ds_model_train_step(ds_model *m, int id, cl_mem input, cl_mem target, unsigned n,
                               double *loss, ds_error *err);
 
-/* The pieces of a training step, for tests: loss and dL/dy into dbuf[0],
- * then the backward pass writing gradients of the encoder and decoder id. */
+/* Per-pixel loss weights (float [n][S][S], engine/train/face_mask.h) for
+ * the following steps, or NULL for none; the model must have been set up
+ * with train.face_area on. The caller keeps the buffer alive. */
+ds_status ds_model_set_loss_weights(ds_model *m, cl_mem weights, ds_error *err);
+
+/* The losses the last steps of identities 0 .. count-1 left on the device,
+ * in one read: a training iteration passes loss NULL to each step, then
+ * calls this once. */
+ds_status ds_model_read_losses(ds_model *m, int count, double *loss, ds_error *err);
+
+/* The pieces of a training step, for tests: loss and dL/dy into dbuf[0]
+ * (the loss left on the device, and read when loss is not NULL), then the
+ * backward pass writing gradients of the encoder and decoder id. */
 ds_status ds_model_loss(ds_model *m, int id, cl_mem target, unsigned n, double *loss,
                         ds_error *err);
 ds_status ds_model_backward(ds_model *m, int id, unsigned n, ds_error *err);

@@ -15,6 +15,7 @@
 #include "engine/monitor/loss_plot.h"
 #include "engine/train/augment.h"
 #include "engine/train/dataset.h"
+#include "engine/train/face_mask.h"
 #include "engine/train/parallel.h"
 #include "engine/train/preview.h"
 #include "engine/util/report.h"
@@ -34,6 +35,7 @@ typedef struct trainer {
   cl_mem faces[DS_MAX_IDENTITIES];
   uint32_t *perm[DS_MAX_IDENTITIES];
   ds_augment_workspace ws;
+  ds_face_mask_set masks; /* train.face_area only */
   ds_augment_config aug;
   ds_augment_params *params;
   int *indices;
@@ -357,6 +359,12 @@ static ds_status setup_device(trainer *t, ds_error *err) {
   for (int i = 0; st == DS_OK && i < t->ids; i++)
     st = ds_dataset_upload(t->rt, &t->sets[i], &t->faces[i], err);
   if (st == DS_OK) st = ds_augment_workspace_create(t->rt, n, FACE_SIZE, &t->ws, err);
+  if (st == DS_OK && t->cfg.face_area.on) {
+    const ds_face_weights fw = {t->cfg.face_area.background, t->cfg.face_area.eyes,
+                                t->cfg.face_area.mouth};
+    st = ds_face_mask_set_create(t->rt, t->sets, t->ids, &fw, n, S, &t->masks, err);
+    if (st == DS_OK) st = ds_model_set_loss_weights(&t->model, t->masks.target, err);
+  }
   const size_t batch_bytes = (size_t)n * S * S * C * sizeof(float);
   if (st == DS_OK)
     st = ds_buffer_create(t->rt, batch_bytes, CL_MEM_READ_WRITE, "warped batch", &t->warped, err);
@@ -461,14 +469,24 @@ static ds_status train_iteration(trainer *t, ds_error *err) {
     }
     ds_status st;
     if (t->par) {
+      /* the replicas' losses, summed on the host, come back at once */
       st = ds_parallel_step(t->par, i, t->indices, t->params, &loss[i], err);
     } else {
       st = ds_augment_batch(t->rt, t->faces[i], FACE_SIZE, t->indices, t->params, n, S, t->warped,
                             t->target, &t->ws, err);
+      if (st == DS_OK && t->cfg.face_area.on)
+        st = ds_face_mask_set_batch(t->rt, &t->masks, i, n, &t->ws, err);
       if (st == DS_OK)
-        st = ds_model_train_step(&t->model, i, t->warped, t->target, (unsigned)n, &loss[i], err);
+        st = ds_model_train_step(&t->model, i, t->warped, t->target, (unsigned)n, NULL, err);
     }
     if (st != DS_OK) return st;
+  }
+  /* one device: every identity's loss in one read (engine/nn/loss_set.h) */
+  if (!t->par) {
+    ds_status st = ds_model_read_losses(&t->model, t->ids, loss, err);
+    if (st != DS_OK) return st;
+  }
+  for (int i = 0; i < t->ids; i++) {
     if (!isfinite(loss[i]))
       return ds_error_set(err, DS_ERR_INVALID,
                           "the loss of identity %s became %g at iteration %lld; the last "
@@ -507,6 +525,7 @@ static void release(trainer *t) {
   ds_buffer_release(&t->target);
   if (t->ws.params) ds_augment_workspace_destroy(&t->ws);
   ds_parallel_destroy(t->par);
+  ds_face_mask_set_destroy(&t->masks);
   if (t->model.rt) ds_model_device_destroy(&t->model);
   ds_runtime_destroy(t->rt);
   free(t->params);
@@ -530,6 +549,11 @@ ds_status ds_train(const ds_train_options *opt, const ds_train_callbacks *cb,
   /* now, not at the first save: a preview may come first */
   if (st == DS_OK) st = ds_make_dirs(opt->model_dir, "model folder", err);
   if (st == DS_OK) st = load_faces(&t, err);
+  if (st == DS_OK && (opt->devices || ds_comm_size(opt->comm) > 1) && t.cfg.face_area.on)
+    st = ds_error_set(err, DS_ERR_INVALID,
+                      "train.face_area is not yet trained on several devices or ranks; train on "
+                      "one device (no --devices, no mpirun) or drop train.face_area from the "
+                      "config");
   if (st == DS_OK && (opt->devices || ds_comm_size(opt->comm) > 1))
     st = ds_parallel_begin(&t.par, opt, &t.cfg, t.sets, resume ? ck.iteration : -1, err);
   if (st == DS_OK) st = setup_device(&t, err);

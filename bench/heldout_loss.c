@@ -1,0 +1,117 @@
+/* heldout_loss: the reconstruction loss of a trained model on faces it did
+ * not train on, for bench/quality.sh. Each face is the aligned crop the
+ * trainer's previews use (no augmentation), passed through the encoder and
+ * its own identity's decoder; the result is compared with the crop by MAE
+ * and by DSSIM (engine/nn/loss_set.h's references), averaged over faces.
+ *
+ *   heldout_loss MODEL_DIR NAME=DIR [NAME=DIR ...]
+ *
+ * prints one line per identity: "NAME faces N mae X dssim Y".
+ * Exit status: 0 done, 1 a step failed, 2 bad arguments. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/model/checkpoint.h"
+#include "engine/model/model.h"
+#include "engine/nn/loss_set.h"
+#include "engine/train/augment.h"
+#include "engine/train/dataset.h"
+#include "host/buffer.h"
+
+enum { FACE = 256, BATCH = 8 };
+
+static int fail(const ds_error *err) {
+  fprintf(stderr, "heldout_loss: error: %s\n", err->msg);
+  return 1;
+}
+
+static ds_status identity_loss(ds_model *m, ds_runtime *rt, int id, const char *dir,
+                               ds_augment_workspace *ws, cl_mem in, ds_error *err) {
+  const int S = m->cfg.input_size, C = m->cfg.input_channels;
+  ds_dataset d;
+  ds_status st = ds_dataset_load(m->cfg.decoders[id], dir, FACE, &d, err);
+  if (st != DS_OK) return st;
+  cl_mem faces = NULL;
+  st = ds_dataset_upload(rt, &d, &faces, err);
+  const size_t per = (size_t)S * S * C;
+  float *x = malloc(BATCH * per * sizeof *x), *y = malloc(BATCH * per * sizeof *y);
+  float *grad = malloc(per * sizeof *grad);
+  double mae = 0, dssim = 0;
+  const double zero[25] = {0};
+  ds_augment_params params[BATCH];
+  int index[BATCH];
+  const ds_loss_term l1 = {DS_LOSS_KIND_MAE, 1.0f}, ss = {DS_LOSS_KIND_SSIM, 1.0f};
+  for (int at = 0; st == DS_OK && at < d.count; at += BATCH) {
+    const int n = d.count - at < BATCH ? d.count - at : BATCH;
+    for (int i = 0; i < n; i++) {
+      index[i] = at + i;
+      ds_augment_params_make(0, 1, 0, 0, 0, zero, zero, FACE, S, &params[i]);
+    }
+    /* the target output of an identity transform is the aligned crop */
+    st = ds_augment_batch(rt, faces, FACE, index, params, n, S, m->act[0], in, ws, err);
+    if (st == DS_OK) st = ds_model_forward(m, id, in, (unsigned)n, err);
+    if (st == DS_OK) st = ds_buffer_read(rt, in, 0, n * per * sizeof *x, x, err);
+    if (st == DS_OK)
+      st = ds_buffer_read(rt, m->act[ds_model_path_length(m)], 0, n * per * sizeof *y, y, err);
+    for (int i = 0; st == DS_OK && i < n; i++) {
+      mae += ds_loss_set_reference(&l1, 1, grad, y + i * per, x + i * per, 1, S, S, C);
+      dssim += ds_loss_set_reference(&ss, 1, grad, y + i * per, x + i * per, 1, S, S, C);
+    }
+  }
+  if (st == DS_OK)
+    printf("%s faces %d mae %.5f dssim %.5f\n", m->cfg.decoders[id], d.count, mae / d.count,
+           dssim / d.count);
+  free(x), free(y), free(grad);
+  ds_buffer_release(&faces);
+  ds_dataset_free(&d);
+  return st;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 3) {
+    fprintf(stderr, "usage: heldout_loss MODEL_DIR NAME=DIR [NAME=DIR ...]\n");
+    return 2;
+  }
+  ds_error err = {0};
+  ds_checkpoint ck = {0};
+  ds_model_config cfg;
+  ds_model m;
+  ds_runtime *rt = NULL;
+  ds_augment_workspace ws = {0};
+  cl_mem in = NULL;
+  if (ds_checkpoint_load(argv[1], &ck, &err) != DS_OK ||
+      ds_model_config_parse(ck.config_json, argv[1], &cfg, &err) != DS_OK)
+    return fail(&err);
+  ds_model_build(&m, &cfg);
+  const size_t per = (size_t)cfg.input_size * cfg.input_size * cfg.input_channels;
+  ds_status st = ds_runtime_open(&rt, getenv("DSENGINE_DEVICE"), "DSENGINE_DEVICE", 0, &err);
+  if (st == DS_OK) st = ds_model_device_create_inference(&m, rt, BATCH, &err);
+  if (st == DS_OK) st = ds_buffer_write(rt, m.params, 0, m.param_floats * 4, ck.weights.data, &err);
+  if (st == DS_OK) st = ds_augment_workspace_create(rt, BATCH, FACE, &ws, &err);
+  if (st == DS_OK)
+    st = ds_buffer_create(rt, BATCH * per * 4, CL_MEM_READ_WRITE, "crops", &in, &err);
+  for (int a = 2; st == DS_OK && a < argc; a++) {
+    char name[64];
+    const char *eq = strchr(argv[a], '=');
+    if (!eq || eq == argv[a] || (size_t)(eq - argv[a]) >= sizeof name) {
+      fprintf(stderr, "heldout_loss: error: %s is not NAME=DIR\n", argv[a]);
+      return 2;
+    }
+    memcpy(name, argv[a], (size_t)(eq - argv[a]));
+    name[eq - argv[a]] = 0;
+    const int id = ds_model_identity_index(&cfg, name);
+    if (id < 0) {
+      fprintf(stderr, "heldout_loss: error: the model has no identity %s\n", name);
+      return 2;
+    }
+    st = identity_loss(&m, rt, id, eq + 1, &ws, in, &err);
+  }
+  int rc = st == DS_OK ? 0 : fail(&err);
+  ds_buffer_release(&in);
+  ds_augment_workspace_destroy(&ws);
+  ds_model_device_destroy(&m);
+  ds_runtime_destroy(rt);
+  ds_checkpoint_free(&ck);
+  return rc;
+}
