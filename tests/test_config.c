@@ -243,7 +243,7 @@ static void test_bad_input(void) {
   bad("\"warp\": true", "\"warp\": true, \"blur\": 1", "train.augment.blur: unknown key", NULL);
   bad("\"lr\"", "\"LR\"", "train.optimizer.LR: unknown key", NULL);
   bad("\"save_every\"", "\"every\"", "run.every: unknown key", NULL);
-  bad("\"name\": \"t\"", "\"name\": \"t\", \"a\\nb\": 1", "a\\nb: unknown key", NULL);
+  bad("\"name\": \"t\"", "\"name\": \"t\", \"a\\nb\": 1", "a\\x0ab: unknown key", NULL);
   bad("\"dense\": 1024", "\"dense\": 1024, \"dense\": 512", "encoder.dense: duplicate key", NULL);
 
   /* wrong types */
@@ -312,15 +312,16 @@ static void test_bad_input(void) {
   bad("\"mae\"", "[{\"type\": \"ssim\"}, {\"type\": \"ms\"}]", "train.loss[1].type", "got \"ms\"");
   bad("\"mae\"", "[{\"type\": \"ssim\", \"weight\": 0}]", "train.loss[0].weight", "> 0");
   bad("\"mae\"", "[{\"type\": \"ssim\", \"weight\": \"1\"}]", "train.loss[0].weight", NULL);
-  bad("\"mae\"", "[{\"type\": \"mse\", \"wieght\": 1}]", "train.loss[0]", "unknown key \"wieght\"");
+  bad("\"mae\"", "[{\"type\": \"mse\", \"wieght\": 1}]", "train.loss[0].wieght",
+      "unknown key; expected one of type, weight");
   bad("\"mae\"", "[{\"weight\": 1}]", "train.loss[0].type", "missing required key");
   bad("\"mae\"", "[{\"type\": \"mse\"}, {\"type\": \"mse\"}]", "train.loss[1].type",
       "already term 0");
   bad("\"mae\"", "[\"ssim\"]", "train.loss[0]", "expected an object");
   bad("\"mae\"", "7", "train.loss", "or a list of");
   bad("\"mae\"", "\"mae\", \"face_area\": {\"eyes\": -1}", "train.face_area.eyes", "[0, 100]");
-  bad("\"mae\"", "\"mae\", \"face_area\": {\"nose\": 2}", "train.face_area",
-      "unknown key \"nose\"");
+  bad("\"mae\"", "\"mae\", \"face_area\": {\"nose\": 2}", "train.face_area.nose",
+      "unknown key; expected one of background, eyes, mouth");
   bad("\"mae\"", "\"mae\", \"face_area\": true", "train.face_area", "expected an object");
   bad("\"adam\"", "\"sgd\"", "train.optimizer.type", "got \"sgd\"");
 
@@ -346,7 +347,7 @@ static void test_bad_input(void) {
   bad("\"dense\": 1024", "\"dense\" 1024", "line 1, column", "invalid JSON");
   bad(NULL, "{\n  \"name\": \"t\",\n  \"input\": {\"size\": 64 \"channels\": 3}\n}",
       "bad.json: line 3, column 24", "\"\\\"channels\\\": 3}\"");
-  bad(NULL, "{\"name\": \"t\"", "line 1", "the end of the text");
+  bad(NULL, "{\"name\": \"t\"", "line 1", "the JSON ends early; the file was cut short");
   bad(NULL, "{} trailing", "line 1, column 4", NULL);
   bad(NULL, "  \n", "empty", NULL);
 }
@@ -362,8 +363,9 @@ static void test_files(void) {
   ds_error_clear(&err);
 
   snprintf(path, sizeof path, "%s/configs", root_dir);
-  CHECK(ds_model_config_load(path, &cfg, &err) == DS_ERR_IO, "a directory: %s", err.msg);
+  CHECK(ds_model_config_load(path, &cfg, &err) == DS_ERR_INVALID, "a directory: %s", err.msg);
   CHECK_CONTAINS(err.msg, path);
+  CHECK_CONTAINS(err.msg, "is a folder, not a model config");
   ds_error_clear(&err);
 }
 

@@ -13,83 +13,64 @@
   "\"mae\", \"mse\", \"ssim\", \"ms_ssim\", \"gmsd\" or a list of {\"type\": ..., \"weight\": "    \
   "...} terms"
 
-static ds_status bad(ds_error *err, const char *file, const char *key, const char *what) {
-  return ds_error_set(err, DS_ERR_INVALID, "%s: %s: %s", file, key, what);
-}
-
-static int read_kind(const cJSON *v, const char *file, const char *key, int input_size,
-                     ds_error *err) {
-  char what[160];
+/* The kind a term names, or -1 with the error set. */
+static int read_kind(ds_json_reader *p, const cJSON *v, const char *key, int input_size) {
+  char got[64];
   if (!cJSON_IsString(v)) {
-    bad(err, file, key, "expected " EXPECT);
+    ds_json_fail_type(p, key, EXPECT, v);
     return -1;
   }
   int kind = ds_loss_from_name(v->valuestring);
   if (kind < 0) {
-    snprintf(what, sizeof what, "expected %s, got \"%.32s\"", EXPECT, v->valuestring);
-    bad(err, file, key, what);
+    ds_json_fail(p, key, "expected %s, got %s", EXPECT, ds_json_describe(v, got, sizeof got));
     return -1;
   }
   if ((kind == DS_LOSS_KIND_SSIM || kind == DS_LOSS_KIND_MS_SSIM) && input_size < DS_SSIM_WINDOW) {
-    snprintf(what, sizeof what,
-             "%s needs an input of at least %d pixels (its window), input.size is %d; use mae "
-             "or mse",
-             v->valuestring, DS_SSIM_WINDOW, input_size);
-    bad(err, file, key, what);
+    ds_json_fail(p, key,
+                 "%s needs an input of at least %d pixels (its window), input.size is %d; use mae "
+                 "or mse",
+                 v->valuestring, DS_SSIM_WINDOW, input_size);
     return -1;
   }
   return kind;
 }
 
-ds_status ds_config_loss_read(const cJSON *v, const char *file, int input_size, ds_loss_term *terms,
-                              int *count, ds_error *err) {
-  char key[64], what[160];
+ds_status ds_config_loss_read(ds_json_reader *p, const cJSON *v, int input_size,
+                              ds_loss_term *terms, int *count) {
+  static const char *const term_keys[] = {"type", "weight", NULL};
+  char key[DS_JSON_KEY_MAX], sub[DS_JSON_KEY_MAX];
   if (cJSON_IsString(v)) {
-    int kind = read_kind(v, file, "train.loss", input_size, err);
-    if (kind < 0) return DS_ERR_INVALID;
+    int kind = read_kind(p, v, "train.loss", input_size);
+    if (kind < 0) return p->code;
     terms[0].kind = (ds_loss)kind;
     terms[0].weight = 1.0f;
     *count = 1;
     return DS_OK;
   }
-  if (!cJSON_IsArray(v)) return bad(err, file, "train.loss", "expected " EXPECT);
+  if (!cJSON_IsArray(v)) return ds_json_fail_type(p, "train.loss", EXPECT, v);
   const int n = cJSON_GetArraySize(v);
-  if (n < 1 || n > DS_MAX_LOSS_TERMS) {
-    snprintf(what, sizeof what, "expected 1 to %d terms, got %d", DS_MAX_LOSS_TERMS, n);
-    return bad(err, file, "train.loss", what);
-  }
+  if (n < 1 || n > DS_MAX_LOSS_TERMS)
+    return ds_json_fail(p, "train.loss", "expected 1 to %d terms, got %d", DS_MAX_LOSS_TERMS, n);
   int i = 0;
   const cJSON *term;
   cJSON_ArrayForEach(term, v) {
-    snprintf(key, sizeof key, "train.loss[%d]", i);
-    if (!cJSON_IsObject(term))
-      return bad(err, file, key, "expected an object {\"type\": ..., \"weight\": ...}");
-    const cJSON *f;
-    cJSON_ArrayForEach(f, term) {
-      if (strcmp(f->string, "type") != 0 && strcmp(f->string, "weight") != 0) {
-        snprintf(what, sizeof what, "unknown key \"%.32s\"; a term has \"type\" and \"weight\"",
-                 f->string);
-        return bad(err, file, key, what);
-      }
-    }
-    const cJSON *type = cJSON_GetObjectItemCaseSensitive(term, "type");
-    snprintf(key, sizeof key, "train.loss[%d].type", i);
-    if (!type) return bad(err, file, key, "missing required key; expected " EXPECT);
-    int kind = read_kind(type, file, key, input_size, err);
-    if (kind < 0) return DS_ERR_INVALID;
+    ds_json_index_key(key, "train.loss", i);
+    DS_JSON_TRY(ds_json_check_object(p, term, key, term_keys));
+    const cJSON *type = ds_json_member(term, "type");
+    ds_json_key(sub, key, "type");
+    if (!type) return ds_json_fail_type(p, sub, EXPECT, type);
+    int kind = read_kind(p, type, sub, input_size);
+    if (kind < 0) return p->code;
     for (int j = 0; j < i; j++)
-      if ((int)terms[j].kind == kind) {
-        snprintf(what, sizeof what, "\"%s\" is already term %d; give it one weight",
-                 type->valuestring, j);
-        return bad(err, file, key, what);
-      }
-    const cJSON *wt = cJSON_GetObjectItemCaseSensitive(term, "weight");
+      if ((int)terms[j].kind == kind)
+        return ds_json_fail(p, sub, "\"%s\" is already term %d; give it one weight",
+                            type->valuestring, j);
+    const cJSON *wt = ds_json_member(term, "weight");
     double weight = 1.0;
-    snprintf(key, sizeof key, "train.loss[%d].weight", i);
     if (wt) {
       if (!cJSON_IsNumber(wt) || !isfinite(wt->valuedouble) || wt->valuedouble <= 0 ||
           wt->valuedouble > 1e6)
-        return bad(err, file, key, "expected a number > 0 and <= 1e6");
+        return ds_json_fail_type(p, ds_json_key(sub, key, "weight"), "a number > 0 and <= 1e6", wt);
       weight = wt->valuedouble;
     }
     terms[i].kind = (ds_loss)kind;
@@ -135,36 +116,21 @@ static double shortest_float(float f) {
   return strtod(num, NULL);
 }
 
-ds_status ds_config_face_area_read(const cJSON *v, const char *file, float *background, float *eyes,
-                                   float *mouth, ds_error *err) {
-  static const char *const keys[] = {"background", "eyes", "mouth"};
+ds_status ds_config_face_area_read(ds_json_reader *p, const cJSON *v, float *background,
+                                   float *eyes, float *mouth) {
+  static const char *const keys[] = {"background", "eyes", "mouth", NULL};
   float *out[] = {background, eyes, mouth};
   const float defaults[] = {0.0f, 3.0f, 2.0f};
-  char key[64], what[160];
-  if (!cJSON_IsObject(v))
-    return bad(err, file, "train.face_area",
-               "expected an object {\"background\": 0, \"eyes\": 3, \"mouth\": 2}");
-  const cJSON *f;
-  cJSON_ArrayForEach(f, v) {
-    int known = 0;
-    for (int i = 0; i < 3; i++)
-      known |= strcmp(f->string, keys[i]) == 0;
-    if (!known) {
-      snprintf(what, sizeof what,
-               "unknown key \"%.32s\"; face_area has \"background\", \"eyes\", \"mouth\"",
-               f->string);
-      return bad(err, file, "train.face_area", what);
-    }
-  }
+  char key[DS_JSON_KEY_MAX];
+  DS_JSON_TRY(ds_json_check_object(p, v, "train.face_area", keys));
   for (int i = 0; i < 3; i++) {
-    const cJSON *x = cJSON_GetObjectItemCaseSensitive(v, keys[i]);
+    const cJSON *x = ds_json_member(v, keys[i]);
     *out[i] = defaults[i];
     if (!x) continue;
-    snprintf(key, sizeof key, "train.face_area.%s", keys[i]);
     if (!cJSON_IsNumber(x) || !isfinite(x->valuedouble) || x->valuedouble < 0 ||
         x->valuedouble > 100)
-      return bad(err, file, key,
-                 "expected a number in [0, 100] (the face inside the hull weighs 1)");
+      return ds_json_fail_type(p, ds_json_key(key, "train.face_area", keys[i]),
+                               "a number in [0, 100] (the face inside the hull weighs 1)", x);
     *out[i] = (float)x->valuedouble;
   }
   return DS_OK;

@@ -7,14 +7,15 @@
 
 #include <cjson/cJSON.h>
 
-#include "engine/nn/loss_kind.h"
 #include "core/error.h"
+#include "core/json_read.h"
+#include "engine/nn/loss_kind.h"
 
-/* Reads v into terms (DS_MAX_LOSS_TERMS of room) and *count. Errors are
- * DS_ERR_INVALID, "<file>: train.loss...: <what>"; input_size is the
- * config's, which ssim's 11-pixel window must fit. */
-ds_status ds_config_loss_read(const cJSON *v, const char *file, int input_size, ds_loss_term *terms,
-                              int *count, ds_error *err);
+/* Reads v into terms (DS_MAX_LOSS_TERMS of room) and *count. Errors go
+ * through p: "<file>: train.loss...: <what>"; input_size is the config's,
+ * which ssim's 11-pixel window must fit. */
+ds_status ds_config_loss_read(ds_json_reader *p, const cJSON *v, int input_size,
+                              ds_loss_term *terms, int *count);
 
 /* The canonical form: the name alone for one term of weight 1 (so the
  * shipped configs and their checkpoints read as before), else the list.
@@ -22,8 +23,8 @@ ds_status ds_config_loss_read(const cJSON *v, const char *file, int input_size, 
 cJSON *ds_config_loss_to_json(const ds_loss_term *terms, int count);
 
 /* Reads train.face_area: an object of numbers in [0, 100]. */
-ds_status ds_config_face_area_read(const cJSON *v, const char *file, float *background, float *eyes,
-                                   float *mouth, ds_error *err);
+ds_status ds_config_face_area_read(ds_json_reader *p, const cJSON *v, float *background,
+                                   float *eyes, float *mouth);
 cJSON *ds_config_face_area_to_json(float background, float eyes, float mouth);
 
 #endif
