@@ -1,60 +1,16 @@
-#include "engine/convert/convert.h"
-
-#include <errno.h>
+/* dsengine convert's run (engine/convert/convert.h): three threads, reading
+ * and detecting, swapping batches on the device, encoding, joined by frame
+ * queues; the set-up before them is convert_setup.c. */
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
 
-#include "engine/convert/frame_queue.h"
+#include "engine/convert/convert_internal.h"
 #include "engine/convert/smooth.h"
-#include "engine/detect/face_finder.h"
 #include "engine/media/image_dir.h"
 #include "engine/media/png.h"
-#include "engine/media/video.h"
-#include "engine/media/video_writer.h"
-#include "engine/model/checkpoint.h"
 #include "engine/util/report.h"
-#include "host/buffer.h"
-
-enum { FRAMES_PER_BATCH = 8, QUEUE_FRAMES = 16, DEFAULT_FACE_BATCH = 16 };
-
-typedef struct converter {
-  const ds_convert_options *opt;
-  const ds_convert_callbacks *cb;
-  ds_convert_summary *sum;
-  /* input */
-  char **paths; /* a folder's images, or the one input */
-  int path_count, folder, video;
-  ds_video_reader *first; /* the first input, opened while checking */
-  ds_video_info info;
-  ds_alignments al;
-  int have_al;
-  ds_face_finder *finder;
-  ds_runtime *detect_rt; /* the finder's device, used by the reader thread only */
-  /* output */
-  ds_video_writer *writer;
-  int64_t last_pts;
-  /* device */
-  ds_runtime *rt;
-  ds_model model;
-  int model_on_device, to_id;
-  ds_swapper *swapper;
-  /* threads */
-  ds_frame_queue q_read, q_write;
-  pthread_mutex_t fail_lock;
-  ds_status status;
-  ds_error err;
-  double t0;
-  int64_t preview_at;
-  int preview_done;
-} converter;
-
-/* ds_note to the caller's note callback, if any */
-#define NOTE_TO(c) ((c)->cb ? (c)->cb->note : NULL), ((c)->cb ? (c)->cb->user : NULL)
 
 /* Records the first failure of any thread and wakes the others to stop. */
 static void fail(converter *c, ds_status st, ds_error *e) {
@@ -69,162 +25,6 @@ static void fail(converter *c, ds_status st, ds_error *e) {
   pthread_mutex_unlock(&c->fail_lock);
   ds_frame_queue_abort(&c->q_read);
   ds_frame_queue_abort(&c->q_write);
-}
-
-static int has_ext(const char *path, const char *const *exts) {
-  const char *dot = strrchr(path, '.');
-  if (!dot) return 0;
-  for (; *exts; exts++)
-    if (strcasecmp(dot, *exts) == 0) return 1;
-  return 0;
-}
-
-static const char *const IMAGE_EXT[] = {".png", ".jpg",  ".jpeg", ".bmp",
-                                        ".tif", ".tiff", ".webp", NULL};
-static const char *const VIDEO_OUT_EXT[] = {".mp4", ".m4v", ".mov", ".mkv", NULL};
-
-static const char *base_name(const char *path) {
-  const char *b = strrchr(path, '/');
-  return b ? b + 1 : path;
-}
-
-/* ---- checks before any work ---- */
-
-static ds_status open_input(converter *c, ds_error *err) {
-  const ds_convert_options *o = c->opt;
-  struct stat sb;
-  if (stat(o->input, &sb) != 0)
-    return ds_error_set(err, DS_ERR_NOT_FOUND, "%s: no such file or folder", o->input);
-  if (S_ISDIR(sb.st_mode)) {
-    c->folder = 1;
-    ds_status st = ds_image_dir_list(o->input, &c->paths, &c->path_count, err);
-    if (st == DS_OK && c->path_count == 0)
-      st =
-          ds_error_set(err, DS_ERR_INVALID, "%s: no images (*.png, *.jpg) in the folder", o->input);
-    if (st != DS_OK) return st;
-  } else {
-    c->paths = malloc(sizeof *c->paths);
-    if (c->paths) c->paths[0] = strdup(o->input);
-    if (!c->paths || !c->paths[0]) return ds_error_set(err, DS_ERR_NO_MEMORY, "out of host memory");
-    c->path_count = 1;
-    c->video = !has_ext(o->input, IMAGE_EXT);
-  }
-  ds_status st = ds_video_open(c->paths[0], &c->first, err);
-  if (st != DS_OK) return st;
-  c->info = *ds_video_get_info(c->first);
-  if (c->video) {
-    if (!has_ext(o->output, VIDEO_OUT_EXT))
-      return ds_error_set(err, DS_ERR_INVALID,
-                          "--out %s: a video converts to a video; name the output .mp4 or .mkv",
-                          o->output);
-    if (c->info.fps_num <= 0 || c->info.fps_den <= 0) c->info.fps_num = 30, c->info.fps_den = 1;
-    if (c->info.width % 2 || c->info.height % 2)
-      return ds_error_set(err, DS_ERR_INVALID,
-                          "%s: %dx%d frames; H.264 output needs an even width and height", o->input,
-                          c->info.width, c->info.height);
-  } else if (c->folder) {
-    if (mkdir(o->output, 0755) != 0 && errno != EEXIST)
-      return ds_error_set(err, DS_ERR_IO, "--out %s: cannot create the folder: %s", o->output,
-                          strerror(errno));
-  } else if (!has_ext(o->output, (const char *const[]){".png", NULL})) {
-    return ds_error_set(err, DS_ERR_INVALID, "--out %s: an image converts to a .png", o->output);
-  }
-  return DS_OK;
-}
-
-static ds_status open_output(converter *c, ds_error *err) {
-  const ds_convert_options *o = c->opt;
-  if (c->video) {
-    ds_status st = ds_video_writer_open(o->output, c->info.width, c->info.height, c->info.fps_num,
-                                        c->info.fps_den, o->crf,
-                                        c->info.has_audio ? o->input : NULL, &c->writer, err);
-    if (st != DS_OK) return st;
-    snprintf(c->sum->codec, sizeof c->sum->codec, "%s", ds_video_writer_codec_name(c->writer));
-    c->sum->audio = c->info.has_audio;
-    return DS_OK;
-  }
-  /* images: prove the output place is writable now, not after the work */
-  char probe[1200];
-  if (c->folder)
-    snprintf(probe, sizeof probe, "%s/.dsengine-write-test", o->output);
-  else
-    snprintf(probe, sizeof probe, "%s", o->output);
-  FILE *f = fopen(probe, "ab");
-  if (!f)
-    return ds_error_set(err, DS_ERR_IO, "--out %s: cannot write there: %s", o->output,
-                        strerror(errno));
-  fclose(f);
-  if (c->folder) remove(probe);
-  return DS_OK;
-}
-
-static ds_status load_alignments(converter *c, ds_error *err) {
-  if (!c->opt->alignments) return DS_OK;
-  ds_status st = ds_alignments_load(c->opt->alignments, &c->al, err);
-  if (st != DS_OK) return st;
-  c->have_al = 1;
-  return DS_OK;
-}
-
-/* The alignments of an input: the same path, else the same file name. */
-static const ds_source_record *find_source(converter *c, const char *path) {
-  if (!c->have_al) return NULL;
-  const ds_source_record *s = ds_alignments_source(&c->al, path, 0);
-  for (int i = 0; !s && i < c->al.source_count; i++)
-    if (strcmp(base_name(c->al.sources[i].path), base_name(path)) == 0) s = &c->al.sources[i];
-  return s;
-}
-
-static ds_status load_model(converter *c, ds_error *err) {
-  const ds_convert_options *o = c->opt;
-  if (!ds_checkpoint_exists(o->model_dir))
-    return ds_error_set(err, DS_ERR_NOT_FOUND,
-                        "--model %s: no model there (no model.json); train one with "
-                        "dsengine train --model %s",
-                        o->model_dir, o->model_dir);
-  ds_checkpoint ck = {0};
-  ds_status st = ds_checkpoint_load(o->model_dir, &ck, err);
-  ds_model_config cfg;
-  char where[1100];
-  snprintf(where, sizeof where, "%s/model.json", o->model_dir);
-  if (st == DS_OK) st = ds_model_config_parse(ck.config_json, where, &cfg, err);
-  if (st == DS_OK && ck.used_backup) ds_note(NOTE_TO(c), "warning: %s", ck.warning);
-  if (st == DS_OK && o->config_path) {
-    ds_model_config given;
-    char why[256];
-    st = ds_model_config_load(o->config_path, &given, err);
-    if (st == DS_OK && !ds_model_config_same_network(&given, &cfg, why, sizeof why))
-      st = ds_error_set(err, DS_ERR_INVALID, "%s does not describe the model in %s (%s)",
-                        o->config_path, o->model_dir, why);
-  }
-  const char *names[2] = {o->from, o->to};
-  for (int i = 0; st == DS_OK && i < 2; i++)
-    if (ds_model_identity_index(&cfg, names[i]) < 0) {
-      st = ds_error_set(err, DS_ERR_INVALID, "--swap %s:%s: the model has no identity %s; it has",
-                        o->from, o->to, names[i]);
-      for (int k = 0; k < cfg.decoder_count; k++)
-        ds_error_append(err, " %s", cfg.decoders[k]);
-    }
-  if (st == DS_OK) {
-    c->to_id = ds_model_identity_index(&cfg, o->to);
-    ds_model_build(&c->model, &cfg);
-    if (ck.weights.data_count != c->model.param_floats)
-      st = ds_error_set(err, DS_ERR_CORRUPT, "%s: the weights do not match the model's config",
-                        o->model_dir);
-  }
-  if (st == DS_OK) st = ds_runtime_open(&c->rt, o->device_spec, o->device_origin, 0, err);
-  const unsigned batch = (unsigned)(o->batch > 0 ? o->batch : DEFAULT_FACE_BATCH);
-  if (st == DS_OK) st = ds_model_device_create_inference(&c->model, c->rt, batch, err);
-  if (st == DS_OK) {
-    c->model_on_device = 1;
-    st =
-        ds_buffer_write(c->rt, c->model.params, 0, c->model.param_floats * 4, ck.weights.data, err);
-  }
-  if (st == DS_OK)
-    ds_note(NOTE_TO(c), "model %s (%s, iteration %lld): %s -> %s on %s", o->model_dir, cfg.name,
-            (long long)ck.iteration, o->from, o->to, c->rt->device.name);
-  ds_checkpoint_free(&ck);
-  return st;
 }
 
 /* ---- the read thread ---- */
@@ -262,7 +62,7 @@ static void *read_main(void *arg) {
       fail(c, st, &e);
       break;
     }
-    const ds_source_record *src = find_source(c, c->paths[k]);
+    const ds_source_record *src = convert_find_source(c, c->paths[k]);
     if (c->have_al && !src)
       ds_note(NOTE_TO(c), "warning: %s has no faces in %s; its frames pass through", c->paths[k],
               o->alignments);
@@ -334,7 +134,7 @@ static ds_status write_item(converter *c, const ds_frame_item *it, ds_error *err
   }
   if (!c->folder) return ds_png_write_rgb(c->opt->output, &it->image, NULL, err);
   char name[512], path[1400];
-  snprintf(name, sizeof name, "%s", base_name(c->paths[it->index]));
+  snprintf(name, sizeof name, "%s", convert_base_name(c->paths[it->index]));
   char *dot = strrchr(name, '.');
   if (dot) *dot = '\0';
   snprintf(path, sizeof path, "%s/%s.png", c->opt->output, name);
@@ -462,29 +262,6 @@ static void swap_loop(converter *c) {
 
 /* ---- the whole run ---- */
 
-static ds_status prepare(converter *c, ds_error *err) {
-  const ds_convert_options *o = c->opt;
-  ds_status st = open_input(c, err);
-  if (st == DS_OK) st = load_alignments(c, err);
-  if (st == DS_OK && c->have_al && !find_source(c, c->paths[0]))
-    st = ds_error_set(err, DS_ERR_INVALID,
-                      "--alignments %s has no faces of %s (made by "
-                      "dsengine extract on another input?)",
-                      o->alignments, c->paths[0]);
-  if (st == DS_OK && !c->have_al) {
-    /* the reader thread detects on its own context and queue */
-    st = ds_runtime_open(&c->detect_rt, o->device_spec, o->device_origin, 0, err);
-    const ds_face_finder_options fo = {
-        o->detector_path, o->landmarks_path, o->upsample, o->min_size, 0, 256, 48, c->detect_rt};
-    if (st == DS_OK) st = ds_face_finder_create(&fo, &c->finder, err);
-  }
-  if (st == DS_OK) st = load_model(c, err);
-  if (st == DS_OK) st = open_output(c, err);
-  if (st == DS_OK) st = ds_swapper_create(c->rt, &c->model, c->to_id, &o->swap, &c->swapper, err);
-  if (st == DS_OK && o->timing) ds_swapper_set_timing(c->swapper, &c->sum->device);
-  return st;
-}
-
 ds_status ds_convert(const ds_convert_options *opt, const ds_convert_callbacks *cb,
                      ds_convert_summary *summary, ds_error *err) {
   converter c;
@@ -495,7 +272,7 @@ ds_status ds_convert(const ds_convert_options *opt, const ds_convert_callbacks *
   c.sum = summary;
   c.t0 = ds_now_s();
   c.last_pts = -1;
-  ds_status st = prepare(&c, err);
+  ds_status st = convert_prepare(&c, err);
   if (st == DS_OK) {
     int64_t total = c.video ? c.info.frame_count : c.path_count;
     if (opt->max_frames > 0 && (total < 0 || total > opt->max_frames)) total = opt->max_frames;
