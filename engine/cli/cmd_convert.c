@@ -137,74 +137,71 @@ static int parse_option(ds_convert_options *o, int argc, char **argv, int *i, ch
   const char *v = NULL;
   int m = 0, ival = 0;
   double d = 0;
-#define VALUE(name) ((m = cli_option_value(argc, argv, i, name, &v)) != 0)
-#define NEED()                                                                                     \
-  if (m < 0) return cli_usage_error(CMD, "%s needs a value", argv[*i])
-  if (VALUE("--model")) {
-    NEED();
+  if (CLI_VALUE("--model")) {
+    CLI_NEED(CMD);
     o->model_dir = v;
-  } else if (VALUE("--swap")) {
-    NEED();
+  } else if (CLI_VALUE("--swap")) {
+    CLI_NEED(CMD);
     return parse_swap(v, from, to, 32);
-  } else if (VALUE("--out")) {
-    NEED();
+  } else if (CLI_VALUE("--out")) {
+    CLI_NEED(CMD);
     o->output = v;
-  } else if (VALUE("--alignments")) {
-    NEED();
+  } else if (CLI_VALUE("--alignments")) {
+    CLI_NEED(CMD);
     o->alignments = v;
-  } else if (VALUE("--smooth")) {
-    NEED();
+  } else if (CLI_VALUE("--smooth")) {
+    CLI_NEED(CMD);
     if (cli_parse_float(CMD, "--smooth", v, 0, 0.95, &d)) return DS_EXIT_USAGE;
     o->smooth = (float)d;
-  } else if (VALUE("--mask")) {
-    NEED();
+  } else if (CLI_VALUE("--mask")) {
+    CLI_NEED(CMD);
     if (!ds_mask_kind_parse(v, &o->swap.mask))
       return cli_usage_error(CMD, "--mask is hull, rect, hull-rect or hull-brows, not '%s'", v);
-  } else if (VALUE("--erode")) {
-    NEED();
+  } else if (CLI_VALUE("--erode")) {
+    CLI_NEED(CMD);
     return cli_parse_int(CMD, "--erode", v, -200, 200, &o->swap.erode);
-  } else if (VALUE("--blur")) {
-    NEED();
+  } else if (CLI_VALUE("--blur")) {
+    CLI_NEED(CMD);
     return cli_parse_int(CMD, "--blur", v, 0, 200, &o->swap.blur);
-  } else if (VALUE("--color")) {
-    NEED();
+  } else if (CLI_VALUE("--color")) {
+    CLI_NEED(CMD);
     if (!ds_color_kind_parse(v, &o->swap.color))
       return cli_usage_error(CMD, "--color is avg, reinhard, hist or none, not '%s'", v);
-  } else if (VALUE("--blend")) {
-    NEED();
+  } else if (CLI_VALUE("--blend")) {
+    CLI_NEED(CMD);
     if (strcmp(v, "poisson") && strcmp(v, "alpha"))
       return cli_usage_error(CMD, "--blend is poisson or alpha, not '%s'", v);
     o->swap.poisson = strcmp(v, "poisson") == 0;
-  } else if (VALUE("--crf")) {
-    NEED();
+  } else if (CLI_VALUE("--crf")) {
+    CLI_NEED(CMD);
     return cli_parse_int(CMD, "--crf", v, 0, 51, &o->crf);
-  } else if (VALUE("--batch")) {
-    NEED();
+  } else if (CLI_VALUE("--batch")) {
+    CLI_NEED(CMD);
     return cli_parse_int(CMD, "--batch", v, 1, 256, &o->batch);
-  } else if (VALUE("--frames")) {
-    NEED();
+  } else if (CLI_VALUE("--frames")) {
+    CLI_NEED(CMD);
     if (cli_parse_int(CMD, "--frames", v, 1, 2000000000, &ival)) return DS_EXIT_USAGE;
     o->max_frames = ival;
-  } else if (VALUE("--preview")) {
-    NEED();
+  } else if (CLI_VALUE("--preview")) {
+    CLI_NEED(CMD);
     o->preview_path = v;
-  } else if (VALUE("--config")) {
-    NEED();
+  } else if (CLI_VALUE("--config")) {
+    CLI_NEED(CMD);
     o->config_path = v;
-  } else if (VALUE("--upsample")) {
-    NEED();
+  } else if (CLI_VALUE("--upsample")) {
+    CLI_NEED(CMD);
     return cli_parse_int(CMD, "--upsample", v, 0, 4, &o->upsample);
-  } else if (VALUE("--min-size")) {
-    NEED();
+  } else if (CLI_VALUE("--min-size")) {
+    CLI_NEED(CMD);
     return cli_parse_int(CMD, "--min-size", v, 1, 100000, &o->min_size);
-  } else if (VALUE("--landmarks")) {
-    NEED();
+  } else if (CLI_VALUE("--landmarks")) {
+    CLI_NEED(CMD);
     o->landmarks_path = v;
-  } else if (VALUE("--detector")) {
-    NEED();
+  } else if (CLI_VALUE("--detector")) {
+    CLI_NEED(CMD);
     o->detector_path = v;
-  } else if (VALUE("--device")) {
-    NEED();
+  } else if (CLI_VALUE("--device")) {
+    CLI_NEED(CMD);
     *device = v;
   } else if (strcmp(argv[*i], "--timing") == 0) {
     o->timing = 1;
@@ -216,8 +213,6 @@ static int parse_option(ds_convert_options *o, int argc, char **argv, int *i, ch
   } else {
     o->input = argv[*i];
   }
-#undef NEED
-#undef VALUE
   return DS_EXIT_OK;
 }
 
