@@ -244,22 +244,8 @@ void ds_train_feed_end(ds_train_feed *f, ds_feed_state state) {
 }
 
 int ds_train_feed_add_runs(ds_train_feed *f, cJSON *state) {
-  cJSON *runs = cJSON_AddArrayToObject(state, "runs");
-  if (!runs) return 0;
   pthread_mutex_lock(&f->lock);
-  int ok = 1;
-  for (int k = 0; ok && k < f->run_count; k++) {
-    const feed_run *r = &f->runs[k];
-    cJSON *o = cJSON_CreateObject();
-    ok = o && cJSON_AddItemToArray(runs, o) &&
-         cJSON_AddNumberToObject(o, "first", (double)r->first) &&
-         cJSON_AddNumberToObject(o, "last", (double)r->last) &&
-         cJSON_AddNumberToObject(o, "seconds", r->seconds) &&
-         cJSON_AddNumberToObject(o, "samples_per_s", r->samples_per_s) &&
-         cJSON_AddNumberToObject(o, "batch", r->batch) &&
-         cJSON_AddStringToObject(o, "device", r->device) &&
-         cJSON_AddStringToObject(o, "started", r->started);
-  }
+  int ok = ds_feed_runs_json(state, f);
   pthread_mutex_unlock(&f->lock);
   return ok;
 }

@@ -3,6 +3,7 @@
 #ifndef DS_ENGINE_MONITOR_FEED_INTERNAL_H
 #define DS_ENGINE_MONITOR_FEED_INTERNAL_H
 
+#include <cjson/cJSON.h>
 #include <pthread.h>
 
 #include "engine/monitor/feed.h"
@@ -43,5 +44,8 @@ struct ds_train_feed {
 
 /* The ISO-8601 UTC time of now into out[32]. */
 void ds_feed_utc_now(char out[32]);
+/* Adds "runs" (every run's first and last iteration, time, speed, batch,
+ * device, start) to root; the caller holds the lock. 1 on success. */
+int ds_feed_runs_json(cJSON *root, const ds_train_feed *f);
 
 #endif

@@ -27,7 +27,7 @@ static cJSON *add_number_or_null(cJSON *o, const char *key, double v, int negati
   return cJSON_AddNumberToObject(o, key, v);
 }
 
-static int add_runs(cJSON *root, const ds_train_feed *f) {
+int ds_feed_runs_json(cJSON *root, const ds_train_feed *f) {
   cJSON *runs = cJSON_AddArrayToObject(root, "runs");
   int ok = runs != NULL;
   for (int k = 0; ok && k < f->run_count; k++) {
@@ -84,7 +84,7 @@ char *ds_train_feed_status_json(ds_train_feed *f) {
   } else if (ok) {
     ok = cJSON_AddNullToObject(root, "preview") != NULL;
   }
-  ok = ok && add_runs(root, f);
+  ok = ok && ds_feed_runs_json(root, f);
   pthread_mutex_unlock(&f->lock);
   char *text = ok ? cJSON_PrintUnformatted(root) : NULL;
   cJSON_Delete(root);
