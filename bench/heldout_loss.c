@@ -53,7 +53,7 @@ static ds_status identity_loss(ds_model *m, ds_runtime *rt, int id, const char *
     if (st == DS_OK) st = ds_model_forward(m, id, in, (unsigned)n, err);
     if (st == DS_OK) st = ds_buffer_read(rt, in, 0, n * per * sizeof *x, x, err);
     if (st == DS_OK)
-      st = ds_buffer_read(rt, m->act[ds_model_path_length(m)], 0, n * per * sizeof *y, y, err);
+      st = ds_buffer_read(rt, ds_model_output(m), 0, n * per * sizeof *y, y, err);
     for (int i = 0; st == DS_OK && i < n; i++) {
       mae += ds_loss_set_reference(&l1, 1, grad, y + i * per, x + i * per, 1, S, S, C);
       dssim += ds_loss_set_reference(&ss, 1, grad, y + i * per, x + i * per, 1, S, S, C);

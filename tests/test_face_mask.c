@@ -57,7 +57,7 @@ static void test_draw(void) {
   const int S = 64;
   float lm[68][2], *map = malloc(S * S * sizeof *map);
   landmarks(S, lm);
-  const ds_face_weights w = {0.25f, 3.0f, 2.0f};
+  const ds_face_weights w = {.background = 0.25f, .eyes = 3.0f, .mouth = 2.0f};
   ds_face_weights_draw((const float(*)[2])lm, S, &w, map);
   CHECK(map[0] == 0.25f && map[S * S - 1] == 0.25f, "corners are background");
   const int c = S / 2, ex = (int)lrintf(c - 0.45f * 0.38f * S);
@@ -206,7 +206,7 @@ static void test_load(const char *scratch) {
     CHECK_OK(ds_png_write_rgb(path, &img, NULL, &err), &err);
   }
   ds_dataset d;
-  const ds_face_weights w = {0.0f, 3.0f, 2.0f};
+  const ds_face_weights w = {.background = 0.0f, .eyes = 3.0f, .mouth = 2.0f};
   uint8_t *levels = NULL;
   /* no alignments.json yet */
   CHECK_OK(ds_dataset_load("A", dir, S, &d, &err), &err);

@@ -97,6 +97,26 @@ kernel void pixel_shuffle_backward(global float *restrict din, global const floa
   din[r * f + ch] = dout[shuffled_run(r, h, w) * f + ch];
 }
 
+// A decoder's mask channel beside its image: y [pixels][c + 1] ->
+// image [pixels][c] and mask [pixels]; merge is the backward pass.
+kernel void channel_split(global float *restrict image, global float *restrict mask,
+                          global const float *restrict y, const uint c, const uint pixels) {
+  const size_t p = get_global_id(0);
+  if (p >= pixels) return;
+  for (uint ch = 0; ch < c; ch++)
+    image[p * c + ch] = y[p * (c + 1) + ch];
+  mask[p] = y[p * (c + 1) + c];
+}
+
+kernel void channel_merge(global float *restrict dy, global const float *restrict d_image,
+                          global const float *restrict d_mask, const uint c, const uint pixels) {
+  const size_t p = get_global_id(0);
+  if (p >= pixels) return;
+  for (uint ch = 0; ch < c; ch++)
+    dy[p * (c + 1) + ch] = d_image[p * c + ch];
+  dy[p * (c + 1) + c] = d_mask[p];
+}
+
 // The bias gradient as a two-stage reduction, for GPUs, where one work-item
 // per channel leaves most of the device idle (the output layer's 3 channels
 // over 65,536 rows a batch of 16: 3 work-items). Stage one: work-item i sums

@@ -172,7 +172,7 @@ ds_status ds_bench_model_run(ds_runtime *rt, const char *config_path, unsigned b
 
   ds_model *m = calloc(1, sizeof *m);
   float *host = NULL;
-  cl_mem target = NULL;
+  cl_mem target = NULL, mask_target = NULL;
   if (!m)
     return ds_error_set(err, DS_ERR_NO_MEMORY, "out of host memory for model %s", config_path);
   ds_model_build(m, &cfg);
@@ -192,6 +192,13 @@ ds_status ds_bench_model_run(ds_runtime *rt, const char *config_path, unsigned b
                           err);
   if (st == DS_OK) st = upload_random(rt, m->act[0], in_floats, 7u, err);
   if (st == DS_OK) st = upload_random(rt, target, in_floats, 11u, err);
+  /* decoder.mask: random mask targets, as the image targets are */
+  const size_t mask_floats = (size_t)batch * cfg.input_size * cfg.input_size;
+  if (st == DS_OK && cfg.dec_mask)
+    st = ds_buffer_create(rt, mask_floats * sizeof(float), CL_MEM_READ_WRITE, "mask targets",
+                          &mask_target, err);
+  if (st == DS_OK && cfg.dec_mask) st = upload_random(rt, mask_target, mask_floats, 13u, err);
+  if (st == DS_OK && cfg.dec_mask) st = ds_model_set_mask_target(m, mask_target, err);
 
   /* two untimed steps: the first builds kernels and tunes, the second
    * tells what a step costs */
@@ -244,6 +251,7 @@ ds_status ds_bench_model_run(ds_runtime *rt, const char *config_path, unsigned b
     st = ds_error_set(err, DS_ERR_INVALID, "model %s at batch %u: the loss is %g, not finite",
                       r->model, batch, r->loss);
   ds_buffer_release(&target);
+  ds_buffer_release(&mask_target);
   free(host);
   ds_model_device_destroy(m);
   free(m);

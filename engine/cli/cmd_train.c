@@ -59,6 +59,12 @@ static void on_progress(const ds_train_status *s, void *user) {
   n += snprintf(line + n, sizeof line - (size_t)n, "  %.1f samples/s  loss", s->samples_per_s);
   for (int i = 0; i < s->cfg->decoder_count; i++)
     n += snprintf(line + n, sizeof line - (size_t)n, " %s %.4f", s->cfg->decoders[i], s->loss[i]);
+  if (s->has_mask) {
+    n += snprintf(line + n, sizeof line - (size_t)n, "  mask");
+    for (int i = 0; i < s->cfg->decoder_count; i++)
+      n += snprintf(line + n, sizeof line - (size_t)n, " %s %.4f", s->cfg->decoders[i],
+                    s->mask_loss[i]);
+  }
   if (s->eta_s >= 0) {
     fmt_time(s->eta_s, eta, sizeof eta);
     snprintf(line + n, sizeof line - (size_t)n, "  elapsed %s  ETA %s", el, eta);

@@ -155,7 +155,7 @@ static ds_status read_network(parser *p, const cJSON *root, ds_model_config *c) 
   static const char *const input_keys[] = {"size", "channels", NULL};
   static const char *const encoder_keys[] = {"conv",       "kernel",  "dense",
                                              "bottleneck", "upscale", NULL};
-  static const char *const decoder_keys[] = {"upscale", "out_kernel", NULL};
+  static const char *const decoder_keys[] = {"upscale", "out_kernel", "mask", NULL};
   char expect[64];
 
   TRY(read_name(p, ds_json_member(root, "name"), c->name));
@@ -183,13 +183,18 @@ static ds_status read_network(parser *p, const cJSON *root, ds_model_config *c) 
   TRY(read_int_array(p, ds_json_member(dec, "upscale"), "decoder.upscale", 1, DS_MAX_LAYERS, expect,
                      c->dec_upscale, &c->dec_upscale_count));
   TRY(read_odd(p, ds_json_member(dec, "out_kernel"), "decoder.out_kernel", &c->out_kernel));
+  const cJSON *mask = ds_json_member(dec, "mask");
+  if (mask) {
+    if (!cJSON_IsBool(mask)) return ds_json_fail_type(p, "decoder.mask", "true or false", mask);
+    c->dec_mask = cJSON_IsTrue(mask);
+  }
 
   return read_decoders(p, ds_json_member(root, "decoders"), c);
 }
 
 static ds_status read_train(parser *p, const cJSON *train, ds_model_config *c) {
-  static const char *const train_keys[] = {"batch",   "loss",      "optimizer",
-                                           "augment", "face_area", NULL};
+  static const char *const train_keys[] = {"batch",     "loss",        "optimizer", "augment",
+                                           "face_area", "mask_weight", NULL};
   static const char *const opt_keys[] = {"type", "lr", "beta1", "beta2", "epsilon", NULL};
   static const char *const aug_keys[] = {"rotation", "zoom", "shift", "flip", "warp", NULL};
   const cJSON *v;
@@ -202,6 +207,13 @@ static ds_status read_train(parser *p, const cJSON *train, ds_model_config *c) {
     TRY(ds_config_face_area_read(p, v, &c->face_area.background, &c->face_area.eyes,
                                  &c->face_area.mouth));
     c->face_area.on = 1;
+  }
+  if ((v = ds_json_member(train, "mask_weight"))) {
+    if (!c->dec_mask)
+      return ds_json_fail(p, "train.mask_weight",
+                          "weighs the learned mask, which this network lacks; add \"mask\": true "
+                          "to decoder, or drop train.mask_weight");
+    TRY(read_float(p, v, "train.mask_weight", &POSITIVE, &c->mask_weight));
   }
 
   const cJSON *opt = ds_json_member(train, "optimizer");
@@ -309,7 +321,7 @@ static int model_layers(const ds_model_config *c, layer *out) {
   snprintf(out[n].key, sizeof out[n].key, "decoder.out_kernel");
   snprintf(out[n].name, sizeof out[n].name, "decoder.%s.out", c->decoders[0]);
   out[n].in_decoder = 1;
-  out[n++].params = conv_params(c->out_kernel, cin, c->input_channels);
+  out[n++].params = conv_params(c->out_kernel, cin, c->input_channels + (c->dec_mask ? 1 : 0));
   return n;
 }
 
@@ -364,6 +376,7 @@ static void set_defaults(ds_model_config *c) {
   c->batch = 64;
   c->loss[0] = (ds_loss_term){DS_LOSS_KIND_MAE, 1.0f};
   c->loss_count = 1;
+  c->mask_weight = 1.0f;
   c->lr = 5e-5f;
   c->beta1 = 0.5f;
   c->beta2 = 0.999f;

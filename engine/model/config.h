@@ -27,6 +27,7 @@ typedef struct ds_model_config {
   int dec_upscale[DS_MAX_LAYERS];
   int dec_upscale_count;
   int out_kernel;
+  int dec_mask; /* decoder.mask: the out conv adds a sigmoid mask channel (MODEL.md) */
   char decoders[DS_MAX_IDENTITIES][32];
   int decoder_count;
   /* train (defaults from the original: batch 64, mae, Adam 5e-5/0.5/0.999/1e-7) */
@@ -37,6 +38,7 @@ typedef struct ds_model_config {
     int on; /* train.face_area given: the loss weighted by engine/train/face_mask.h */
     float background, eyes, mouth;
   } face_area;
+  float mask_weight; /* train.mask_weight: the mask term's weight (decoder.mask only; 1) */
   float lr, beta1, beta2, epsilon;
   float rotation, zoom, shift, flip; /* rotation in degrees */
   int warp;

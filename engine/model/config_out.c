@@ -45,6 +45,8 @@ char *ds_model_config_to_json(const ds_model_config *c) {
   cJSON *dec = cJSON_AddObjectToObject(root, "decoder");
   ok &= add_ints(dec, "upscale", c->dec_upscale, c->dec_upscale_count);
   ok &= add_int(dec, "out_kernel", c->out_kernel);
+  /* written only when on, so the configs without a mask keep their canonical text */
+  if (c->dec_mask) ok &= cJSON_AddBoolToObject(dec, "mask", 1) != NULL;
 
   cJSON *ids = cJSON_AddArrayToObject(root, "decoders");
   for (int i = 0; i < c->decoder_count; i++) {
@@ -70,6 +72,7 @@ char *ds_model_config_to_json(const ds_model_config *c) {
       ok = 0;
     }
   }
+  if (c->dec_mask) ok &= add_float(train, "mask_weight", c->mask_weight);
   cJSON *opt = cJSON_AddObjectToObject(train, "optimizer");
   ok &= cJSON_AddStringToObject(opt, "type", "adam") != NULL;
   ok &= add_float(opt, "lr", c->lr) & add_float(opt, "beta1", c->beta1);
@@ -139,7 +142,8 @@ int ds_model_config_same_network(const ds_model_config *a, const ds_model_config
       ints_differ("encoder.upscale", &a->enc_upscale, 1, &b->enc_upscale, 1, 0, why, cap) ||
       ints_differ("decoder.upscale", a->dec_upscale, a->dec_upscale_count, b->dec_upscale,
                   b->dec_upscale_count, 1, why, cap) ||
-      ints_differ("decoder.out_kernel", &a->out_kernel, 1, &b->out_kernel, 1, 0, why, cap))
+      ints_differ("decoder.out_kernel", &a->out_kernel, 1, &b->out_kernel, 1, 0, why, cap) ||
+      ints_differ("decoder.mask", &a->dec_mask, 1, &b->dec_mask, 1, 0, why, cap))
     return 0;
   int same = a->decoder_count == b->decoder_count;
   for (int i = 0; same && i < a->decoder_count; i++)

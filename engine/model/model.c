@@ -98,7 +98,8 @@ void ds_model_build(ds_model *m, const ds_model_config *cfg) {
       add_upscale(m, name, &h, &w, &c, (unsigned)cfg->dec_upscale[i]);
     }
     snprintf(name, sizeof name, "decoder.%s.out", cfg->decoders[id]);
-    add_conv(m, name, h, w, c, (unsigned)cfg->input_channels, (unsigned)cfg->out_kernel, 1,
+    add_conv(m, name, h, w, c, (unsigned)(cfg->input_channels + cfg->dec_mask),
+             (unsigned)cfg->out_kernel, 1,
              DS_ACT_SIGMOID);
     m->dec_param_end[id] = m->param_floats;
     m->dec_layers = m->layer_count - m->dec_first[id];

@@ -58,10 +58,16 @@ typedef struct ds_model {
   ds_scratch scratch;
   cl_mem loss_partials; /* per loss term, DS_LOSS_PARTIALS sums */
   cl_mem loss_maps;     /* the structural terms' maps; NULL for mae and mse */
-  cl_mem loss_out;      /* the last loss of each identity, DS_MAX_IDENTITIES floats */
+  cl_mem loss_out;      /* the last loss of each identity, then of each mask: 2 x
+                           DS_MAX_IDENTITIES floats */
   cl_mem loss_weights;  /* not owned: per-pixel loss weights of the next step, or NULL */
   cl_mem weighted[2];   /* with train.face_area: the weighted output and target */
-  long long adam_step;  /* Adam steps taken, over all identities */
+  /* decoder.mask: the last forward pass's image and mask, split from its
+   * C + 1 channels; training adds their gradients and the mask term's sums */
+  cl_mem out_image, out_mask;
+  cl_mem d_image, d_mask, mask_partials;
+  cl_mem mask_target;  /* not owned: the mask targets of the next step */
+  long long adam_step; /* Adam steps taken, over all identities */
 } ds_model;
 
 /* Lays out the layers and parameters of cfg. Host only; cannot fail for a
@@ -112,9 +118,15 @@ ds_status ds_model_memory_check(const ds_memory_need *need, const ds_runtime *rt
                                 ds_error *err);
 
 /* Forward pass of identity id over n <= batch samples from `input` (NHWC
- * float [n, S, S, C]; NULL means m->act[0]); the result is in
- * m->act[path length]. The backward pass reads the same input again. */
+ * float [n, S, S, C]; NULL means m->act[0]); the image is in
+ * ds_model_output(m), the mask (decoder.mask) in ds_model_output_mask(m).
+ * The backward pass reads the same input again. */
 ds_status ds_model_forward(ds_model *m, int id, cl_mem input, unsigned n, ds_error *err);
+/* The last forward pass's image, float [n][S][S][C]: m->act[path length],
+ * or with decoder.mask its first C channels. */
+cl_mem ds_model_output(const ds_model *m);
+/* Its mask, float [n][S][S] in (0, 1), or NULL without decoder.mask. */
+cl_mem ds_model_output_mask(const ds_model *m);
 
 /* One training step of identity id: forward, loss against target, backward,
  * then Adam over the encoder and decoder id. *loss receives the batch loss. */
@@ -126,13 +138,23 @@ ds_status ds_model_train_step(ds_model *m, int id, cl_mem input, cl_mem target, 
  * with train.face_area on. The caller keeps the buffer alive. */
 ds_status ds_model_set_loss_weights(ds_model *m, cl_mem weights, ds_error *err);
 
+/* The mask targets (float [n][S][S] in [0, 1], engine/train/face_mask.h)
+ * of the following steps of a decoder.mask model: the loss adds
+ * train.mask_weight times the mean squared error of the mask channel. The
+ * caller keeps the buffer alive; a step without one is DS_ERR_INVALID. */
+ds_status ds_model_set_mask_target(ds_model *m, cl_mem target, ds_error *err);
+
 /* The losses the last steps of identities 0 .. count-1 left on the device,
  * in one read: a training iteration passes loss NULL to each step, then
  * calls this once. */
 ds_status ds_model_read_losses(ds_model *m, int count, double *loss, ds_error *err);
+/* The same for the masks: the mean squared error of each identity's mask
+ * against its target (unweighted). */
+ds_status ds_model_read_mask_losses(ds_model *m, int count, double *loss, ds_error *err);
 
 /* The pieces of a training step, for tests: loss and dL/dy into dbuf[0]
- * (the loss left on the device, and read when loss is not NULL), then the
+ * (the loss left on the device, and read when loss is not NULL; with
+ * decoder.mask the image's loss, the mask's term added to dL/dy), then the
  * backward pass writing gradients of the encoder and decoder id. */
 ds_status ds_model_loss(ds_model *m, int id, cl_mem target, unsigned n, double *loss,
                         ds_error *err);

@@ -85,6 +85,15 @@ static size_t loss_maps_floats(const ds_model *m, unsigned batch) {
 
 static uint64_t max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }
 
+/* the last layer's output: C channels, or C + 1 with decoder.mask */
+static size_t out_floats(const ds_model *m, unsigned batch) {
+  return act_floats(ds_model_path_layer(m, 0, ds_model_path_length(m) - 1), batch);
+}
+
+static size_t out_pixels(const ds_model *m, unsigned n) {
+  return (size_t)n * m->cfg.input_size * m->cfg.input_size;
+}
+
 /* Every buffer device_create makes (which the checks and the estimate share),
  * and the host copies of the parameters at the peak: a training run holds
  * weights and both Adam moments on the host while it saves or resumes, an
@@ -102,6 +111,9 @@ void ds_model_memory_need(const ds_model *m, const ds_runtime *rt, unsigned batc
     acts += a;
     largest = max_u64(largest, a);
   }
+  /* decoder.mask: the image and the mask split out (and their gradients) */
+  const uint64_t split = m->cfg.dec_mask ? 4 * (uint64_t)out_floats(m, batch) : 0;
+  acts += split;
   memset(need, 0, sizeof *need);
   snprintf(need->what, sizeof need->what, "model '%s' at batch %u", m->cfg.name, batch);
   /* training adds gradients, both moments, two activation-gradient buffers
@@ -110,8 +122,9 @@ void ds_model_memory_need(const ds_model *m, const ds_runtime *rt, unsigned batc
   uint64_t loss = 0, maps = 0;
   if (training) {
     maps = 4 * (uint64_t)loss_maps_floats(m, batch);
-    loss =
-        4 * ((uint64_t)ds_loss_set_partials_floats(m->cfg.loss_count) + DS_MAX_IDENTITIES) + maps;
+    loss = 4 * ((uint64_t)ds_loss_set_partials_floats(m->cfg.loss_count) +
+                2 * DS_MAX_IDENTITIES + ds_loss_set_partials_floats(1)) +
+           maps + split;
     if (m->cfg.face_area.on)
       loss += 2 * 4 *
               (uint64_t)act_floats(ds_model_path_layer(m, 0, ds_model_path_length(m) - 1), batch);
@@ -185,11 +198,18 @@ static ds_status device_create(ds_model *m, ds_runtime *rt, unsigned batch, int 
               &m->loss_partials, err);
   if (st == DS_OK && training && loss_maps_floats(m, batch))
     st = make(m, loss_maps_floats(m, batch), "loss maps", &m->loss_maps, err);
-  if (st == DS_OK && training) st = make(m, DS_MAX_IDENTITIES, "losses", &m->loss_out, err);
-  const size_t out_floats =
-      act_floats(ds_model_path_layer(m, 0, ds_model_path_length(m) - 1), batch);
+  if (st == DS_OK && training) st = make(m, 2 * DS_MAX_IDENTITIES, "losses", &m->loss_out, err);
+  const size_t pixels = out_pixels(m, batch), image = pixels * m->cfg.input_channels;
   for (int i = 0; i < 2 && st == DS_OK && training && m->cfg.face_area.on; i++)
-    st = make(m, out_floats, "face-area weighted images", &m->weighted[i], err);
+    st = make(m, image, "face-area weighted images", &m->weighted[i], err);
+  if (st == DS_OK && m->cfg.dec_mask) st = make(m, image, "output images", &m->out_image, err);
+  if (st == DS_OK && m->cfg.dec_mask) st = make(m, pixels, "output masks", &m->out_mask, err);
+  if (st == DS_OK && training && m->cfg.dec_mask)
+    st = make(m, image, "image gradients", &m->d_image, err);
+  if (st == DS_OK && training && m->cfg.dec_mask)
+    st = make(m, pixels, "mask gradients", &m->d_mask, err);
+  if (st == DS_OK && training && m->cfg.dec_mask)
+    st = make(m, ds_loss_set_partials_floats(1), "mask loss partial sums", &m->mask_partials, err);
   if (st != DS_OK) ds_model_device_destroy(m);
   return st;
 }
@@ -226,7 +246,13 @@ void ds_model_device_destroy(ds_model *m) {
   ds_buffer_release(&m->loss_out);
   ds_buffer_release(&m->weighted[0]);
   ds_buffer_release(&m->weighted[1]);
+  ds_buffer_release(&m->out_image);
+  ds_buffer_release(&m->out_mask);
+  ds_buffer_release(&m->d_image);
+  ds_buffer_release(&m->d_mask);
+  ds_buffer_release(&m->mask_partials);
   m->loss_weights = NULL;
+  m->mask_target = NULL;
   m->rt = NULL;
 }
 
@@ -251,28 +277,54 @@ ds_status ds_model_forward(ds_model *m, int id, cl_mem input, unsigned n, ds_err
       st = ds_pixel_shuffle_forward(m->rt, y, x, n, l->h, l->w, l->oc, err);
     }
   }
+  if (st == DS_OK && m->cfg.dec_mask)
+    st = ds_channel_split(m->rt, m->out_image, m->out_mask, m->act[ds_model_path_length(m)],
+                          out_pixels(m, n), (unsigned)m->cfg.input_channels, err);
+  return st;
+}
+
+cl_mem ds_model_output(const ds_model *m) {
+  return m->cfg.dec_mask ? m->out_image : m->act[ds_model_path_length(m)];
+}
+
+cl_mem ds_model_output_mask(const ds_model *m) { return m->cfg.dec_mask ? m->out_mask : NULL; }
+
+/* decoder.mask: the term train.mask_weight x the mask's mean squared error
+ * (its value to loss_out[DS_MAX_IDENTITIES + id], its gradient to d_mask),
+ * then the image's and the mask's gradients merged into dy */
+static ds_status mask_loss(ds_model *m, int id, unsigned n, cl_mem dy, ds_error *err) {
+  if (!m->mask_target)
+    return ds_error_set(err, DS_ERR_INVALID,
+                        "model '%s' learns a mask (decoder.mask) but was given no mask targets",
+                        m->cfg.name);
+  const unsigned S = (unsigned)m->cfg.input_size, C = (unsigned)m->cfg.input_channels;
+  const ds_loss_term mse = {DS_LOSS_KIND_MSE, m->cfg.mask_weight};
+  ds_status st = ds_loss_set_forward_backward(
+      m->rt, &mse, 1, m->d_mask, m->out_mask, m->mask_target, n, S, S, 1, NULL, m->mask_partials,
+      m->loss_out, (unsigned)(DS_MAX_IDENTITIES + id), err);
+  if (st == DS_OK) st = ds_channel_merge(m->rt, dy, m->d_image, m->d_mask, out_pixels(m, n), C, err);
   return st;
 }
 
 ds_status ds_model_loss(ds_model *m, int id, cl_mem target, unsigned n, double *loss,
                         ds_error *err) {
   if (need_training(m, err) != DS_OK) return DS_ERR_INVALID;
-  const int last = ds_model_path_length(m);
-  const ds_layer *l = ds_model_path_layer(m, 0, last - 1);
-  cl_mem y = m->act[last], t = target;
-  const size_t pixels = (size_t)n * l->oh * l->ow;
+  const unsigned S = (unsigned)m->cfg.input_size, C = (unsigned)m->cfg.input_channels;
+  cl_mem y = ds_model_output(m), t = target, dy = m->cfg.dec_mask ? m->d_image : m->dbuf[0];
+  const size_t pixels = out_pixels(m, n);
   ds_status st = DS_OK;
   if (m->loss_weights) {
     st = ds_loss_weights_apply(m->rt, m->weighted[0], m->weighted[1], y, t, m->loss_weights, pixels,
-                               l->oc, err);
+                               C, err);
     y = m->weighted[0], t = m->weighted[1];
   }
   if (st == DS_OK)
-    st = ds_loss_set_forward_backward(m->rt, m->cfg.loss, m->cfg.loss_count, m->dbuf[0], y, t, n,
-                                      l->oh, l->ow, l->oc, m->loss_maps, m->loss_partials,
-                                      m->loss_out, (unsigned)id, err);
+    st = ds_loss_set_forward_backward(m->rt, m->cfg.loss, m->cfg.loss_count, dy, y, t, n, S, S, C,
+                                      m->loss_maps, m->loss_partials, m->loss_out, (unsigned)id,
+                                      err);
   if (st == DS_OK && m->loss_weights)
-    st = ds_loss_weights_gradient(m->rt, m->dbuf[0], m->loss_weights, pixels, l->oc, err);
+    st = ds_loss_weights_gradient(m->rt, dy, m->loss_weights, pixels, C, err);
+  if (st == DS_OK && m->cfg.dec_mask) st = mask_loss(m, id, n, m->dbuf[0], err);
   float v = 0.0f;
   if (st == DS_OK && loss)
     st = ds_buffer_read(m->rt, m->loss_out, id * sizeof v, sizeof v, &v, err);
@@ -289,13 +341,35 @@ ds_status ds_model_set_loss_weights(ds_model *m, cl_mem weights, ds_error *err) 
   return DS_OK;
 }
 
-ds_status ds_model_read_losses(ds_model *m, int count, double *loss, ds_error *err) {
+ds_status ds_model_set_mask_target(ds_model *m, cl_mem target, ds_error *err) {
+  if (target && !m->cfg.dec_mask)
+    return ds_error_set(err, DS_ERR_INVALID,
+                        "model '%s' has no mask channel (decoder.mask), so it takes no mask targets",
+                        m->cfg.name);
+  m->mask_target = target;
+  return DS_OK;
+}
+
+static ds_status read_losses(ds_model *m, int first, int count, double scale, double *loss,
+                             ds_error *err) {
   if (need_training(m, err) != DS_OK) return DS_ERR_INVALID;
   float v[DS_MAX_IDENTITIES];
-  ds_status st = ds_buffer_read(m->rt, m->loss_out, 0, (size_t)count * sizeof *v, v, err);
+  ds_status st = ds_buffer_read(m->rt, m->loss_out, (size_t)first * sizeof *v,
+                                (size_t)count * sizeof *v, v, err);
   for (int i = 0; i < count; i++)
-    loss[i] = st == DS_OK ? v[i] : NAN;
+    loss[i] = st == DS_OK ? v[i] * scale : NAN;
   return st;
+}
+
+ds_status ds_model_read_losses(ds_model *m, int count, double *loss, ds_error *err) {
+  return read_losses(m, 0, count, 1.0, loss, err);
+}
+
+ds_status ds_model_read_mask_losses(ds_model *m, int count, double *loss, ds_error *err) {
+  if (!m->cfg.dec_mask)
+    return ds_error_set(err, DS_ERR_INVALID, "model '%s' has no mask channel (decoder.mask)",
+                        m->cfg.name);
+  return read_losses(m, DS_MAX_IDENTITIES, count, 1.0 / m->cfg.mask_weight, loss, err);
 }
 
 ds_status ds_model_backward(ds_model *m, int id, unsigned n, ds_error *err) {

@@ -1,6 +1,7 @@
 #include "engine/nn/ops.h"
 
 #include <math.h>
+#include <stdint.h>
 
 #include "engine/nn/act.h"
 #include "host/program.h"
@@ -174,4 +175,45 @@ ds_status ds_weights_transpose(ds_runtime *rt, cl_mem out, cl_mem in, size_t in_
   if (st == DS_OK)
     st = ds_launch_elementwise(rt, kt, (size_t)nky * nkx * ((cin + 15) / 16) * cout, err);
   return st;
+}
+
+static ds_status channels(ds_runtime *rt, const char *name, cl_mem a, cl_mem b, cl_mem c3,
+                          size_t pixels, unsigned c, ds_error *err) {
+  if (pixels > UINT32_MAX)
+    return ds_error_set(err, DS_ERR_INVALID, "%s: %zu pixels exceed 2^32", name, pixels);
+  cl_kernel k;
+  const cl_uint cc = c, np = (cl_uint)pixels;
+  ds_status st = ds_kernel_get(rt, "nn/layers", NULL, name, &k, err);
+  if (st == DS_OK)
+    st = ds_kernel_args(k, err, 5, DS_ARG(a), DS_ARG(b), DS_ARG(c3), DS_ARG(cc), DS_ARG(np));
+  if (st == DS_OK) st = ds_launch_elementwise(rt, k, pixels, err);
+  return st;
+}
+
+ds_status ds_channel_split(ds_runtime *rt, cl_mem image, cl_mem mask, cl_mem y, size_t pixels,
+                           unsigned c, ds_error *err) {
+  return channels(rt, "channel_split", image, mask, y, pixels, c, err);
+}
+
+ds_status ds_channel_merge(ds_runtime *rt, cl_mem dy, cl_mem d_image, cl_mem d_mask, size_t pixels,
+                           unsigned c, ds_error *err) {
+  return channels(rt, "channel_merge", dy, d_image, d_mask, pixels, c, err);
+}
+
+void ds_channel_split_reference(float *image, float *mask, const float *y, size_t pixels,
+                                unsigned c) {
+  for (size_t p = 0; p < pixels; p++) {
+    for (unsigned ch = 0; ch < c; ch++)
+      image[p * c + ch] = y[p * (c + 1) + ch];
+    mask[p] = y[p * (c + 1) + c];
+  }
+}
+
+void ds_channel_merge_reference(float *dy, const float *d_image, const float *d_mask, size_t pixels,
+                                unsigned c) {
+  for (size_t p = 0; p < pixels; p++) {
+    for (unsigned ch = 0; ch < c; ch++)
+      dy[p * (c + 1) + ch] = d_image[p * c + ch];
+    dy[p * (c + 1) + c] = d_mask[p];
+  }
 }

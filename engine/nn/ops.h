@@ -35,6 +35,18 @@ void ds_pixel_shuffle_forward_reference(float *out, const float *in, unsigned n,
 void ds_pixel_shuffle_backward_reference(float *din, const float *dout, unsigned n, unsigned h,
                                          unsigned w, unsigned f);
 
+/* A mask channel beside the image: y [pixels][c + 1] (the out conv of a
+ * decoder with decoder.mask) split into image [pixels][c] and mask [pixels];
+ * merge is its backward pass, dy [pixels][c + 1] from d_image and d_mask. */
+ds_status ds_channel_split(ds_runtime *rt, cl_mem image, cl_mem mask, cl_mem y, size_t pixels,
+                           unsigned c, ds_error *err);
+ds_status ds_channel_merge(ds_runtime *rt, cl_mem dy, cl_mem d_image, cl_mem d_mask, size_t pixels,
+                           unsigned c, ds_error *err);
+void ds_channel_split_reference(float *image, float *mask, const float *y, size_t pixels,
+                                unsigned c);
+void ds_channel_merge_reference(float *dy, const float *d_image, const float *d_mask, size_t pixels,
+                                unsigned c);
+
 /* The weights of the taps (ky0 + jy * stride, kx0 + jx * stride), jy < nky,
  * jx < nkx, of k x k x cin x cout weights from in_off, transposed into out
  * as [(jy, jx, co)][ci] (cl/nn/conv.cl). A dense layer's [in][out] weights

@@ -12,6 +12,8 @@
 #include "host/buffer.h"
 #include "host/program.h"
 
+const ds_face_weights ds_face_mask_target = {0.0f, 0.0f, 0.0f, 1, "decoder.mask"};
+
 float ds_face_weights_max(const ds_face_weights *w) {
   float m = 1.0f;
   if (w->background > m) m = w->background;
@@ -43,8 +45,9 @@ static int inside(const float (*hull)[2], int n, float x, float y) {
 }
 
 void ds_face_weights_draw(const float lm[68][2], int size, const ds_face_weights *w, float *out) {
-  float face[68][2], eye_r[68][2], eye_l[68][2], mouth[68][2];
-  const int nf = ds_convex_hull(lm, 68, face);
+  float face[68][2], eye_r[68][2], eye_l[68][2], mouth[68][2], lifted[68][2];
+  if (w->lift_brows) ds_mask_lift_brows(lm, lifted);
+  const int nf = ds_convex_hull(w->lift_brows ? (const float(*)[2])lifted : lm, 68, face);
   /* dlib's 68: 36-41 and 42-47 the eyes, 48-59 the outer lips */
   const int nr = region(lm, 36, 42, DS_FACE_EYE_GROW, eye_r);
   const int nl = region(lm, 42, 48, DS_FACE_EYE_GROW, eye_l);
@@ -76,13 +79,14 @@ ds_status ds_face_masks_load(const ds_dataset *d, const ds_face_weights *w, uint
   char path[4096];
   *levels = NULL;
   snprintf(path, sizeof path, "%s/alignments.json", d->dir);
+  const char *key = w->key ? w->key : "train.face_area";
   ds_alignments a;
   ds_status st = ds_alignments_load(path, &a, err);
   if (st == DS_ERR_NOT_FOUND)
     return ds_error_set(err, st,
-                        "train.face_area needs the landmarks in %s, which is missing; run dsengine "
-                        "extract into %s, or drop train.face_area from the config",
-                        path, d->dir);
+                        "%s needs the landmarks in %s, which is missing; run dsengine extract "
+                        "into %s, or drop %s from the config",
+                        key, path, d->dir, key);
   if (st != DS_OK) return st;
   const int S = d->face_size;
   const size_t plane = (size_t)S * S;
@@ -90,7 +94,7 @@ ds_status ds_face_masks_load(const ds_dataset *d, const ds_face_weights *w, uint
   float *map = malloc(plane * sizeof *map);
   if (!out || !map) {
     free(out), free(map), ds_alignments_free(&a);
-    return ds_error_set(err, DS_ERR_NO_MEMORY, "no memory for the face-area weights of %s", d->dir);
+    return ds_error_set(err, DS_ERR_NO_MEMORY, "no memory for the %s maps of %s", key, d->dir);
   }
   const float top = ds_face_weights_max(w), k = (float)S / (float)a.size;
   for (int i = 0; i < d->count && st == DS_OK; i++) {
@@ -98,9 +102,9 @@ ds_status ds_face_masks_load(const ds_dataset *d, const ds_face_weights *w, uint
     const ds_face_record *f = find_face(&a, name);
     if (!f) {
       st = ds_error_set(err, DS_ERR_INVALID,
-                        "%s lists no face %s, so train.face_area has no landmarks for it; run "
-                        "dsengine extract into %s again, or drop train.face_area",
-                        path, name, d->dir);
+                        "%s lists no face %s, so %s has no landmarks for it; run dsengine "
+                        "extract into %s again, or drop %s",
+                        path, name, key, d->dir, key);
       break;
     }
     float lm[68][2];

@@ -18,7 +18,16 @@
 
 typedef struct ds_face_weights {
   float background, eyes, mouth; /* the face itself weighs 1 */
+  /* 1: the face is the hull with the brows lifted (ds_mask_lift_brows), as
+   * the learned mask's target (decoder.mask: background, eyes, mouth 0) */
+  int lift_brows;
+  const char *key; /* the config key in errors; NULL: "train.face_area" */
 } ds_face_weights;
+
+/* The learned mask's target (decoder.mask): 1 inside the landmark hull with
+ * the brows lifted, so that it covers the eyebrows and the forehead's edge,
+ * 0 outside. */
+extern const ds_face_weights ds_face_mask_target;
 
 /* The region of the eyes and the mouth: their landmark hulls grown about
  * their centroids by these factors, so the lids and lips are inside. */

@@ -26,6 +26,12 @@ static ds_status check_memory(trainer *t, ds_error *err) {
     need.device_bytes += (uint64_t)t->sets[i].count * face;
   need.device_bytes += n * face * sizeof(float) +
                        (2 * n + (uint64_t)t->ids * PREVIEW_COLS) * S * S * C * sizeof(float);
+  /* train.face_area and decoder.mask: a byte per face pixel, a float per
+   * pixel of a face and of a target */
+  const int maps = t->cfg.face_area.on + t->cfg.dec_mask;
+  for (int i = 0; i < t->ids; i++)
+    need.device_bytes += (uint64_t)maps * t->sets[i].count * FACE_SIZE * FACE_SIZE;
+  need.device_bytes += (uint64_t)maps * n * (FACE_SIZE * FACE_SIZE + S * S) * sizeof(float);
   return ds_model_memory_check(&need, t->rt, (unsigned)n, err);
 }
 
@@ -46,10 +52,16 @@ static ds_status setup_device(trainer *t, ds_error *err) {
     st = ds_dataset_upload(t->rt, &t->sets[i], &t->faces[i], err);
   if (st == DS_OK) st = ds_augment_workspace_create(t->rt, n, FACE_SIZE, &t->ws, err);
   if (st == DS_OK && t->cfg.face_area.on) {
-    const ds_face_weights fw = {t->cfg.face_area.background, t->cfg.face_area.eyes,
-                                t->cfg.face_area.mouth};
+    const ds_face_weights fw = {.background = t->cfg.face_area.background,
+                                .eyes = t->cfg.face_area.eyes,
+                                .mouth = t->cfg.face_area.mouth};
     st = ds_face_mask_set_create(t->rt, t->sets, t->ids, &fw, n, S, &t->masks, err);
     if (st == DS_OK) st = ds_model_set_loss_weights(&t->model, t->masks.target, err);
+  }
+  if (st == DS_OK && t->cfg.dec_mask) {
+    st = ds_face_mask_set_create(t->rt, t->sets, t->ids, &ds_face_mask_target, n, S, &t->hulls,
+                                 err);
+    if (st == DS_OK) st = ds_model_set_mask_target(&t->model, t->hulls.target, err);
   }
   const size_t batch_bytes = (size_t)n * S * S * C * sizeof(float);
   if (st == DS_OK)
@@ -162,6 +174,8 @@ static ds_status train_iteration(trainer *t, ds_error *err) {
                             t->target, &t->ws, err);
       if (st == DS_OK && t->cfg.face_area.on)
         st = ds_face_mask_set_batch(t->rt, &t->masks, i, n, &t->ws, err);
+      if (st == DS_OK && t->cfg.dec_mask)
+        st = ds_face_mask_set_batch(t->rt, &t->hulls, i, n, &t->ws, err);
       if (st == DS_OK)
         st = ds_model_train_step(&t->model, i, t->warped, t->target, (unsigned)n, NULL, err);
     }
@@ -171,6 +185,15 @@ static ds_status train_iteration(trainer *t, ds_error *err) {
   if (!t->par) {
     ds_status st = ds_model_read_losses(&t->model, t->ids, loss, err);
     if (st != DS_OK) return st;
+  }
+  if (t->cfg.dec_mask) {
+    double mask[DS_MAX_IDENTITIES];
+    ds_status st = ds_model_read_mask_losses(&t->model, t->ids, mask, err);
+    if (st != DS_OK) return st;
+    /* an exponential mean over about RECENT iterations; the first sets it */
+    for (int i = 0; i < t->ids; i++)
+      t->mask_loss[i] = t->loss_len ? t->mask_loss[i] + (mask[i] - t->mask_loss[i]) / RECENT
+                                    : mask[i];
   }
   for (int i = 0; i < t->ids; i++) {
     if (!isfinite(loss[i]))
@@ -212,6 +235,7 @@ static void release(trainer *t) {
   if (t->ws.params) ds_augment_workspace_destroy(&t->ws);
   ds_parallel_destroy(t->par);
   ds_face_mask_set_destroy(&t->masks);
+  ds_face_mask_set_destroy(&t->hulls);
   if (t->model.rt) ds_model_device_destroy(&t->model);
   ds_runtime_destroy(t->rt);
   free(t->params);
@@ -235,11 +259,15 @@ ds_status ds_train(const ds_train_options *opt, const ds_train_callbacks *cb,
   /* now, not at the first save: a preview may come first */
   if (st == DS_OK) st = ds_make_dirs(opt->model_dir, "model folder", err);
   if (st == DS_OK) st = trainer_load_faces(&t, err);
-  if (st == DS_OK && (opt->devices || ds_comm_size(opt->comm) > 1) && t.cfg.face_area.on)
+  /* their per-face maps are not yet split over replicas */
+  const char *single = t.cfg.face_area.on ? "train.face_area"
+                       : t.cfg.dec_mask   ? "decoder.mask"
+                                          : NULL;
+  if (st == DS_OK && (opt->devices || ds_comm_size(opt->comm) > 1) && single)
     st = ds_error_set(err, DS_ERR_INVALID,
-                      "train.face_area is not yet trained on several devices or ranks; train on "
-                      "one device (no --devices, no mpirun) or drop train.face_area from the "
-                      "config");
+                      "%s is not yet trained on several devices or ranks; train on one device "
+                      "(no --devices, no mpirun) or drop %s from the config",
+                      single, single);
   if (st == DS_OK && (opt->devices || ds_comm_size(opt->comm) > 1))
     st = ds_parallel_begin(&t.par, opt, &t.cfg, t.sets, resume ? ck.iteration : -1, err);
   if (st == DS_OK) st = setup_device(&t, err);
@@ -304,7 +332,9 @@ ds_status ds_train(const ds_train_options *opt, const ds_train_callbacks *cb,
       for (int i = 0; i < t.ids; i++) {
         s.loss[i] = mean(t.losses[i], from, t.loss_len);
         now[i] = t.losses[i][t.loss_len - 1];
+        s.mask_loss[i] = t.mask_loss[i];
       }
+      s.has_mask = t.cfg.dec_mask;
       ds_train_feed_iteration(t.feed, t.iteration, elapsed, s.samples_per_s, s.eta_s, now, s.loss);
       if (cb && cb->progress) cb->progress(&s, cb->user);
     }

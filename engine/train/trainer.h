@@ -47,6 +47,10 @@ typedef struct ds_train_status {
   long long target;                       /* total to reach; 0 when open-ended */
   double elapsed_s, samples_per_s, eta_s; /* eta_s < 0: unknown */
   double loss[DS_MAX_IDENTITIES];         /* mean of the last few iterations */
+  /* decoder.mask: each mask's mean squared error against its target,
+   * smoothed over the last iterations; has_mask 0 without one */
+  double mask_loss[DS_MAX_IDENTITIES];
+  int has_mask;
   const char *device;
 } ds_train_status;
 

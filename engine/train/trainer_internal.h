@@ -29,6 +29,8 @@ typedef struct trainer {
   uint32_t *perm[DS_MAX_IDENTITIES];
   ds_augment_workspace ws;
   ds_face_mask_set masks; /* train.face_area only */
+  ds_face_mask_set hulls; /* decoder.mask only: the mask targets */
+  double mask_loss[DS_MAX_IDENTITIES]; /* decoder.mask: smoothed */
   ds_augment_config aug;
   ds_augment_params *params;
   int *indices;

@@ -239,7 +239,6 @@ ds_status trainer_write_preview(trainer *t, char *path, size_t cap, ds_error *er
   ds_status st =
       img && row && labels ? DS_OK : ds_error_set(err, DS_ERR_NO_MEMORY, "out of host memory");
   int r = 0;
-  const int out = ds_model_path_length(&t->model);
   for (int i = 0; st == DS_OK && i < t->ids; i++) {
     snprintf(labels[r], sizeof labels[r], "%s", t->cfg.decoders[i]);
     st = ds_buffer_read(t->rt, t->preview_in[i], 0, per * 4, img + r * per, err);
@@ -251,7 +250,7 @@ ds_status trainer_write_preview(trainer *t, char *path, size_t cap, ds_error *er
       int j = (i + k) % t->ids;
       st = ds_model_forward(&t->model, j, t->preview_in[i], (unsigned)cols, err);
       if (st == DS_OK)
-        st = ds_buffer_read(t->rt, t->model.act[out], 0, per * 4, img + r * per, err);
+        st = ds_buffer_read(t->rt, ds_model_output(&t->model), 0, per * 4, img + r * per, err);
       snprintf(labels[r], sizeof labels[r], "%s>%s", t->cfg.decoders[i], t->cfg.decoders[j]);
       row[r].label = labels[r];
       row[r].images = img + r * per;
