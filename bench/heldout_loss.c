@@ -3,10 +3,15 @@
  * trainer's previews use (no augmentation), passed through the encoder and
  * its own identity's decoder; the result is compared with the crop by MAE
  * and by DSSIM (engine/nn/loss_set.h's references), averaged over faces.
+ * A model with decoder.mask adds the learned mask's IoU with its training
+ * target (the landmark hull with the brows lifted, engine/train/face_mask.h;
+ * both thresholded at 0.5), averaged over faces, beside the IoU a mask of
+ * all ones would get (the target fills most of the tight face square): DIR
+ * then needs the alignments.json of its faces.
  *
  *   heldout_loss MODEL_DIR NAME=DIR [NAME=DIR ...]
  *
- * prints one line per identity: "NAME faces N mae X dssim Y".
+ * prints one line per identity: "NAME faces N mae X dssim Y [mask_iou Z ones_iou W]".
  * Exit status: 0 done, 1 a step failed, 2 bad arguments. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +22,7 @@
 #include "engine/nn/loss_set.h"
 #include "engine/train/augment.h"
 #include "engine/train/dataset.h"
+#include "engine/train/face_mask.h"
 #include "host/buffer.h"
 
 enum { FACE = 256, BATCH = 8 };
@@ -24,6 +30,72 @@ enum { FACE = 256, BATCH = 8 };
 static int fail(const ds_error *err) {
   fprintf(stderr, "heldout_loss: error: %s\n", err->msg);
   return 1;
+}
+
+/* intersection over union of the pixels >= 0.5 in a and in b */
+static double iou(const float *a, const float *b, size_t n) {
+  size_t both = 0, any = 0;
+  for (size_t i = 0; i < n; i++) {
+    const int x = a[i] >= 0.5f, y = b[i] >= 0.5f;
+    both += (size_t)(x && y);
+    any += (size_t)(x || y);
+  }
+  return any ? (double)both / (double)any : 1.0;
+}
+
+/* the mask targets of d's faces on the device, and room for a batch of them */
+typedef struct mask_check {
+  cl_mem levels, inter, target;
+  float *pred, *want;
+  double iou, ones; /* sums over faces: the mask's IoU, and an all-ones mask's */
+} mask_check;
+
+static ds_status mask_check_create(ds_runtime *rt, const ds_dataset *d, int S, mask_check *mc,
+                                   ds_error *err) {
+  uint8_t *levels = NULL;
+  ds_status st = ds_face_masks_load(d, &ds_face_mask_target, &levels, err);
+  const size_t bytes = (size_t)d->count * FACE * FACE;
+  if (st == DS_OK)
+    st = ds_buffer_create(rt, bytes, CL_MEM_READ_ONLY, "mask targets", &mc->levels, err);
+  if (st == DS_OK) st = ds_buffer_write(rt, mc->levels, 0, bytes, levels, err);
+  free(levels);
+  if (st == DS_OK)
+    st = ds_buffer_create(rt, (size_t)BATCH * FACE * FACE * 4, CL_MEM_READ_WRITE, "mask scratch",
+                          &mc->inter, err);
+  if (st == DS_OK)
+    st = ds_buffer_create(rt, (size_t)BATCH * S * S * 4, CL_MEM_READ_WRITE, "mask targets",
+                          &mc->target, err);
+  mc->pred = malloc((size_t)BATCH * S * S * sizeof *mc->pred);
+  mc->want = malloc((size_t)BATCH * S * S * sizeof *mc->want);
+  if (st == DS_OK && (!mc->pred || !mc->want))
+    st = ds_error_set(err, DS_ERR_NO_MEMORY, "out of host memory");
+  return st;
+}
+
+static void mask_check_destroy(mask_check *mc) {
+  ds_buffer_release(&mc->levels);
+  ds_buffer_release(&mc->inter);
+  ds_buffer_release(&mc->target);
+  free(mc->pred), free(mc->want);
+}
+
+/* adds the IoU of each of the n faces ds_augment_batch just made with ws */
+static ds_status mask_check_batch(ds_runtime *rt, ds_model *m, mask_check *mc, int n,
+                                  const ds_augment_workspace *ws, ds_error *err) {
+  const int S = m->cfg.input_size;
+  const size_t plane = (size_t)S * S;
+  ds_status st = ds_face_masks_augment(rt, mc->levels, 1.0f / 255.0f, FACE, n, S, ws, mc->inter,
+                                       mc->target, err);
+  if (st == DS_OK) st = ds_buffer_read(rt, mc->target, 0, n * plane * 4, mc->want, err);
+  if (st == DS_OK)
+    st = ds_buffer_read(rt, ds_model_output_mask(m), 0, n * plane * 4, mc->pred, err);
+  for (int i = 0; st == DS_OK && i < n; i++) {
+    mc->iou += iou(mc->pred + i * plane, mc->want + i * plane, plane);
+    for (size_t p = 0; p < plane; p++)
+      mc->pred[i * plane + p] = 1.0f;
+    mc->ones += iou(mc->pred + i * plane, mc->want + i * plane, plane);
+  }
+  return st;
 }
 
 static ds_status identity_loss(ds_model *m, ds_runtime *rt, int id, const char *dir,
@@ -34,6 +106,8 @@ static ds_status identity_loss(ds_model *m, ds_runtime *rt, int id, const char *
   if (st != DS_OK) return st;
   cl_mem faces = NULL;
   st = ds_dataset_upload(rt, &d, &faces, err);
+  mask_check mc = {0};
+  if (st == DS_OK && m->cfg.dec_mask) st = mask_check_create(rt, &d, S, &mc, err);
   const size_t per = (size_t)S * S * C;
   float *x = malloc(BATCH * per * sizeof *x), *y = malloc(BATCH * per * sizeof *y);
   float *grad = malloc(per * sizeof *grad);
@@ -51,17 +125,22 @@ static ds_status identity_loss(ds_model *m, ds_runtime *rt, int id, const char *
     /* the target output of an identity transform is the aligned crop */
     st = ds_augment_batch(rt, faces, FACE, index, params, n, S, m->act[0], in, ws, err);
     if (st == DS_OK) st = ds_model_forward(m, id, in, (unsigned)n, err);
+    if (st == DS_OK && m->cfg.dec_mask) st = mask_check_batch(rt, m, &mc, n, ws, err);
     if (st == DS_OK) st = ds_buffer_read(rt, in, 0, n * per * sizeof *x, x, err);
-    if (st == DS_OK)
-      st = ds_buffer_read(rt, ds_model_output(m), 0, n * per * sizeof *y, y, err);
+    if (st == DS_OK) st = ds_buffer_read(rt, ds_model_output(m), 0, n * per * sizeof *y, y, err);
     for (int i = 0; st == DS_OK && i < n; i++) {
       mae += ds_loss_set_reference(&l1, 1, grad, y + i * per, x + i * per, 1, S, S, C);
       dssim += ds_loss_set_reference(&ss, 1, grad, y + i * per, x + i * per, 1, S, S, C);
     }
   }
-  if (st == DS_OK)
-    printf("%s faces %d mae %.5f dssim %.5f\n", m->cfg.decoders[id], d.count, mae / d.count,
+  if (st == DS_OK) {
+    printf("%s faces %d mae %.5f dssim %.5f", m->cfg.decoders[id], d.count, mae / d.count,
            dssim / d.count);
+    if (m->cfg.dec_mask)
+      printf(" mask_iou %.4f ones_iou %.4f", mc.iou / d.count, mc.ones / d.count);
+    printf("\n");
+  }
+  mask_check_destroy(&mc);
   free(x), free(y), free(grad);
   ds_buffer_release(&faces);
   ds_dataset_free(&d);

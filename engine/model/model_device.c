@@ -1,11 +1,10 @@
 /* The model on a device (engine/model/model.h): its memory need and buffers,
  * and the forward pass, the loss, the backward pass and Adam over them. */
-#include "engine/model/model.h"
-
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "engine/model/model.h"
 #include "engine/nn/ops.h"
 #include "engine/tensor/vector.h"
 #include "host/buffer.h"
@@ -122,8 +121,8 @@ void ds_model_memory_need(const ds_model *m, const ds_runtime *rt, unsigned batc
   uint64_t loss = 0, maps = 0;
   if (training) {
     maps = 4 * (uint64_t)loss_maps_floats(m, batch);
-    loss = 4 * ((uint64_t)ds_loss_set_partials_floats(m->cfg.loss_count) +
-                2 * DS_MAX_IDENTITIES + ds_loss_set_partials_floats(1)) +
+    loss = 4 * ((uint64_t)ds_loss_set_partials_floats(m->cfg.loss_count) + 2 * DS_MAX_IDENTITIES +
+                ds_loss_set_partials_floats(1)) +
            maps + split;
     if (m->cfg.face_area.on)
       loss += 2 * 4 *
@@ -299,10 +298,11 @@ static ds_status mask_loss(ds_model *m, int id, unsigned n, cl_mem dy, ds_error 
                         m->cfg.name);
   const unsigned S = (unsigned)m->cfg.input_size, C = (unsigned)m->cfg.input_channels;
   const ds_loss_term mse = {DS_LOSS_KIND_MSE, m->cfg.mask_weight};
-  ds_status st = ds_loss_set_forward_backward(
-      m->rt, &mse, 1, m->d_mask, m->out_mask, m->mask_target, n, S, S, 1, NULL, m->mask_partials,
-      m->loss_out, (unsigned)(DS_MAX_IDENTITIES + id), err);
-  if (st == DS_OK) st = ds_channel_merge(m->rt, dy, m->d_image, m->d_mask, out_pixels(m, n), C, err);
+  ds_status st = ds_loss_set_forward_backward(m->rt, &mse, 1, m->d_mask, m->out_mask,
+                                              m->mask_target, n, S, S, 1, NULL, m->mask_partials,
+                                              m->loss_out, (unsigned)(DS_MAX_IDENTITIES + id), err);
+  if (st == DS_OK)
+    st = ds_channel_merge(m->rt, dy, m->d_image, m->d_mask, out_pixels(m, n), C, err);
   return st;
 }
 
@@ -343,9 +343,9 @@ ds_status ds_model_set_loss_weights(ds_model *m, cl_mem weights, ds_error *err) 
 
 ds_status ds_model_set_mask_target(ds_model *m, cl_mem target, ds_error *err) {
   if (target && !m->cfg.dec_mask)
-    return ds_error_set(err, DS_ERR_INVALID,
-                        "model '%s' has no mask channel (decoder.mask), so it takes no mask targets",
-                        m->cfg.name);
+    return ds_error_set(
+        err, DS_ERR_INVALID,
+        "model '%s' has no mask channel (decoder.mask), so it takes no mask targets", m->cfg.name);
   m->mask_target = target;
   return DS_OK;
 }

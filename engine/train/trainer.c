@@ -59,8 +59,8 @@ static ds_status setup_device(trainer *t, ds_error *err) {
     if (st == DS_OK) st = ds_model_set_loss_weights(&t->model, t->masks.target, err);
   }
   if (st == DS_OK && t->cfg.dec_mask) {
-    st = ds_face_mask_set_create(t->rt, t->sets, t->ids, &ds_face_mask_target, n, S, &t->hulls,
-                                 err);
+    st =
+        ds_face_mask_set_create(t->rt, t->sets, t->ids, &ds_face_mask_target, n, S, &t->hulls, err);
     if (st == DS_OK) st = ds_model_set_mask_target(&t->model, t->hulls.target, err);
   }
   const size_t batch_bytes = (size_t)n * S * S * C * sizeof(float);
@@ -192,8 +192,8 @@ static ds_status train_iteration(trainer *t, ds_error *err) {
     if (st != DS_OK) return st;
     /* an exponential mean over about RECENT iterations; the first sets it */
     for (int i = 0; i < t->ids; i++)
-      t->mask_loss[i] = t->loss_len ? t->mask_loss[i] + (mask[i] - t->mask_loss[i]) / RECENT
-                                    : mask[i];
+      t->mask_loss[i] =
+          t->loss_len ? t->mask_loss[i] + (mask[i] - t->mask_loss[i]) / RECENT : mask[i];
   }
   for (int i = 0; i < t->ids; i++) {
     if (!isfinite(loss[i]))

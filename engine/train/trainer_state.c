@@ -232,7 +232,8 @@ ds_status trainer_write_preview(trainer *t, char *path, size_t cap, ds_error *er
   if (t->par && !ds_parallel_is_root(t->par)) return DS_OK;
   const int S = t->cfg.input_size, C = t->cfg.input_channels, cols = t->preview_cols;
   const size_t per = (size_t)cols * S * S * C;
-  const int rows = t->ids * (1 + t->ids);
+  /* decoder.mask adds a row per identity: its own reconstruction's mask */
+  const int mask = t->cfg.dec_mask, rows = t->ids * (1 + t->ids + mask);
   float *img = malloc((size_t)rows * per * sizeof *img);
   ds_preview_row *row = calloc((size_t)rows, sizeof *row);
   char(*labels)[80] = calloc((size_t)rows, sizeof *labels);
@@ -255,7 +256,22 @@ ds_status trainer_write_preview(trainer *t, char *path, size_t cap, ds_error *er
       row[r].label = labels[r];
       row[r].images = img + r * per;
       r++;
+      if (k == 0 && mask) {
+        /* the mask as grey, in the C channels of the row after the swaps */
+        const int at = r + t->ids - 1;
+        float *plane = img + at * per, *grey = plane + per - (size_t)cols * S * S;
+        if (st == DS_OK)
+          st = ds_buffer_read(t->rt, ds_model_output_mask(&t->model), 0, (size_t)cols * S * S * 4,
+                              grey, err);
+        for (size_t p = 0; st == DS_OK && p < (size_t)cols * S * S; p++)
+          for (int c = 0; c < C; c++)
+            plane[p * C + c] = grey[p]; /* from the front: overwrites only grey read */
+        snprintf(labels[at], sizeof labels[at], "%s mask", t->cfg.decoders[i]);
+        row[at].label = labels[at];
+        row[at].images = plane;
+      }
     }
+    r += mask;
   }
   if (st == DS_OK) {
     char title[512];
