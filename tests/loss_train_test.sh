@@ -4,7 +4,10 @@
 # a resumed run reads them back, and a bad term is refused naming the key.
 # Then train.face_area: the landmarks come from alignments.json (written here
 # from the landmarks synth_faces --aligned stores in each PNG), the loss falls,
-# and a folder without alignments.json is refused naming it.
+# and a folder without alignments.json is refused naming it. Then decoder.mask:
+# the mask's error (reported apart) falls, model.json keeps the mask and its
+# weight, the preview has a mask row per identity, and a resume without the
+# mask, --devices and a folder without alignments.json are refused naming it.
 # usage: loss_train_test.sh DSENGINE SYNTH_FACES REPO_ROOT SCRATCH
 set -u
 bin=$1
@@ -87,5 +90,46 @@ run "$bin" train --config "$scratch/area.json" --faces A="$scratch/A" --faces B=
 expect_rc 2 "face_area without alignments.json"
 expect_in "$err" "$scratch/A/alignments.json" "the missing file is named"
 expect_in "$err" "train.face_area" "the way out is named"
+
+# the learned mask: its target is the landmark hull of each aligned face
+sed "s/\"out_kernel\": 5/\"out_kernel\": 5, \"mask\": true/; s/\"loss\": \"mae\"/\"loss\": \"mae\", \"mask_weight\": 2/" \
+  "$root/tests/data/train_micro.json" >"$scratch/mask.json"
+run "$bin" train --config "$scratch/mask.json" --faces A="$scratch/al0" --faces B="$scratch/al1" --batch 8 \
+  --model "$scratch/mask" --iterations 60 --save-every 60 --preview-every 60
+expect_rc 0 "train with decoder.mask"
+/usr/bin/python3 - "$scratch/mask/model.json" "$out" "$scratch/mask/preview.png" "$scratch/area/preview.png" <<'PY' && ok || bad "decoder.mask model.json / loss / preview: see above"
+import json, re, struct, sys
+m = json.load(open(sys.argv[1]))
+assert m["config"]["decoder"]["mask"] is True, m["config"]["decoder"]
+assert m["config"]["train"]["mask_weight"] == 2, m["config"]["train"]
+# the progress lines every 10 iterations: "... mask A 0.1234 B 0.0567 ..."
+masks = [tuple(map(float, g)) for g in re.findall(r"  mask A ([0-9.]+) B ([0-9.]+)", sys.argv[2])]
+assert len(masks) >= 5, masks
+for k in range(2):
+    assert masks[-1][k] < 0.7 * masks[0][k], ("the mask's error does not fall", masks)
+def height(path):
+    return struct.unpack(">I", open(path, "rb").read()[20:24])[0]
+# 2 identities: 6 rows (each face, its reconstruction and swap) and, with the mask, 2 more
+assert height(sys.argv[3]) > height(sys.argv[4]) * 7 // 6, (height(sys.argv[3]), height(sys.argv[4]))
+PY
+run "$bin" train --config "$root/tests/data/train_micro.json" --faces A="$scratch/al0" --faces B="$scratch/al1" \
+  --batch 8 --model "$scratch/mask" --iterations 2
+expect_rc 2 "resume of a mask model with a config without one"
+expect_in "$err" "decoder.mask" "the differing key is named"
+expect_one_line "$err" "the error"
+run "$bin" train --config "$scratch/mask.json" --faces A="$scratch/al0" --faces B="$scratch/al1" --batch 8 \
+  --model "$scratch/mask-dev" --iterations 2 --devices cpu,cpu
+expect_rc 2 "decoder.mask on several devices"
+expect_in "$err" "decoder.mask is not yet trained on several devices" "the refusal names the key"
+run "$bin" train --config "$scratch/mask.json" --faces A="$scratch/A" --faces B="$scratch/B" --batch 8 \
+  --model "$scratch/mask2" --iterations 2
+expect_rc 2 "decoder.mask without alignments.json"
+expect_in "$err" "$scratch/A/alignments.json" "the missing file is named"
+expect_in "$err" "decoder.mask" "the way out names the key"
+sed "s/\"loss\": \"mae\"/\"loss\": \"mae\", \"mask_weight\": 2/" "$root/tests/data/train_micro.json" >"$scratch/weight.json"
+run "$bin" train --config "$scratch/weight.json" --faces A="$scratch/al0" --faces B="$scratch/al1" \
+  --model "$scratch/mask3" --iterations 2
+expect_rc 2 "train.mask_weight without decoder.mask"
+expect_in "$err" "train.mask_weight" "the key is named"
 
 finish loss_train
