@@ -86,6 +86,20 @@ static void run_fixture(const char *root, const char *which) {
   ds_tensor_set names = {0};
   CHECK_OK(ds_model_tensor_set(&m, "", &names, &err), &err);
   CHECK(names.data_count == m.param_floats, "tensor set mirrors the parameter buffer");
+  /* the config's count (test_config) is what ds_model_build laid out (its
+   * tensors, without the alignment padding between them); the out conv has
+   * C + 1 outputs with decoder.mask */
+  uint64_t laid_out = 0;
+  for (int t = 0; t < names.count; t++)
+    laid_out += names.tensors[t].count;
+  CHECK((int64_t)laid_out == ds_model_param_count(&cfg, NULL, NULL),
+        "%s: %llu parameters laid out, the config counts %lld", which, (unsigned long long)laid_out,
+        (long long)ds_model_param_count(&cfg, NULL, NULL));
+  char out_key[64];
+  snprintf(out_key, sizeof out_key, "decoder.%s.out.bias", cfg.decoders[0]);
+  const ds_tensor_info *out_bias = ds_tensor_set_find(&names, out_key);
+  CHECK(out_bias && out_bias->count == (uint64_t)(cfg.input_channels + cfg.dec_mask),
+        "%s: %s has C%s outputs", which, out_key, cfg.dec_mask ? " + 1" : "");
   float *p0 = malloc(m.param_floats * sizeof *p0);
   ds_model_init_params(&m, 1, p0);
 
