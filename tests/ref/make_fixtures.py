@@ -332,7 +332,7 @@ def check_forward(model, init32, x32):
     print("ok   forward: torch model == independent NumPy NHWC/HWIO forward (max abs diff %.1e)" % err)
 
 
-def check_gradients(model, x, target, per_tensor=6):
+def check_gradients(model, x, target, per_tensor=6, mask_target=None):
     """Central differences on random elements of every tensor of the encoder and decoder A.
 
     The loss is smooth between kinks (LeakyReLU at 0, |y - t| at y = t), so the step is the
@@ -342,28 +342,34 @@ def check_gradients(model, x, target, per_tensor=6):
     less than the difference of two rounded losses (about 1e-19 / h observed). The test is
     |fd - g| <= 1e-6 max(|fd|, |g|) + ROUNDING / h: relative 1e-6, except for gradients so
     small (below about 1e-8) that the difference quotient itself cannot resolve them.
+    With decoder.mask the objective adds w mean((m - mt)^2), whose difference is formed the
+    same way, as w mean((m(+h) - m(-h)) (m(+h) + m(-h) - 2 mt)).
     """
     steps = (1e-3, 3e-4, 1e-4, 3e-5, 1e-5)
     rounding = 1e-17
-    _, _, grads = model.loss_and_grads(x, target, IDENTITY, LOSS)
+    _, _, grads = model.loss_and_grads(x, target, IDENTITY, LOSS, mask_target)
     rng = np.random.default_rng(1234)
+    w = model.cfg.mask_weight
 
     def evaluate():
         trace = []
         with torch.no_grad():
-            _, _, y, _, _ = model.loss(x, target, IDENTITY, LOSS, trace)
-        return y, [torch.sign(v) for v in trace[:-1]] + [torch.sign(y - target)]
+            _, _, y, m, _ = model.loss(x, target, IDENTITY, LOSS, trace, mask_target)
+        return y, m, [torch.sign(v) for v in trace[:-1]] + [torch.sign(y - target)]
 
     def central_difference(flat, idx):
         p0 = flat[idx].item()
         try:
             for h in steps:
                 flat[idx] = p0 + h
-                yp, sp = evaluate()
+                yp, mp, sp = evaluate()
                 flat[idx] = p0 - h
-                ym, sm = evaluate()
+                ym, mm, sm = evaluate()
                 if all(torch.equal(a, b) for a, b in zip(sp, sm)):
-                    return (sp[-1] * (yp - ym)).mean().item() / (2 * h), h
+                    d = (sp[-1] * (yp - ym)).mean()
+                    if mp is not None:
+                        d = d + w * ((mp - mm) * (mp + mm - 2.0 * mask_target)).mean()
+                    return d.item() / (2 * h), h
             return None, None
         finally:
             flat[idx] = p0
@@ -393,10 +399,10 @@ def check_gradients(model, x, target, per_tensor=6):
           % (checked, len(model.names(IDENTITY)), worst, tiny, worst_tiny, skipped))
 
 
-def check_train_steps(model, init32, x, target):
+def check_train_steps(model, init32, x, target, mask_target=None):
     """train_steps (with its traces and margin checks) gives loss_and_grads' numbers bit for bit."""
-    loss, y, grads = model.loss_and_grads(x, target, IDENTITY, LOSS)
-    (loss2, _, y2, _, _, grads2), margins = train_steps(model, model.cfg, x, target, 0.0)
+    loss, y, grads = model.loss_and_grads(x, target, IDENTITY, LOSS, mask_target)
+    (loss2, _, y2, _, _, grads2), margins = train_steps(model, model.cfg, x, target, 0.0, mask_target)
     with torch.no_grad():
         for nm, v in init32.items():
             model.params[nm].copy_(torch.from_numpy(v))
@@ -453,6 +459,37 @@ def check_adam():
           "(rel err %.1e); other decoders untouched, counter shared" % (worst, err2))
 
 
+def check_mask_split(model, init32, x32, mask_target):
+    """decoder.mask: the image is channels 0 .. C-1 of the out conv and the mask channel C.
+    A maskless model given the same weights, the out conv cut to its first C outputs, gives
+    the same image bit for bit, and the objective is image loss + mask_weight x mean((m - t)^2)
+    with the mask taken from channel C of the independent NumPy forward pass."""
+    cfg = model.cfg
+    plain_cfg = Config.__new__(Config)
+    plain_cfg.__dict__.update(cfg.__dict__, mask=False, mask_weight=1.0)
+    plain = RefModel(plain_cfg)
+    plain.init(SEED)
+    with torch.no_grad():
+        for nm, v in init32.items():  # every decoder's out conv has the mask channel
+            v = v[..., : cfg.channels] if nm.endswith((".out.weight", ".out.bias")) else v
+            plain.params[nm].copy_(torch.from_numpy(np.ascontiguousarray(v)))
+    x = torch.tensor(x32, dtype=torch.float64)
+    _, t32 = inputs(cfg)
+    t = torch.tensor(t32, dtype=torch.float64)
+    with torch.no_grad():
+        objective, image_loss, y, m, mse = model.loss(x, t, IDENTITY, LOSS, mask_target=mask_target)
+        plain_loss, _, plain_y, plain_m, _ = plain.loss(x, t, IDENTITY, LOSS)
+    assert plain_m is None and torch.equal(y, plain_y) and torch.equal(image_loss, plain_loss)
+    w = {k: v.astype(np.float64) for k, v in init32.items()}
+    want_m = naive_forward(cfg, w, x32.astype(np.float64), IDENTITY)[..., cfg.channels]
+    want_mse = ((want_m - mask_target.numpy()) ** 2).mean()
+    assert abs(mse.item() - want_mse) < 1e-12 and np.abs(m.numpy() - want_m).max() < 1e-12
+    assert abs(objective.item() - (image_loss.item() + cfg.mask_weight * want_mse)) < 1e-12
+    print("ok   mask: image == the maskless model's with the out conv cut to C outputs (bit for bit); "
+          "objective == image loss + %g x mask MSE (%.9g, from the NumPy forward pass's channel C)"
+          % (cfg.mask_weight, want_mse))
+
+
 def self_check():
     t0 = time.time()
     check_ds_uniform()
@@ -466,6 +503,19 @@ def self_check():
     check_forward(model, init32, x32)
     check_train_steps(model, init32, torch.tensor(x32, dtype=torch.float64), torch.tensor(t32, dtype=torch.float64))
     check_gradients(model, torch.tensor(x32, dtype=torch.float64), torch.tensor(t32, dtype=torch.float64))
+    # the same with decoder.mask (micro_mask.json): C + 1 outputs, the mask term in the objective
+    cfg = Config.load(os.path.join(HERE, "micro_mask.json"))
+    assert cfg.mask and cfg.mask_weight != 1.0, "micro_mask.json should check a mask weight other than 1"
+    model = RefModel(cfg)
+    init32 = model.init(SEED)
+    x32, t32 = inputs(cfg)
+    mt = torch.tensor(mask_targets(cfg), dtype=torch.float64)
+    x, t = torch.tensor(x32, dtype=torch.float64), torch.tensor(t32, dtype=torch.float64)
+    print("     micro_mask (decoder.mask, mask_weight %g):" % cfg.mask_weight)
+    check_forward(model, init32, x32)
+    check_mask_split(model, init32, x32, mt)
+    check_train_steps(model, init32, x, t, mt)
+    check_gradients(model, x, t, mask_target=mt)
     print("self-check passed in %.1f s" % (time.time() - t0))
 
 
