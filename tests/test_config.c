@@ -48,7 +48,8 @@ static int same_config(const ds_model_config *a, const ds_model_config *b) {
          a->zoom == b->zoom && a->shift == b->shift && a->flip == b->flip && a->warp == b->warp &&
          a->run.iterations == b->run.iterations && a->run.minutes == b->run.minutes &&
          a->run.save_every == b->run.save_every && a->run.preview_every == b->run.preview_every &&
-         a->run.has_iterations == b->run.has_iterations && a->run.has_minutes == b->run.has_minutes;
+         a->run.has_iterations == b->run.has_iterations &&
+         a->run.has_minutes == b->run.has_minutes && a->mask_weight == b->mask_weight;
 }
 
 static void test_shipped(void) {
@@ -107,6 +108,7 @@ static void test_shipped(void) {
     char *again = ds_model_config_to_json(&back);
     CHECK(again && strcmp(json, again) == 0, "%s: canonical JSON is not a fixed point",
           all[i]->name);
+    CHECK(strstr(json, "mask") == NULL, "%s: a mask key without decoder.mask", all[i]->name);
     /* the shortest exact form, not 4.99999987e-05 */
     CHECK_CONTAINS(json, i == 2 ? "0.0002" : "5e-05");
     free(again);
@@ -369,11 +371,99 @@ static void test_files(void) {
   ds_error_clear(&err);
 }
 
+/* BASE with two edits (each `from` must be in BASE, the first before the
+ * second), into text. */
+static void edit2(char *text, size_t cap, const char *from1, const char *to1, const char *from2,
+                  const char *to2) {
+  const char *a = strstr(BASE, from1), *b = strstr(BASE, from2);
+  CHECK(a && b && a + strlen(from1) <= b, "test bug: \"%s\" then \"%s\" are not in BASE", from1,
+        from2);
+  if (!a || !b || a + strlen(from1) > b) return;
+  snprintf(text, cap, "%.*s%s%.*s%s%s", (int)(a - BASE), BASE, to1, (int)(b - (a + strlen(from1))),
+           a + strlen(from1), to2, b + strlen(from2));
+}
+
+/* decoder.mask (the learned mask channel) and train.mask_weight: parsed,
+ * refused where wrong, written to canonical JSON only when on, a different
+ * network, and one more output channel in the parameter count. */
+static void test_mask(void) {
+  const char *dec = "\"out_kernel\": 5", *batch = "\"batch\": 64";
+  char text[4096];
+  ds_model_config plain, on, back;
+  ds_error err = {0};
+  CHECK_OK(ds_model_config_parse(BASE, "base.json", &plain, &err), &err);
+  CHECK(plain.dec_mask == 0 && plain.mask_weight == 1.0f, "no mask unless asked");
+
+  edit2(text, sizeof text, dec, "\"out_kernel\": 5, \"mask\": false", batch, batch);
+  CHECK_OK(ds_model_config_parse(text, "off.json", &back, &err), &err);
+  CHECK(back.dec_mask == 0 && ds_model_config_same_network(&back, &plain, NULL, 0),
+        "mask false is no mask");
+  char *json = ds_model_config_to_json(&back);
+  CHECK(json && strstr(json, "mask") == NULL, "no mask key without the mask: %s",
+        json ? json : "(none)");
+  free(json);
+
+  edit2(text, sizeof text, dec, "\"out_kernel\": 5, \"mask\": true", batch, batch);
+  CHECK_OK(ds_model_config_parse(text, "on.json", &on, &err), &err);
+  CHECK(on.dec_mask == 1 && on.mask_weight == 1.0f, "mask on, weight 1 by default");
+  edit2(text, sizeof text, dec, "\"out_kernel\": 5, \"mask\": true", batch,
+        "\"batch\": 64, \"mask_weight\": 0.25");
+  CHECK_OK(ds_model_config_parse(text, "on.json", &on, &err), &err);
+  if (err.code) return;
+  CHECK(on.dec_mask == 1 && on.mask_weight == 0.25f, "mask_weight read");
+
+  /* canonical JSON: both keys, back to the same config, a fixed point */
+  json = ds_model_config_to_json(&on);
+  CHECK(json && strstr(json, "\"mask\"") && strstr(json, "\"mask_weight\""),
+        "mask keys written: %s", json ? json : "(none)");
+  if (json) {
+    CHECK_OK(ds_model_config_parse(json, "canonical", &back, &err), &err);
+    CHECK(back.dec_mask == 1 && same_config(&on, &back), "mask round trip: %s", json);
+    char *again = ds_model_config_to_json(&back);
+    CHECK(again && strcmp(json, again) == 0, "mask: canonical JSON is not a fixed point");
+    free(again);
+  }
+  free(json);
+
+  /* a model trained without the mask cannot be resumed with it, nor back */
+  char why[256];
+  CHECK(!ds_model_config_same_network(&on, &plain, why, sizeof why), "mask is network");
+  CHECK_CONTAINS(why, "decoder.mask");
+  CHECK(!ds_model_config_same_network(&plain, &on, why, sizeof why), "mask is network, reversed");
+  CHECK_CONTAINS(why, "decoder.mask");
+  back = on;
+  back.mask_weight = 2.0f;
+  CHECK(ds_model_config_same_network(&back, &on, why, sizeof why), "mask_weight is training");
+
+  /* the out conv has C + 1 outputs: k k cin + 1 more parameters per decoder
+   * (BASE: out_kernel 5, cin 64, 2 decoders); ds_model_build's layout is
+   * checked against the count in test_model_ref, which builds models */
+  int64_t enc0, dec0, enc1, dec1;
+  const int64_t total0 = ds_model_param_count(&plain, &enc0, &dec0);
+  const int64_t total1 = ds_model_param_count(&on, &enc1, &dec1);
+  CHECK(enc1 == enc0 && dec1 == dec0 + 5 * 5 * 64 + 1 && total1 == total0 + 2 * (5 * 5 * 64 + 1),
+        "mask count %lld vs %lld", (long long)total1, (long long)total0);
+
+  /* refused: a wrong type, a weight without the mask, a weight <= 0 */
+  bad(dec, "\"out_kernel\": 5, \"mask\": \"yes\"", "decoder.mask", "true or false");
+  bad(dec, "\"out_kernel\": 5, \"mask\": 1", "decoder.mask", "true or false");
+  bad(batch, "\"batch\": 64, \"mask_weight\": 2", "train.mask_weight", "\"mask\": true");
+  const char *weights[] = {"0", "-1", "\"1\"", "null"};
+  for (int i = 0; i < 4; i++) {
+    char to[64];
+    snprintf(to, sizeof to, "\"batch\": 64, \"mask_weight\": %s", weights[i]);
+    edit2(text, sizeof text, dec, "\"out_kernel\": 5, \"mask\": true", batch, to);
+    bad(NULL, text, "train.mask_weight", "a number > 0");
+  }
+  ds_error_clear(&err);
+}
+
 int main(int argc, char **argv) {
   if (argc > 1) root_dir = argv[1];
   test_shipped();
   test_defaults();
   test_bad_input();
+  test_mask();
   test_files();
   return check_summary("config");
 }

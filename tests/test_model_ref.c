@@ -2,8 +2,12 @@
  * tests/ref/make_fixtures.py): initial weights bit for bit, forward output and
  * loss (relative 1e-4), every parameter gradient and the parameter change
  * after 3 Adam steps (1e-3 of each tensor's scale). Also checks that the
- * other identity's decoder is untouched by identity A's steps.
- * usage: test_model_ref REPO_ROOT FIXTURE... (micro, tiny, original) */
+ * other identity's decoder is untouched by identity A's steps. A fixture of
+ * a decoder.mask config (micro_mask) also holds the mask targets, the mask
+ * output and its loss; its gradients and steps are those of the whole
+ * objective, image loss + train.mask_weight x mask MSE.
+ * usage: test_model_ref REPO_ROOT FIXTURE... (micro, micro_mask, tiny, original;
+ * the config is tests/ref/FIXTURE.json where it exists, else configs/FIXTURE.json) */
 #include <stdlib.h>
 
 #include "check.h"
@@ -63,10 +67,14 @@ static void compare_samples(const char *what, const char *pname, const float *go
 static void run_fixture(const char *root, const char *which) {
   char path[1024], cfgpath[1024];
   snprintf(path, sizeof path, "%s/tests/ref/%s.dst", root, which);
-  if (strcmp(which, "micro") == 0)
-    snprintf(cfgpath, sizeof cfgpath, "%s/tests/ref/micro.json", root);
+  snprintf(cfgpath, sizeof cfgpath, "%s/tests/ref/%s.json", root, which);
+  FILE *own = fopen(cfgpath, "r");
+  if (own)
+    fclose(own);
   else
     snprintf(cfgpath, sizeof cfgpath, "%s/configs/%s.json", root, which);
+  /* the micro fixtures hold whole gradients too (grad_full.<P>) */
+  const int micro = strncmp(which, "micro", 5) == 0;
   ds_tensor_set fx = {0};
   ds_model_config cfg;
   CHECK_OK(ds_tensor_file_read(path, &fx, &err), &err);
@@ -78,6 +86,20 @@ static void run_fixture(const char *root, const char *which) {
   ds_tensor_set names = {0};
   CHECK_OK(ds_model_tensor_set(&m, "", &names, &err), &err);
   CHECK(names.data_count == m.param_floats, "tensor set mirrors the parameter buffer");
+  /* the config's count (test_config) is what ds_model_build laid out (its
+   * tensors, without the alignment padding between them); the out conv has
+   * C + 1 outputs with decoder.mask */
+  uint64_t laid_out = 0;
+  for (int t = 0; t < names.count; t++)
+    laid_out += names.tensors[t].count;
+  CHECK((int64_t)laid_out == ds_model_param_count(&cfg, NULL, NULL),
+        "%s: %llu parameters laid out, the config counts %lld", which, (unsigned long long)laid_out,
+        (long long)ds_model_param_count(&cfg, NULL, NULL));
+  char out_key[64];
+  snprintf(out_key, sizeof out_key, "decoder.%s.out.bias", cfg.decoders[0]);
+  const ds_tensor_info *out_bias = ds_tensor_set_find(&names, out_key);
+  CHECK(out_bias && out_bias->count == (uint64_t)(cfg.input_channels + cfg.dec_mask),
+        "%s: %s has C%s outputs", which, out_key, cfg.dec_mask ? " + 1" : "");
   float *p0 = malloc(m.param_floats * sizeof *p0);
   ds_model_init_params(&m, 1, p0);
 
@@ -99,6 +121,20 @@ static void run_fixture(const char *root, const char *which) {
   const size_t S = (size_t)cfg.input_size, count = n * S * S * cfg.input_channels;
   const float *x = fixture(&fx, "x", count), *target = fixture(&fx, "target", count);
   const float *out_ref = fixture(&fx, "output", count), *loss_ref = fixture(&fx, "loss", 1);
+  const size_t pixels = n * S * S;
+  const float *mask_target = NULL, *mask_ref = NULL, *mask_loss_ref = NULL, *weight_ref = NULL;
+  if (cfg.dec_mask) {
+    mask_target = fixture(&fx, "mask_target", pixels);
+    mask_ref = fixture(&fx, "mask", pixels);
+    mask_loss_ref = fixture(&fx, "mask_loss", 1);
+    weight_ref = fixture(&fx, "meta.mask_weight", 1);
+    if (!mask_target || !mask_ref || !mask_loss_ref || !weight_ref) return;
+    CHECK(weight_ref[0] == cfg.mask_weight, "%s: the fixture's mask_weight %g, the config's %g",
+          which, (double)weight_ref[0], (double)cfg.mask_weight);
+  } else {
+    CHECK(ds_tensor_set_find(&fx, "mask") == NULL, "%s: a mask in the fixture of a maskless config",
+          which);
+  }
   ds_runtime *rt = NULL;
   CHECK_OK(ds_runtime_open(&rt, getenv("DSENGINE_DEVICE"), "DSENGINE_DEVICE", 0, &err), &err);
   CHECK_OK(ds_model_device_create(&m, rt, n, &err), &err);
@@ -107,18 +143,45 @@ static void run_fixture(const char *root, const char *which) {
     return;
   }
   CHECK_OK(ds_buffer_write(rt, m.params, 0, m.param_floats * 4, p0, &err), &err);
-  cl_mem dx = upload(rt, x, count), dt = upload(rt, target, count);
+  cl_mem dx = upload(rt, x, count), dt = upload(rt, target, count), dmt = NULL;
+  if (cfg.dec_mask) dmt = upload(rt, mask_target, pixels);
 
   const int A = ds_model_identity_index(&cfg, "A");
   const int strict = strcmp(which, "original") != 0;
   CHECK_OK(ds_model_forward(&m, A, dx, n, &err), &err);
-  float *out = download(rt, m.act[ds_model_path_length(&m)], count);
+  float *out = download(rt, ds_model_output(&m), count);
   double e = rel_err(out, out_ref, count);
   CHECK(e < 1e-4, "%s: forward output relative error %.3g", which, e);
-  double loss = 0;
+  double loss = 0, mask_loss[DS_MAX_IDENTITIES] = {0};
+  if (cfg.dec_mask) {
+    float *mask = download(rt, ds_model_output_mask(&m), pixels);
+    e = rel_err(mask, mask_ref, pixels);
+    CHECK(e < 1e-4, "%s: forward mask relative error %.3g", which, e);
+    free(mask);
+    /* a step of a mask model without mask targets is refused, naming why */
+    ds_status st = ds_model_loss(&m, A, dt, n, NULL, &err);
+    CHECK(st == DS_ERR_INVALID, "%s: loss without mask targets: %s", which, ds_status_name(st));
+    CHECK_CONTAINS(err.msg, "decoder.mask");
+    ds_error_clear(&err);
+    CHECK_OK(ds_model_set_mask_target(&m, dmt, &err), &err);
+  } else {
+    CHECK(ds_model_output_mask(&m) == NULL, "%s: no mask output", which);
+    CHECK(ds_model_set_mask_target(&m, dt, &err) == DS_ERR_INVALID, "%s: mask targets refused",
+          which);
+    CHECK_CONTAINS(err.msg, "decoder.mask");
+    ds_error_clear(&err);
+    CHECK(ds_model_read_mask_losses(&m, 1, mask_loss, &err) == DS_ERR_INVALID, "%s: no mask losses",
+          which);
+    ds_error_clear(&err);
+  }
   CHECK_OK(ds_model_loss(&m, A, dt, n, &loss, &err), &err);
   CHECK(fabs(loss - loss_ref[0]) <= 1e-4 * loss_ref[0], "%s: loss %.9g vs %.9g", which, loss,
         (double)loss_ref[0]);
+  if (cfg.dec_mask) {
+    CHECK_OK(ds_model_read_mask_losses(&m, A + 1, mask_loss, &err), &err);
+    CHECK(fabs(mask_loss[A] - mask_loss_ref[0]) <= 1e-4 * mask_loss_ref[0],
+          "%s: mask loss %.9g vs %.9g", which, mask_loss[A], (double)mask_loss_ref[0]);
+  }
   CHECK_OK(ds_model_backward(&m, A, n, &err), &err);
   float *g = download(rt, m.grads, m.param_floats);
 
@@ -141,10 +204,10 @@ static void run_fixture(const char *root, const char *which) {
       CHECK(fabs(sum - abs_ref[0]) <= (strict ? 1e-3 : 1e-2) * abs_ref[0] + 1e-12,
             "%s: sum |grad| %.6g vs %.6g", ti->name, sum, (double)abs_ref[0]);
     snprintf(key, sizeof key, "grad_full.%s", ti->name);
-    const float *full = fixture(&fx, strcmp(which, "micro") == 0 ? key : "loss", 0);
-    if (strcmp(which, "micro") == 0 && full) {
+    const float *full = micro ? fixture(&fx, key, ti->count) : NULL;
+    if (full) {
       e = rel_err(g + ti->offset, full, ti->count);
-      CHECK(e < 1e-3, "micro full gradient %s: %.3g", ti->name, e);
+      CHECK(e < 1e-3, "%s full gradient %s: %.3g", which, ti->name, e);
     }
   }
   CHECK(compared ==
@@ -175,9 +238,13 @@ static void run_fixture(const char *root, const char *which) {
   CHECK(untouched, "%s: decoder B changed during A's steps", which);
   CHECK(m.adam_step == 3, "three Adam steps counted");
 
-  printf("%s: loss %.9g (reference %.9g)\n", which, loss, (double)loss_ref[0]);
+  printf("%s: loss %.9g (reference %.9g)", which, loss, (double)loss_ref[0]);
+  if (cfg.dec_mask)
+    printf(", mask loss %.9g (reference %.9g)", mask_loss[A], (double)mask_loss_ref[0]);
+  printf("\n");
   ds_buffer_release(&dx);
   ds_buffer_release(&dt);
+  ds_buffer_release(&dmt);
   ds_model_device_destroy(&m);
   ds_runtime_destroy(rt);
   ds_tensor_set_free(&fx);

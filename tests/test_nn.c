@@ -349,6 +349,47 @@ static void test_shuffle(void) {
   free(in), free(out), free(back), free(gout), free(gback);
 }
 
+/* The mask channel beside the image (decoder.mask): split y [p][c + 1] into
+ * image [p][c] and mask [p], and merge the gradients back, on odd pixel
+ * counts and channel counts; one float past each output must stay as it
+ * was (the launch rounds the global size up). */
+static void test_channel_split(void) {
+  const size_t pixel_counts[] = {1, 7, 255, 1031};
+  const unsigned channel_counts[] = {0, 1, 3, 4};
+  for (int a = 0; a < 4; a++)
+    for (int b = 0; b < 4; b++) {
+      const size_t p = pixel_counts[a];
+      const unsigned c = channel_counts[b];
+      const size_t ny = p * (c + 1), ni = p * c;
+      float *y = rand_array(ny), *image = rand_array(ni + 1), *mask = rand_array(p + 1);
+      float *dy = rand_array(ny + 1);
+      const float sentinel_i = image[ni], sentinel_m = mask[p], sentinel_y = dy[ny];
+      cl_mem dY = upload(rt, y, ny), dI = upload(rt, image, ni + 1), dM = upload(rt, mask, p + 1),
+             dD = upload(rt, dy, ny + 1);
+      CHECK_OK(ds_channel_split(rt, dI, dM, dY, p, c, &err), &err);
+      float *gi = download(rt, dI, ni + 1), *gm = download(rt, dM, p + 1);
+      ds_channel_split_reference(image, mask, y, p, c);
+      CHECK(memcmp(gi, image, ni * 4) == 0 && memcmp(gm, mask, p * 4) == 0,
+            "channel split p=%zu c=%u", p, c);
+      CHECK(gi[ni] == sentinel_i && gm[p] == sentinel_m, "channel split p=%zu c=%u wrote past", p,
+            c);
+      /* the reference itself: the last channel of pixel p - 1 is its mask */
+      CHECK(mask[p - 1] == y[p * (c + 1) - 1] && (c == 0 || image[ni - 1] == y[ny - 2]),
+            "channel split reference p=%zu c=%u", p, c);
+
+      /* merge is the inverse: the split parts give y back */
+      CHECK_OK(ds_channel_merge(rt, dD, dI, dM, p, c, &err), &err);
+      float *gd = download(rt, dD, ny + 1);
+      ds_channel_merge_reference(dy, image, mask, p, c);
+      CHECK(memcmp(gd, dy, ny * 4) == 0, "channel merge p=%zu c=%u", p, c);
+      CHECK(memcmp(dy, y, ny * 4) == 0, "merge(split(y)) == y, p=%zu c=%u", p, c);
+      CHECK(gd[ny] == sentinel_y, "channel merge p=%zu c=%u wrote past", p, c);
+      ds_buffer_release(&dY), ds_buffer_release(&dI), ds_buffer_release(&dM),
+          ds_buffer_release(&dD);
+      free(y), free(image), free(mask), free(dy), free(gi), free(gm), free(gd);
+    }
+}
+
 static void test_loss(void) {
   const size_t sizes[] = {1, 3, 255, 257, 10000};
   for (size_t s = 0; s < 5; s++)
@@ -522,6 +563,7 @@ int main(void) {
   test_conv();
   test_dense();
   test_shuffle();
+  test_channel_split();
   test_loss();
   test_adam();
   fd_conv();

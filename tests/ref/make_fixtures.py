@@ -42,6 +42,9 @@ SAMPLES = 256
 # first X_T in X_FIRST, X_FIRST + 2, ... whose forward passes keep the fixture's kink margin (FIXTURES).
 X_FIRST = 1000
 MAX_TRIES = 200
+# decoder.mask: mask target element i = 1 if ds_uniform(SEED, MASK_T, i) >= 0.5 else 0, a hard 0/1
+# mask like the landmark hull's; MASK_T lies below every candidate X_T, so it is the same for all.
+MASK_T = 999
 
 
 def network(size, conv, dense, bottleneck, upscale, dec):
@@ -67,6 +70,7 @@ FALLBACK = {
 # original at 1e-5, so 1e-5 is out of reach for both (README.md, "Kinks").
 FIXTURES = [
     ("micro", os.path.join(HERE, "micro.json"), True, None, 1e-5),
+    ("micro_mask", os.path.join(HERE, "micro_mask.json"), True, None, 1e-5),
     ("tiny", os.path.join(ROOT, "configs", "tiny.json"), False, None, 5e-6),
     ("original", os.path.join(ROOT, "configs", "original.json"), False, 82062470, 1e-6),
 ]
@@ -91,6 +95,13 @@ def inputs(cfg, x_tensor=X_FIRST):
     return ds_uniform(SEED, x_tensor, idx).reshape(shape), ds_uniform(SEED, x_tensor + 1, idx).reshape(shape)
 
 
+def mask_targets(cfg):
+    """[BATCH, S, S] float32 0/1 (decoder.mask only), element i = ds_uniform(SEED, MASK_T, i) >= 0.5."""
+    shape = (BATCH, cfg.size, cfg.size)
+    u = ds_uniform(SEED, MASK_T, np.arange(int(np.prod(shape)), dtype=np.uint64)).reshape(shape)
+    return (u >= np.float32(0.5)).astype(np.float32)
+
+
 def lrelu_layers(cfg):
     """The layers whose LeakyReLU inputs forward(trace=...) records, in trace order."""
     return (["encoder.conv%d" % i for i in range(len(cfg.conv))] + ["encoder.upscale0"]
@@ -101,7 +112,8 @@ def kink_margins(cfg, trace, y, target):
     """How far one forward pass stays from the kinks of the loss, in float64.
 
     For each LeakyReLU layer min |z| / std(z) over its whole input z (both samples), and
-    min |y - t| for the MAE. Returns [(value, where)], one per layer, then the MAE's.
+    min |y - t| for the MAE (y the image; the mask's MSE has no kink). Returns [(value, where)],
+    one per layer, then the MAE's.
     """
     layers = lrelu_layers(cfg)
     assert len(trace) == len(layers) + 1, (len(trace), layers)
@@ -109,13 +121,13 @@ def kink_margins(cfg, trace, y, target):
     return out + [((y - target).abs().min().item(), "|y - t|")]
 
 
-def train_steps(model, cfg, x, target, margin):
+def train_steps(model, cfg, x, target, margin, mask_target=None):
     """The fixture's ADAM_STEPS Adam steps from the initial weights, forward pass s at the
     weights after step s - 1; each forward pass is checked with kink_margins first.
 
-    Returns (loss, y, grads) of the first pass and the margins of every pass, or None and
-    the margins so far when a pass comes within margin of a kink. The ops are those of
-    model.loss_and_grads, so the numbers are the same.
+    Returns (objective, image loss, image, mask, mask MSE, grads) of the first pass and the
+    margins of every pass, or None and the margins so far when a pass comes within margin of a
+    kink. The ops are those of model.loss_and_grads, so the numbers are the same.
     """
     names = model.names(IDENTITY)
     a = cfg.adam
@@ -123,18 +135,19 @@ def train_steps(model, cfg, x, target, margin):
     first, margins = None, []
     for _ in range(ADAM_STEPS):
         trace = []
-        loss, y = model.loss(x, target, IDENTITY, LOSS, trace)
+        loss, image_loss, y, mask, mse = model.loss(x, target, IDENTITY, LOSS, trace, mask_target)
         margins.append(kink_margins(cfg, trace, y.detach(), target))
         if min(margins[-1])[0] < margin:
             return None, margins
         grads = dict(zip(names, torch.autograd.grad(loss, [model.params[nm] for nm in names])))
         if first is None:
-            first = (loss.detach(), y.detach(), grads)
+            first = (loss.detach(), image_loss.detach(), y.detach(),
+                     None if mask is None else mask.detach(), None if mse is None else mse.detach(), grads)
         opt.step(grads)
     return first, margins
 
 
-def choose_inputs(name, model, cfg, init32, margin):
+def choose_inputs(name, model, cfg, init32, margin, mask_target=None):
     """Tries X_T = X_FIRST, X_FIRST + 2, ... and keeps the first whose every forward pass
     (at the initial weights and after Adam steps 1 and 2) has all its LeakyReLU inputs at
     least margin * std of their layer from 0 and every |y - t| at least margin.
@@ -152,7 +165,7 @@ def choose_inputs(name, model, cfg, init32, margin):
                     model.params[nm].copy_(torch.from_numpy(init32[nm]))
         x32, t32 = inputs(cfg, xt)
         x, target = torch.tensor(x32, dtype=torch.float64), torch.tensor(t32, dtype=torch.float64)
-        first, margins = train_steps(model, cfg, x, target, margin)
+        first, margins = train_steps(model, cfg, x, target, margin, mask_target)
         if first is not None:
             break
         where = min(margins[-1])[1]
@@ -182,8 +195,12 @@ def make_fixture(name, cfg, path, full_grads, expect_count, margin):
     if expect_count is not None:
         assert count == expect_count, "%s: %d parameters, expected %d" % (name, count, expect_count)
     init32 = model.init(SEED)
-    xt, x32, t32, (loss, y, grads) = choose_inputs(name, model, cfg, init32, margin)
+    m32 = mask_targets(cfg) if cfg.mask else None
+    mt = None if m32 is None else torch.tensor(m32, dtype=torch.float64)
+    xt, x32, t32, (_, loss, y, mask, mse, grads) = choose_inputs(name, model, cfg, init32, margin, mt)
     out = {"x": x32, "target": t32, "output": f32(y), "loss": f32([loss.item()])}
+    if cfg.mask:
+        out.update({"mask_target": m32, "mask": f32(mask), "mask_loss": f32([mse.item()])})
     names = model.names(IDENTITY)
     for nm in names:
         idx = sample_indices(model.params[nm].numel())
@@ -201,13 +218,17 @@ def make_fixture(name, cfg, path, full_grads, expect_count, margin):
     out["meta.batch"] = f32([BATCH])
     out["meta.seed"] = f32([SEED])
     out["meta.x_tensor"] = f32([xt])
+    if cfg.mask:
+        out["meta.mask_tensor"] = f32([MASK_T])
+        out["meta.mask_weight"] = f32([cfg.mask_weight])
 
     dstensor.write(path, out)
     back = dstensor.read(path)
     assert set(back) == set(out) and all(np.array_equal(back[k], out[k]) for k in out)
     print(
-        "%-9s %-28s %6d tensors %9d bytes  %d params  loss %.9g  %.1f s"
-        % (name, os.path.relpath(path, ROOT), len(out), os.path.getsize(path), count, loss.item(), time.time() - t0)
+        "%-9s %-28s %6d tensors %9d bytes  %d params  loss %.9g%s  %.1f s"
+        % (name, os.path.relpath(path, ROOT), len(out), os.path.getsize(path), count, loss.item(),
+           "" if mse is None else "  mask loss %.9g" % mse.item(), time.time() - t0)
     )
 
 
@@ -311,7 +332,7 @@ def check_forward(model, init32, x32):
     print("ok   forward: torch model == independent NumPy NHWC/HWIO forward (max abs diff %.1e)" % err)
 
 
-def check_gradients(model, x, target, per_tensor=6):
+def check_gradients(model, x, target, per_tensor=6, mask_target=None):
     """Central differences on random elements of every tensor of the encoder and decoder A.
 
     The loss is smooth between kinks (LeakyReLU at 0, |y - t| at y = t), so the step is the
@@ -321,28 +342,34 @@ def check_gradients(model, x, target, per_tensor=6):
     less than the difference of two rounded losses (about 1e-19 / h observed). The test is
     |fd - g| <= 1e-6 max(|fd|, |g|) + ROUNDING / h: relative 1e-6, except for gradients so
     small (below about 1e-8) that the difference quotient itself cannot resolve them.
+    With decoder.mask the objective adds w mean((m - mt)^2), whose difference is formed the
+    same way, as w mean((m(+h) - m(-h)) (m(+h) + m(-h) - 2 mt)).
     """
     steps = (1e-3, 3e-4, 1e-4, 3e-5, 1e-5)
     rounding = 1e-17
-    _, _, grads = model.loss_and_grads(x, target, IDENTITY, LOSS)
+    _, _, grads = model.loss_and_grads(x, target, IDENTITY, LOSS, mask_target)
     rng = np.random.default_rng(1234)
+    w = model.cfg.mask_weight
 
     def evaluate():
         trace = []
         with torch.no_grad():
-            _, y = model.loss(x, target, IDENTITY, LOSS, trace)
-        return y, [torch.sign(v) for v in trace[:-1]] + [torch.sign(y - target)]
+            _, _, y, m, _ = model.loss(x, target, IDENTITY, LOSS, trace, mask_target)
+        return y, m, [torch.sign(v) for v in trace[:-1]] + [torch.sign(y - target)]
 
     def central_difference(flat, idx):
         p0 = flat[idx].item()
         try:
             for h in steps:
                 flat[idx] = p0 + h
-                yp, sp = evaluate()
+                yp, mp, sp = evaluate()
                 flat[idx] = p0 - h
-                ym, sm = evaluate()
+                ym, mm, sm = evaluate()
                 if all(torch.equal(a, b) for a, b in zip(sp, sm)):
-                    return (sp[-1] * (yp - ym)).mean().item() / (2 * h), h
+                    d = (sp[-1] * (yp - ym)).mean()
+                    if mp is not None:
+                        d = d + w * ((mp - mm) * (mp + mm - 2.0 * mask_target)).mean()
+                    return d.item() / (2 * h), h
             return None, None
         finally:
             flat[idx] = p0
@@ -372,10 +399,10 @@ def check_gradients(model, x, target, per_tensor=6):
           % (checked, len(model.names(IDENTITY)), worst, tiny, worst_tiny, skipped))
 
 
-def check_train_steps(model, init32, x, target):
+def check_train_steps(model, init32, x, target, mask_target=None):
     """train_steps (with its traces and margin checks) gives loss_and_grads' numbers bit for bit."""
-    loss, y, grads = model.loss_and_grads(x, target, IDENTITY, LOSS)
-    (loss2, y2, grads2), margins = train_steps(model, model.cfg, x, target, 0.0)
+    loss, y, grads = model.loss_and_grads(x, target, IDENTITY, LOSS, mask_target)
+    (loss2, _, y2, _, _, grads2), margins = train_steps(model, model.cfg, x, target, 0.0, mask_target)
     with torch.no_grad():
         for nm, v in init32.items():
             model.params[nm].copy_(torch.from_numpy(v))
@@ -432,6 +459,37 @@ def check_adam():
           "(rel err %.1e); other decoders untouched, counter shared" % (worst, err2))
 
 
+def check_mask_split(model, init32, x32, mask_target):
+    """decoder.mask: the image is channels 0 .. C-1 of the out conv and the mask channel C.
+    A maskless model given the same weights, the out conv cut to its first C outputs, gives
+    the same image bit for bit, and the objective is image loss + mask_weight x mean((m - t)^2)
+    with the mask taken from channel C of the independent NumPy forward pass."""
+    cfg = model.cfg
+    plain_cfg = Config.__new__(Config)
+    plain_cfg.__dict__.update(cfg.__dict__, mask=False, mask_weight=1.0)
+    plain = RefModel(plain_cfg)
+    plain.init(SEED)
+    with torch.no_grad():
+        for nm, v in init32.items():  # every decoder's out conv has the mask channel
+            v = v[..., : cfg.channels] if nm.endswith((".out.weight", ".out.bias")) else v
+            plain.params[nm].copy_(torch.from_numpy(np.ascontiguousarray(v)))
+    x = torch.tensor(x32, dtype=torch.float64)
+    _, t32 = inputs(cfg)
+    t = torch.tensor(t32, dtype=torch.float64)
+    with torch.no_grad():
+        objective, image_loss, y, m, mse = model.loss(x, t, IDENTITY, LOSS, mask_target=mask_target)
+        plain_loss, _, plain_y, plain_m, _ = plain.loss(x, t, IDENTITY, LOSS)
+    assert plain_m is None and torch.equal(y, plain_y) and torch.equal(image_loss, plain_loss)
+    w = {k: v.astype(np.float64) for k, v in init32.items()}
+    want_m = naive_forward(cfg, w, x32.astype(np.float64), IDENTITY)[..., cfg.channels]
+    want_mse = ((want_m - mask_target.numpy()) ** 2).mean()
+    assert abs(mse.item() - want_mse) < 1e-12 and np.abs(m.numpy() - want_m).max() < 1e-12
+    assert abs(objective.item() - (image_loss.item() + cfg.mask_weight * want_mse)) < 1e-12
+    print("ok   mask: image == the maskless model's with the out conv cut to C outputs (bit for bit); "
+          "objective == image loss + %g x mask MSE (%.9g, from the NumPy forward pass's channel C)"
+          % (cfg.mask_weight, want_mse))
+
+
 def self_check():
     t0 = time.time()
     check_ds_uniform()
@@ -445,6 +503,19 @@ def self_check():
     check_forward(model, init32, x32)
     check_train_steps(model, init32, torch.tensor(x32, dtype=torch.float64), torch.tensor(t32, dtype=torch.float64))
     check_gradients(model, torch.tensor(x32, dtype=torch.float64), torch.tensor(t32, dtype=torch.float64))
+    # the same with decoder.mask (micro_mask.json): C + 1 outputs, the mask term in the objective
+    cfg = Config.load(os.path.join(HERE, "micro_mask.json"))
+    assert cfg.mask and cfg.mask_weight != 1.0, "micro_mask.json should check a mask weight other than 1"
+    model = RefModel(cfg)
+    init32 = model.init(SEED)
+    x32, t32 = inputs(cfg)
+    mt = torch.tensor(mask_targets(cfg), dtype=torch.float64)
+    x, t = torch.tensor(x32, dtype=torch.float64), torch.tensor(t32, dtype=torch.float64)
+    print("     micro_mask (decoder.mask, mask_weight %g):" % cfg.mask_weight)
+    check_forward(model, init32, x32)
+    check_mask_split(model, init32, x32, mt)
+    check_train_steps(model, init32, x, t, mt)
+    check_gradients(model, x, t, mask_target=mt)
     print("self-check passed in %.1f s" % (time.time() - t0))
 
 

@@ -3,6 +3,8 @@
 Parameters are held in MODEL.md's layouts (conv weight [kh, kw, cin, cout], dense weight
 [in, out], bias [cout]) and computed in float64, so the reference is more accurate than the
 float32 engine it checks. Activations run NCHW inside forward(); inputs and outputs are NHWC.
+With decoder.mask the out conv has C + 1 channels: the image is channels 0 .. C-1, the learned
+mask channel C, and the objective adds train.mask_weight x the mask's mean squared error.
 
 Run with Debian's interpreter, which has torch: /usr/bin/python3.
 """
@@ -76,8 +78,12 @@ class Config:
         self.dec_upscale = [int(u) for u in dec["upscale"]]
         self.out_kernel = int(dec["out_kernel"])
         self.decoders = list(d["decoders"])
+        self.mask = bool(dec.get("mask", False))
+        train = d.get("train", {})
+        self.mask_weight = float(train.get("mask_weight", 1.0))
+        assert self.mask or "mask_weight" not in train, "train.mask_weight needs decoder.mask"
         adam = dict(ADAM_DEFAULTS)
-        adam.update(d.get("train", {}).get("optimizer", {}))
+        adam.update(train.get("optimizer", {}))
         self.adam = {k: float(adam[k]) for k in ADAM_DEFAULTS}
 
     @staticmethod
@@ -125,7 +131,7 @@ def param_specs(cfg):
         for i, f in enumerate(cfg.dec_upscale):
             conv("decoder.%s.upscale%d" % (x, i), x, 3, cin, 4 * f)
             cin = f
-        conv("decoder.%s.out" % x, x, cfg.out_kernel, cin, cfg.channels)
+        conv("decoder.%s.out" % x, x, cfg.out_kernel, cin, cfg.channels + (1 if cfg.mask else 0))
     return specs
 
 
@@ -196,7 +202,8 @@ class RefModel:
         return pixel_shuffle_dcr(h, f)
 
     def forward(self, x, identity, trace=None):
-        """x: NHWC float64 tensor; returns the NHWC sigmoid output of encoder + decoder identity.
+        """x: NHWC float64 tensor; returns the NHWC sigmoid output of encoder + decoder identity
+        (C + 1 channels with decoder.mask: the image, then the mask).
 
         trace, when a list, receives every LeakyReLU input and the pre-sigmoid output.
         """
@@ -223,19 +230,34 @@ class RefModel:
             trace.append(h.detach())
         return torch.sigmoid(h).permute(0, 2, 3, 1)
 
-    def loss(self, x, target, identity, kind="mae", trace=None):
+    def loss(self, x, target, identity, kind="mae", trace=None, mask_target=None):
+        """Returns (objective, image loss, image, mask, mask MSE). The objective is the image
+        loss; with decoder.mask it adds mask_weight x the mask MSE over n S S (mask_target
+        [n, S, S]). Without the mask, mask and mask MSE are None and the objective is the
+        image loss itself."""
         y = self.forward(x, identity, trace)
+        mask = mse = None
+        if self.cfg.mask:
+            c = self.cfg.channels
+            y, mask = y[..., :c], y[..., c]
         assert y.shape == target.shape, (tuple(y.shape), tuple(target.shape))
         if kind == "mae":
-            return (y - target).abs().mean(), y
-        if kind == "mse":
-            return ((y - target) ** 2).mean(), y
-        raise ValueError("unknown loss " + kind)
+            loss = (y - target).abs().mean()
+        elif kind == "mse":
+            loss = ((y - target) ** 2).mean()
+        else:
+            raise ValueError("unknown loss " + kind)
+        objective = loss
+        if mask is not None:
+            assert mask_target is not None and mask.shape == mask_target.shape
+            mse = ((mask - mask_target) ** 2).mean()
+            objective = loss + self.cfg.mask_weight * mse
+        return objective, loss, y, mask, mse
 
-    def loss_and_grads(self, x, target, identity, kind="mae"):
-        """Loss, output and dLoss/dP for every P of the encoder and decoder identity."""
+    def loss_and_grads(self, x, target, identity, kind="mae", mask_target=None):
+        """Objective, image output and dObjective/dP for every P of the encoder and decoder identity."""
         names = self.names(identity)
-        loss, y = self.loss(x, target, identity, kind)
+        loss, _, y, _, _ = self.loss(x, target, identity, kind, mask_target=mask_target)
         grads = torch.autograd.grad(loss, [self.params[nm] for nm in names])
         return loss.detach(), y.detach(), dict(zip(names, grads))
 
