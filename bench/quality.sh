@@ -27,7 +27,8 @@ build=${DSENGINE_BUILD_DIR:-$root/build}
 bin=$build/dsengine
 heldout=$build/bench/heldout_loss
 py=/usr/bin/python3
-budget=(--iterations 300)
+# an iteration budget overrides the config's run.minutes too (tiny's 13 would cut it short)
+budget=(--iterations 300 --minutes 1000000)
 quiet_minutes=
 quiet_wait=600
 keep=0
@@ -36,7 +37,7 @@ work=$build/quality
 configs=()
 while [ $# -gt 0 ]; do
   case $1 in
-    --iterations) budget=(--iterations "$2"); shift 2 ;;
+    --iterations) budget=(--iterations "$2" --minutes 1000000); shift 2 ;;
     --minutes) budget=(--minutes "$2" --iterations 1000000); shift 2 ;;
     --quiet-minutes) quiet_minutes=$2; shift 2 ;;
     --quiet-wait) quiet_wait=$2; shift 2 ;;
@@ -131,7 +132,7 @@ for cfg in "${configs[@]}"; do
     rate=$(quiet_rate "$cfg" "$work/calibrate/$name")
     iterations=$(awk -v r="$rate" -v m="$quiet_minutes" 'BEGIN { printf "%d", r * m * 60 + 0.5 }')
     echo "quality.sh: $name: $rate iterations/s quiet, so $quiet_minutes minutes are $iterations iterations" >&2
-    run_budget=(--iterations "$iterations")
+    run_budget=(--iterations "$iterations" --minutes 1000000)
   fi
   # the run's identity: config, seed and budget
   stamp="$(sha256sum <"$cfg" | cut -c1-16) seed $seed ${run_budget[*]}"
