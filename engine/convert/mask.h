@@ -1,7 +1,10 @@
 /* The convert stage's blend mask, as early faceswap's Convert_Masked built it
  * (../shared/reference/original-model.md §3.2): the face hull, the
- * re-projected model square, or both; then erosion (or dilation) with an
- * elliptical element and a box blur.
+ * re-projected model square, or both; or the hull with the brows lifted, or
+ * the hull merged with the model's own learned mask (decoder.mask,
+ * ds_mask_build_learned); then erosion (or dilation) with an elliptical
+ * element and a box blur. ds_mask_build_guide gives each kind's Poisson
+ * guide, which must cover what the mask adds over the hull.
  *
  * Everything works on a region of interest (ROI) of the frame: w x h pixels
  * whose top-left is frame pixel (x0, y0). Pixel centres sit at integer frame
