@@ -100,7 +100,8 @@ void ds_mask_build_reference(ds_mask_kind kind, const float landmarks[68][2],
  * clamped to the square, weights u - floor(u); each lerp a + t (b - a) is
  * one explicit fma on both sides, so host and device agree bit for bit.
  * Then erode and blur as ds_mask_build. A plane of zeros gives hull; one of
- * ones gives the union of hull and rect. Errors as ds_mask_build's. */
+ * ones gives the union of hull and rect. Errors as ds_mask_build's, and
+ * DS_ERR_INVALID for a NULL plane (a model without decoder.mask). */
 ds_status ds_mask_build_learned(ds_runtime *rt, const float landmarks[68][2],
                                 const float face_mat[6], int square, cl_mem plane, size_t plane_off,
                                 int x0, int y0, int w, int h, int erode, int blur, cl_mem tmp,
