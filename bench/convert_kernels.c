@@ -5,7 +5,8 @@
  *
  * Bytes per ROI pixel, each pass counted once as it streams its buffers
  * (re-reads that hit the cache are not counted):
- *   mask build 4 (write); each of erode and blur: row sums 8 + the pass 8
+ *   mask build 4 (write); learned adds 4 (the model's mask, each tap
+ *   cached after its first read); each of erode and blur: row sums 8 + the pass 8
  *   colour statistics 28 (face 12, frame 12, mask 4); adjustment 24 (face
  *   read and written); hist adds nothing per pixel (the map is 3 KiB) */
 #include <math.h>
@@ -24,27 +25,31 @@ enum { MAX_REPS = 1000 };
 typedef struct bench_ctx {
   ds_runtime *rt;
   int w, h;
-  cl_mem face, frame, mask, tmp;
+  cl_mem face, frame, mask, tmp, plane; /* plane: a 128 x 128 learned mask */
   ds_color_workspace ws;
   float landmarks[68][2], mat[6];
 } bench_ctx;
 
 typedef struct op {
   const char *name;
-  int is_mask;
+  int is_mask; /* 1 ds_mask_build, 2 ds_mask_build_learned */
   ds_mask_kind mask_kind;
   int erode, blur;
   ds_color_kind color_kind;
 } op;
 
 static double op_bytes_per_pixel(const op *o) {
-  if (o->is_mask) return 4.0 + (o->erode ? 16.0 : 0.0) + (o->blur > 1 ? 16.0 : 0.0);
+  if (o->is_mask)
+    return (o->is_mask == 2 ? 8.0 : 4.0) + (o->erode ? 16.0 : 0.0) + (o->blur > 1 ? 16.0 : 0.0);
   return 28.0 + 24.0;
 }
 
 static ds_status run_op(bench_ctx *c, const op *o, ds_error *err) {
   ds_status st;
-  if (o->is_mask)
+  if (o->is_mask == 2)
+    st = ds_mask_build_learned(c->rt, (const float(*)[2])c->landmarks, c->mat, 128, c->plane, 0, 0,
+                               0, c->w, c->h, o->erode, o->blur, c->tmp, c->mask, err);
+  else if (o->is_mask)
     st = ds_mask_build(c->rt, o->mask_kind, (const float(*)[2])c->landmarks, c->mat, 128, 0, 0,
                        c->w, c->h, o->erode, o->blur, c->tmp, c->mask, err);
   else
@@ -87,6 +92,19 @@ static ds_status setup(bench_ctx *c, ds_error *err) {
   if (st == DS_OK)
     st = ds_buffer_create(c->rt, n * sizeof(float), CL_MEM_READ_WRITE, "bench scratch", &c->tmp,
                           err);
+  /* the learned mask: on in an ellipse over the face's top half, as a
+   * model draws the brows and forehead */
+  float *plane = malloc(128 * 128 * sizeof *plane);
+  if (!plane && st == DS_OK) st = ds_error_set(err, DS_ERR_NO_MEMORY, "bench: no memory");
+  for (int i = 0; plane && i < 128 * 128; i++) {
+    const float dx = (float)(i % 128) - 64, dy = (float)(i / 128) - 48;
+    plane[i] = dx * dx + 2 * dy * dy < 55 * 55 ? 0.9f : 0.1f;
+  }
+  if (st == DS_OK)
+    st = ds_buffer_create(c->rt, 128 * 128 * sizeof(float), CL_MEM_READ_WRITE, "bench plane",
+                          &c->plane, err);
+  if (st == DS_OK) st = ds_buffer_write(c->rt, c->plane, 0, 128 * 128 * sizeof(float), plane, err);
+  free(plane);
   if (st == DS_OK)
     st = ds_mask_build(c->rt, DS_MASK_HULL, (const float(*)[2])c->landmarks, c->mat, 128, 0, 0,
                        c->w, c->h, 0, 0, c->tmp, c->mask, err);
@@ -150,6 +168,8 @@ int main(int argc, char **argv) {
       {"mask hull-rect", 1, DS_MASK_HULL_RECT, 0, 0, DS_COLOR_NONE},
       {"mask hull-rect e9 b15", 1, DS_MASK_HULL_RECT, 9, 15, DS_COLOR_NONE},
       {"mask hull e-25 b31", 1, DS_MASK_HULL, -25, 31, DS_COLOR_NONE},
+      {"mask learned", 2, DS_MASK_LEARNED, 0, 0, DS_COLOR_NONE},
+      {"mask learned e9 b15", 2, DS_MASK_LEARNED, 9, 15, DS_COLOR_NONE},
       {"color avg", 0, DS_MASK_HULL, 0, 0, DS_COLOR_AVG},
       {"color reinhard", 0, DS_MASK_HULL, 0, 0, DS_COLOR_REINHARD},
       {"color hist", 0, DS_MASK_HULL, 0, 0, DS_COLOR_HIST},
@@ -181,6 +201,7 @@ int main(int argc, char **argv) {
   ds_buffer_release(&c.frame);
   ds_buffer_release(&c.mask);
   ds_buffer_release(&c.tmp);
+  ds_buffer_release(&c.plane);
   ds_error_clear(&err);
   ds_runtime_destroy(c.rt);
   return st == DS_OK ? 0 : 1;

@@ -1,5 +1,5 @@
 // The convert stage's blend mask (engine/convert/mask.h): the binary face
-// mask, then erosion or dilation with an elliptical element, then a box
+// mask (mask_build, or mask_learned with the model's own mask), then erosion or dilation with an elliptical element, then a box
 // blur. After mask_build every value is 0 or 1, so erosion and blur work on
 // per-row running sums (row_prefix), which are exact small integers in
 // float: each element row and each blur row costs two reads, not a loop.
@@ -45,6 +45,50 @@ kernel void mask_build(global float *restrict mask, const hull_arg hull, const f
     // model-input pixel of this frame pixel; inside [0, square) on both axes
     const float u = fma(m0, px, fma(m1, py, m2)), v = fma(m3, px, fma(m4, py, m5));
     const float s = (float)square;
+    in = u >= 0.0f && u < s && v >= 0.0f && v < s;
+  }
+  mask[(size_t)y * w + x] = in ? 1.0f : 0.0f;
+}
+
+// The learned mask's bilinear tap: face_tap's clamp (cl/convert/face.cl).
+inline float plane_tap(global const float *p, const int s, const int x, const int y) {
+  return p[(size_t)clamp(y, 0, s - 1) * s + clamp(x, 0, s - 1)];
+}
+
+// a + t (b - a) in one rounding, as lerp in engine/convert/mask_learned.c
+inline float lerp1(const float a, const float b, const float t) { return fma(b - a, t, a); }
+
+// learned (engine/convert/mask.h): inside the hull, or inside the model
+// square with the model's mask >= 0.5 there; then, when clip_square > 0,
+// only where the clip matrix c maps into [0, clip_square) (the guide).
+kernel void mask_learned(global float *restrict mask, const hull_arg hull, const float m0,
+                         const float m1, const float m2, const float m3, const float m4,
+                         const float m5, global const float *restrict planes, const uint off,
+                         const int square, const float c0, const float c1, const float c2,
+                         const float c3, const float c4, const float c5, const int clip_square,
+                         const int x0, const int y0, const int w, const int h) {
+  const int x = (int)get_global_id(0), y = (int)get_global_id(1);
+  if (x >= w || y >= h) return;
+  const float px = (float)(x0 + x), py = (float)(y0 + y);
+  int in = inside_hull(&hull, px, py);
+  if (!in) {
+    const float u = fma(m0, px, fma(m1, py, m2)), v = fma(m3, px, fma(m4, py, m5));
+    const float s = (float)square;
+    if (u >= 0.0f && u < s && v >= 0.0f && v < s) {
+      global const float *p = planes + off;
+      const float u0f = floor(u), v0f = floor(v);
+      const int u0 = (int)u0f, v0 = (int)v0f;
+      const float au = u - u0f, av = v - v0f;
+      const float top =
+          lerp1(plane_tap(p, square, u0, v0), plane_tap(p, square, u0 + 1, v0), au);
+      const float bot =
+          lerp1(plane_tap(p, square, u0, v0 + 1), plane_tap(p, square, u0 + 1, v0 + 1), au);
+      in = lerp1(top, bot, av) >= 0.5f;
+    }
+  }
+  if (in && clip_square > 0) {
+    const float u = fma(c0, px, fma(c1, py, c2)), v = fma(c3, px, fma(c4, py, c5));
+    const float s = (float)clip_square;
     in = u >= 0.0f && u < s && v >= 0.0f && v < s;
   }
   mask[(size_t)y * w + x] = in ? 1.0f : 0.0f;

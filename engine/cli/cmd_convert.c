@@ -27,8 +27,9 @@ static const char *help =
     "  --alignments FILE  faces from this alignments.json (dsengine extract) instead\n"
     "                     of detecting them again\n"
     "  --smooth S         temporal smoothing of landmarks, 0 (off) to 0.95 (default 0.6)\n"
-    "  --mask M           hull (default), rect, hull-rect or hull-brows (the hull\n"
-    "                     raised above the eyebrows)\n"
+    "  --mask M           hull (default), rect, hull-rect, hull-brows (the hull\n"
+    "                     raised above the eyebrows) or learned (the hull and the\n"
+    "                     mask the model draws; needs \"decoder\": {\"mask\": true})\n"
     "  --erode PX         shrink the mask by PX (negative grows it; default 0)\n"
     "  --blur PX          soften the mask edge with a PX box blur (default 5)\n"
     "  --color C          avg (default), reinhard, hist or none\n"
@@ -156,7 +157,8 @@ static int parse_option(ds_convert_options *o, int argc, char **argv, int *i, ch
   } else if (CLI_VALUE("--mask")) {
     CLI_NEED(CMD);
     if (!ds_mask_kind_parse(v, &o->swap.mask))
-      return cli_usage_error(CMD, "--mask is hull, rect, hull-rect or hull-brows, not '%s'", v);
+      return cli_usage_error(CMD,
+                             "--mask is hull, rect, hull-rect, hull-brows or learned, not '%s'", v);
   } else if (CLI_VALUE("--erode")) {
     CLI_NEED(CMD);
     return cli_parse_int(CMD, "--erode", v, -200, 200, &o->swap.erode);

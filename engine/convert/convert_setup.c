@@ -132,6 +132,12 @@ static ds_status load_model(converter *c, ds_error *err) {
   char where[1100];
   snprintf(where, sizeof where, "%s/model.json", o->model_dir);
   if (st == DS_OK) st = ds_model_config_parse(ck.config_json, where, &cfg, err);
+  if (st == DS_OK && o->swap.mask == DS_MASK_LEARNED && !cfg.dec_mask)
+    st =
+        ds_error_set(err, DS_ERR_INVALID,
+                     "--mask learned: the model in %s has no learned mask; train one from a config "
+                     "with \"decoder\": {\"mask\": true}, or use --mask hull or hull-brows",
+                     o->model_dir);
   if (st == DS_OK && ck.used_backup) ds_note(NOTE_TO(c), "warning: %s", ck.warning);
   if (st == DS_OK && o->config_path) {
     ds_model_config given;

@@ -5,17 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/convert/mask_internal.h"
 #include "host/program.h"
 
-/* The hull as the kernel receives it, by value (68 vertices fit the 1024
- * bytes of arguments every OpenCL 1.2 device takes). Layout matches
- * hull_arg in cl/convert/mask.cl. */
-typedef struct hull_arg {
-  cl_float v[2 * DS_MASK_LANDMARKS];
-  cl_int n;
-} hull_arg;
-
-enum { MASK_HULL_BIT = 1, MASK_RECT_BIT = 2, PREFIX_LOCAL = 64 };
+enum { PREFIX_LOCAL = 64 };
 
 static int kind_bits(ds_mask_kind kind) {
   switch (kind) {
@@ -23,6 +16,7 @@ static int kind_bits(ds_mask_kind kind) {
   case DS_MASK_RECT: return MASK_RECT_BIT;
   case DS_MASK_HULL_RECT: return MASK_HULL_BIT | MASK_RECT_BIT;
   case DS_MASK_HULL_BROWS: return MASK_HULL_BIT;
+  case DS_MASK_LEARNED: return 0; /* ds_mask_build_learned */
   }
   return 0;
 }
@@ -33,13 +27,14 @@ const char *ds_mask_kind_name(ds_mask_kind k) {
   case DS_MASK_RECT: return "rect";
   case DS_MASK_HULL_RECT: return "hull-rect";
   case DS_MASK_HULL_BROWS: return "hull-brows";
+  case DS_MASK_LEARNED: return "learned";
   }
   return "?";
 }
 
 int ds_mask_kind_parse(const char *s, ds_mask_kind *out) {
   static const ds_mask_kind all[] = {DS_MASK_HULL, DS_MASK_RECT, DS_MASK_HULL_RECT,
-                                     DS_MASK_HULL_BROWS};
+                                     DS_MASK_HULL_BROWS, DS_MASK_LEARNED};
   for (size_t i = 0; s && i < sizeof all / sizeof all[0]; i++)
     if (strcmp(s, ds_mask_kind_name(all[i])) == 0) {
       *out = all[i];
@@ -115,23 +110,14 @@ int ds_convex_hull(const float (*pts)[2], int n, float (*hull)[2]) {
 
 /* ---- the per-pixel rules, shared in spirit with mask.cl ---- */
 
-/* Inside or on the hull. The same float operations as the kernel, with the
- * one product fused explicitly, so host and device agree bit for bit. */
-static int inside_hull(const float (*v)[2], int n, float px, float py) {
-  if (n < 3) return 0;
-  for (int i = 0; i < n; i++) {
-    const int j = i + 1 == n ? 0 : i + 1;
-    const float dx = v[j][0] - v[i][0], dy = v[j][1] - v[i][1];
-    const float ex = px - v[i][0], ey = py - v[i][1];
-    if (fmaf(dx, ey, -(dy * ex)) < 0.0f) return 0;
+void mask_hull(const float landmarks[68][2], int lift, hull_arg *hull) {
+  float lifted[DS_MASK_LANDMARKS][2];
+  memset(hull, 0, sizeof *hull);
+  if (lift) {
+    ds_mask_lift_brows(landmarks, lifted);
+    landmarks = (const float(*)[2])lifted;
   }
-  return 1;
-}
-
-static int inside_square(const float m[6], float square, float px, float py) {
-  const float u = fmaf(m[0], px, fmaf(m[1], py, m[2]));
-  const float v = fmaf(m[3], px, fmaf(m[4], py, m[5]));
-  return u >= 0.0f && u < square && v >= 0.0f && v < square;
+  hull->n = ds_convex_hull(landmarks, DS_MASK_LANDMARKS, (float(*)[2])hull->v);
 }
 
 /* round(sqrt(n)) for n >= 0 in integers: k with k(k-1) < n <= k(k+1). A tie
@@ -199,24 +185,22 @@ static void blur_reference(const float *src, float *dst, int w, int h, int b) {
     }
 }
 
-void ds_mask_build_reference(ds_mask_kind kind, const float landmarks[68][2],
-                             const float face_mat[6], int square, int x0, int y0, int w, int h,
-                             int erode, int blur, float *mask) {
-  float hull[DS_MASK_LANDMARKS][2], lifted[DS_MASK_LANDMARKS][2];
-  if (kind == DS_MASK_HULL_BROWS) {
-    ds_mask_lift_brows(landmarks, lifted);
-    landmarks = (const float(*)[2])lifted;
-  }
-  const int n = ds_convex_hull(landmarks, DS_MASK_LANDMARKS, hull);
-  const int bits = kind_bits(kind);
+void mask_binary_reference(int bits, int lift, const float landmarks[68][2],
+                           const float face_mat[6], int square, int x0, int y0, int w, int h,
+                           float *mask) {
+  hull_arg hull;
+  mask_hull(landmarks, lift, &hull);
   for (int y = 0; y < h; y++)
     for (int x = 0; x < w; x++) {
       const float px = (float)(x0 + x), py = (float)(y0 + y);
       int in = 1;
-      if (bits & MASK_HULL_BIT) in = in && inside_hull(hull, n, px, py);
-      if (bits & MASK_RECT_BIT) in = in && inside_square(face_mat, (float)square, px, py);
+      if (bits & MASK_HULL_BIT) in = in && mask_inside_hull(&hull, px, py);
+      if (bits & MASK_RECT_BIT) in = in && mask_inside_square(face_mat, (float)square, px, py);
       mask[(size_t)y * w + x] = in ? 1.0f : 0.0f;
     }
+}
+
+void mask_finish_reference(int w, int h, int erode, int blur, float *mask) {
   if (erode == 0 && blur <= 1) return;
   float *tmp = malloc((size_t)w * h * sizeof *tmp);
   if (!tmp) return;
@@ -231,9 +215,17 @@ void ds_mask_build_reference(ds_mask_kind kind, const float landmarks[68][2],
   free(tmp);
 }
 
+void ds_mask_build_reference(ds_mask_kind kind, const float landmarks[68][2],
+                             const float face_mat[6], int square, int x0, int y0, int w, int h,
+                             int erode, int blur, float *mask) {
+  mask_binary_reference(kind_bits(kind), kind == DS_MASK_HULL_BROWS, landmarks, face_mat, square,
+                        x0, y0, w, h, mask);
+  mask_finish_reference(w, h, erode, blur, mask);
+}
+
 /* ---- device ---- */
 
-static ds_status set_ints(cl_kernel k, cl_uint first, const cl_int *v, int n, ds_error *err) {
+ds_status mask_set_ints(cl_kernel k, cl_uint first, const cl_int *v, int n, ds_error *err) {
   ds_status st = DS_OK;
   for (int i = 0; i < n && st == DS_OK; i++)
     st = ds_kernel_arg(k, first + (cl_uint)i, sizeof v[i], &v[i], err);
@@ -247,7 +239,7 @@ static ds_status row_prefix(ds_runtime *rt, cl_mem src, cl_mem sums, int w, int 
   ds_status st = ds_kernel_get(rt, "convert/mask", NULL, "row_prefix", &k, err);
   if (st == DS_OK) st = ds_kernel_arg(k, 0, sizeof sums, &sums, err);
   if (st == DS_OK) st = ds_kernel_arg(k, 1, sizeof src, &src, err);
-  if (st == DS_OK) st = set_ints(k, 2, a, 3, err);
+  if (st == DS_OK) st = mask_set_ints(k, 2, a, 3, err);
   const size_t global[2] = {PREFIX_LOCAL, (size_t)h}, local[2] = {PREFIX_LOCAL, 1};
   if (st == DS_OK) st = ds_kernel_launch(rt, k, 2, global, local, err);
   return st;
@@ -255,11 +247,8 @@ static ds_status row_prefix(ds_runtime *rt, cl_mem src, cl_mem sums, int w, int 
 
 static const size_t pixel_local[2] = {16, 4};
 
-ds_status ds_mask_build(ds_runtime *rt, ds_mask_kind kind, const float landmarks[68][2],
-                        const float face_mat[6], int square, int x0, int y0, int w, int h,
-                        int erode, int blur, cl_mem tmp, cl_mem mask, ds_error *err) {
-  const int bits = kind_bits(kind);
-  if (!bits) return ds_error_set(err, DS_ERR_INVALID, "unknown mask kind %d", (int)kind);
+ds_status mask_check(const float face_mat[6], int square, int w, int h, int erode, int blur,
+                     ds_error *err) {
   if (w < 1 || h < 1 || square < 1)
     return ds_error_set(err, DS_ERR_INVALID,
                         "mask of %d x %d pixels for a %d px face: sizes must be at least 1", w, h,
@@ -271,17 +260,14 @@ ds_status ds_mask_build(ds_runtime *rt, ds_mask_kind kind, const float landmarks
   for (int i = 0; i < 6; i++)
     if (!isfinite(face_mat[i]))
       return ds_error_set(err, DS_ERR_INVALID, "mask: the face matrix is not finite");
-  hull_arg hull;
-  memset(&hull, 0, sizeof hull);
-  float lifted[DS_MASK_LANDMARKS][2];
-  if (kind == DS_MASK_HULL_BROWS) {
-    ds_mask_lift_brows(landmarks, lifted);
-    landmarks = (const float(*)[2])lifted;
-  }
-  hull.n = ds_convex_hull(landmarks, DS_MASK_LANDMARKS, (float(*)[2])hull.v);
+  return DS_OK;
+}
 
-  /* the binary mask goes to mask; each later step reads its row sums from
-   * tmp and writes mask again */
+ds_status mask_binary(ds_runtime *rt, int bits, int lift, const float landmarks[68][2],
+                      const float face_mat[6], int square, int x0, int y0, int w, int h,
+                      cl_mem mask, ds_error *err) {
+  hull_arg hull;
+  mask_hull(landmarks, lift, &hull);
   cl_kernel k;
   const size_t global[2] = {(size_t)w, (size_t)h};
   const cl_int geo[6] = {bits, square, x0, y0, w, h};
@@ -290,16 +276,25 @@ ds_status ds_mask_build(ds_runtime *rt, ds_mask_kind kind, const float landmarks
   if (st == DS_OK) st = ds_kernel_arg(k, 1, sizeof hull, &hull, err);
   for (int i = 0; i < 6 && st == DS_OK; i++)
     st = ds_kernel_arg(k, 2 + (cl_uint)i, sizeof(cl_float), &face_mat[i], err);
-  if (st == DS_OK) st = set_ints(k, 8, geo, 6, err);
+  if (st == DS_OK) st = mask_set_ints(k, 8, geo, 6, err);
   if (st == DS_OK) st = ds_kernel_launch(rt, k, 2, global, pixel_local, err);
+  return st;
+}
 
-  if (erode != 0 && st == DS_OK) {
+/* The binary mask is in mask; each step reads its row sums from tmp and
+ * writes mask again. */
+ds_status mask_finish(ds_runtime *rt, int w, int h, int erode, int blur, cl_mem tmp, cl_mem mask,
+                      ds_error *err) {
+  cl_kernel k;
+  const size_t global[2] = {(size_t)w, (size_t)h};
+  ds_status st = DS_OK;
+  if (erode != 0) {
     const cl_int a[4] = {w, h, abs(erode), erode < 0};
     st = row_prefix(rt, mask, tmp, w, h, err);
     if (st == DS_OK) st = ds_kernel_get(rt, "convert/mask", NULL, "mask_erode", &k, err);
     if (st == DS_OK) st = ds_kernel_arg(k, 0, sizeof mask, &mask, err);
     if (st == DS_OK) st = ds_kernel_arg(k, 1, sizeof tmp, &tmp, err);
-    if (st == DS_OK) st = set_ints(k, 2, a, 4, err);
+    if (st == DS_OK) st = mask_set_ints(k, 2, a, 4, err);
     if (st == DS_OK) st = ds_kernel_launch(rt, k, 2, global, pixel_local, err);
   }
   if (blur > 1 && st == DS_OK) {
@@ -309,9 +304,25 @@ ds_status ds_mask_build(ds_runtime *rt, ds_mask_kind kind, const float landmarks
     if (st == DS_OK) st = ds_kernel_get(rt, "convert/mask", NULL, "mask_blur", &k, err);
     if (st == DS_OK) st = ds_kernel_arg(k, 0, sizeof mask, &mask, err);
     if (st == DS_OK) st = ds_kernel_arg(k, 1, sizeof tmp, &tmp, err);
-    if (st == DS_OK) st = set_ints(k, 2, a, 3, err);
+    if (st == DS_OK) st = mask_set_ints(k, 2, a, 3, err);
     if (st == DS_OK) st = ds_kernel_arg(k, 5, sizeof scale, &scale, err);
     if (st == DS_OK) st = ds_kernel_launch(rt, k, 2, global, pixel_local, err);
   }
+  return st;
+}
+
+ds_status ds_mask_build(ds_runtime *rt, ds_mask_kind kind, const float landmarks[68][2],
+                        const float face_mat[6], int square, int x0, int y0, int w, int h,
+                        int erode, int blur, cl_mem tmp, cl_mem mask, ds_error *err) {
+  const int bits = kind_bits(kind);
+  if (kind == DS_MASK_LEARNED)
+    return ds_error_set(err, DS_ERR_INVALID,
+                        "the learned mask needs the model's mask plane: ds_mask_build_learned");
+  if (!bits) return ds_error_set(err, DS_ERR_INVALID, "unknown mask kind %d", (int)kind);
+  ds_status st = mask_check(face_mat, square, w, h, erode, blur, err);
+  if (st == DS_OK)
+    st = mask_binary(rt, bits, kind == DS_MASK_HULL_BROWS, landmarks, face_mat, square, x0, y0, w,
+                     h, mask, err);
+  if (st == DS_OK) st = mask_finish(rt, w, h, erode, blur, tmp, mask, err);
   return st;
 }

@@ -1,7 +1,10 @@
 /* The convert stage's blend mask, as early faceswap's Convert_Masked built it
  * (../shared/reference/original-model.md §3.2): the face hull, the
- * re-projected model square, or both; then erosion (or dilation) with an
- * elliptical element and a box blur.
+ * re-projected model square, or both; or the hull with the brows lifted, or
+ * the hull merged with the model's own learned mask (decoder.mask,
+ * ds_mask_build_learned); then erosion (or dilation) with an elliptical
+ * element and a box blur. ds_mask_build_guide gives each kind's Poisson
+ * guide, which must cover what the mask adds over the hull.
  *
  * Everything works on a region of interest (ROI) of the frame: w x h pixels
  * whose top-left is frame pixel (x0, y0). Pixel centres sit at integer frame
@@ -22,7 +25,8 @@ typedef enum ds_mask_kind {
   DS_MASK_HULL,
   DS_MASK_RECT,
   DS_MASK_HULL_RECT,
-  DS_MASK_HULL_BROWS
+  DS_MASK_HULL_BROWS,
+  DS_MASK_LEARNED /* the model's mask (decoder.mask): ds_mask_build_learned */
 } ds_mask_kind;
 
 enum { DS_MASK_LANDMARKS = 68 };
@@ -69,8 +73,8 @@ void ds_mask_lift_brows(const float in[68][2], float out[68][2]);
  * wherever the mask is 0 within b/2 px of the ROI's edge.)
  *
  * Errors: DS_ERR_INVALID for sizes < 1, square < 1, erode or blur beyond
- * DS_MASK_MAX_KERNEL, a face_mat that is not finite; what the kernels
- * report. */
+ * DS_MASK_MAX_KERNEL, a face_mat that is not finite, the kind learned (it
+ * needs the model's mask: ds_mask_build_learned); what the kernels report. */
 enum { DS_MASK_MAX_KERNEL = 1024 };
 
 ds_status ds_mask_build(ds_runtime *rt, ds_mask_kind kind, const float landmarks[68][2],
@@ -80,6 +84,53 @@ ds_status ds_mask_build(ds_runtime *rt, ds_mask_kind kind, const float landmarks
 void ds_mask_build_reference(ds_mask_kind kind, const float landmarks[68][2],
                              const float face_mat[6], int square, int x0, int y0, int w, int h,
                              int erode, int blur, float *mask);
+
+/* learned: the mask a decoder.mask model draws beside its face (the
+ * issue's "learned mask"; trained against the hull with the brows lifted,
+ * engine/train/face_mask.h). A pixel is in when it is inside the plain
+ * landmark hull (as hull), or when face_mat maps its centre to (u, v) in
+ * [0, square) on both axes (as rect) and the model's mask there is >= 0.5.
+ * So the hull always covers the landmark face, and the model adds what the
+ * hull misses (the eyebrows, the forehead's edge), only where it draws.
+ *
+ * plane is the mask of this face, square x square floats row-major, at
+ * float offset plane_off of the buffer (face j of ds_model_output_mask:
+ * j * square * square). It is sampled bilinearly as face_unwarp
+ * (cl/convert/face.cl) samples the face: taps at floor(u), floor(u) + 1
+ * clamped to the square, weights u - floor(u); each lerp a + t (b - a) is
+ * one explicit fma on both sides, so host and device agree bit for bit.
+ * Then erode and blur as ds_mask_build. A plane of zeros gives hull; one of
+ * ones gives the union of hull and rect. Errors as ds_mask_build's, and
+ * DS_ERR_INVALID for a NULL plane (a model without decoder.mask). */
+ds_status ds_mask_build_learned(ds_runtime *rt, const float landmarks[68][2],
+                                const float face_mat[6], int square, cl_mem plane, size_t plane_off,
+                                int x0, int y0, int w, int h, int erode, int blur, cl_mem tmp,
+                                cl_mem mask, ds_error *err);
+/* The same on the host; plane points at this face's square x square floats. */
+void ds_mask_build_learned_reference(const float landmarks[68][2], const float face_mat[6],
+                                     int square, const float *plane, int x0, int y0, int w, int h,
+                                     int erode, int blur, float *mask);
+
+/* The guide of a mask kind: where convert's colour match takes its
+ * statistics and the Poisson blend the generated face's gradients (outside
+ * it, the frame's). It is the generated face's square inset by square / 32
+ * on each side (a decoder's border pixels are its least trained, and
+ * Poisson guidance would carry their edge into the frame), and within it:
+ *   rect: everything; hull, hull-rect: the hull (a hull reaches below the
+ *   square, at the jaw, where guidance must come from the frame);
+ *   hull-brows: the lifted hull; learned: the learned mask's binary rule
+ *   (with face_mat's own square, not the inset one).
+ * Where the mask adds the brows the guide must too, or the solve takes the
+ * frame's gradients there and the generated brows never show. Then erode
+ * (no blur). plane and plane_off as ds_mask_build_learned, used by learned
+ * only (NULL otherwise). Errors as ds_mask_build's. */
+ds_status ds_mask_build_guide(ds_runtime *rt, ds_mask_kind kind, const float landmarks[68][2],
+                              const float face_mat[6], int square, cl_mem plane, size_t plane_off,
+                              int x0, int y0, int w, int h, int erode, cl_mem tmp, cl_mem guide,
+                              ds_error *err);
+void ds_mask_build_guide_reference(ds_mask_kind kind, const float landmarks[68][2],
+                                   const float face_mat[6], int square, const float *plane, int x0,
+                                   int y0, int w, int h, int erode, float *guide);
 
 /* The convex hull of n points (Andrew's monotone chain), without repeated or
  * collinear vertices, into hull (room for n points). Order: starting at the
@@ -98,7 +149,8 @@ int ds_convex_hull(const float (*pts)[2], int n, float (*hull)[2]);
  * cv2 4.6 for e = 1..15 by hand. */
 void ds_ellipse_runs(int e, int *lo, int *hi);
 
-const char *ds_mask_kind_name(ds_mask_kind k); /* "hull", "rect", "hull-rect", "hull-brows" */
+/* "hull", "rect", "hull-rect", "hull-brows", "learned" */
+const char *ds_mask_kind_name(ds_mask_kind k);
 int ds_mask_kind_parse(const char *s, ds_mask_kind *out); /* 1 on success */
 
 #endif

@@ -1,3 +1,4 @@
+/* The device half of convert (engine/convert/swap.h). */
 #include "engine/convert/swap.h"
 
 #include <math.h>
@@ -35,6 +36,13 @@ ds_status ds_swapper_create(ds_runtime *rt, ds_model *m, int identity, const ds_
   s->m = m;
   s->identity = identity;
   s->opt = *o;
+  if (o->mask == DS_MASK_LEARNED && !ds_model_output_mask(m)) {
+    free(s);
+    return ds_error_set(err, DS_ERR_INVALID,
+                        "--mask learned: model '%s' has no learned mask; train a config with "
+                        "\"decoder\": {\"mask\": true}, or use --mask hull or hull-brows",
+                        m->cfg.name);
+  }
   ds_status st = o->poisson ? ds_poisson_create(rt, &s->poisson, err) : DS_OK;
   if (st != DS_OK) {
     ds_swapper_destroy(s);
@@ -163,28 +171,23 @@ static ds_status blend_face(ds_swapper *s, const ds_image *frame, cl_mem fbuf, c
     return DS_OK;
   const int x0 = roi[0], y0 = roi[1], w = roi[2], h = roi[3];
   ds_status st = ensure_roi(s, (size_t)w * h, err);
-  const int out_layer = ds_model_path_length(s->m);
-  const size_t face_off = (size_t)j * S * S * 3;
+  const size_t face_off = (size_t)j * S * S * 3, plane_off = (size_t)j * S * S;
+  cl_mem plane = ds_model_output_mask(s->m);
   if (st == DS_OK) st = ds_roi_load(s->rt, s->old, fbuf, frame->width, x0, y0, w, h, err);
   if (st == DS_OK)
-    st = ds_face_unwarp(s->rt, s->face, s->m->act[out_layer], face_off, s->old, S, f->mat, x0, y0,
+    st = ds_face_unwarp(s->rt, s->face, ds_model_output(s->m), face_off, s->old, S, f->mat, x0, y0,
                         w, h, err);
   /* The mask says where the result shows; the guide, where the generated
-   * face exists: a hull reaches below the model's square (the jaw), where
-   * colour statistics and Poisson guidance must come from the frame. */
-  const ds_mask_kind guide_kind = s->opt.mask == DS_MASK_RECT ? DS_MASK_RECT : DS_MASK_HULL_RECT;
-  if (st == DS_OK)
+   * face exists and the mask wants it (ds_mask_build_guide). */
+  if (st == DS_OK && s->opt.mask == DS_MASK_LEARNED)
+    st = ds_mask_build_learned(s->rt, f->rec->landmarks, f->mat, S, plane, plane_off, x0, y0, w, h,
+                               s->opt.erode, s->opt.blur, s->tmp, s->mask, err);
+  else if (st == DS_OK)
     st = ds_mask_build(s->rt, s->opt.mask, f->rec->landmarks, f->mat, S, x0, y0, w, h, s->opt.erode,
                        s->opt.blur, s->tmp, s->mask, err);
-  /* ... inset by 1/32 of the square: a decoder's border pixels are its
-   * least trained, and Poisson guidance would carry their edge into the frame */
-  const int inset = S / 32;
-  float guide_mat[6];
-  memcpy(guide_mat, f->mat, sizeof guide_mat);
-  guide_mat[2] -= (float)inset, guide_mat[5] -= (float)inset;
   if (st == DS_OK)
-    st = ds_mask_build(s->rt, guide_kind, f->rec->landmarks, guide_mat, S - 2 * inset, x0, y0, w, h,
-                       s->opt.erode, 0, s->tmp, s->guide, err);
+    st = ds_mask_build_guide(s->rt, s->opt.mask, f->rec->landmarks, f->mat, S, plane, plane_off, x0,
+                             y0, w, h, s->opt.erode, s->tmp, s->guide, err);
   if (st == DS_OK)
     st = ds_color_match_ws(s->rt, &s->color_ws, s->opt.color, s->face, s->old, s->guide, w, h, err);
   cl_mem result = s->face;
