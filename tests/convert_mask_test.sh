@@ -7,7 +7,8 @@
 # outside the hull, and equals the input far from the face. With the default
 # Poisson blend the output is written and differs from hull's. A model without
 # decoder.mask is refused before any work, in one line naming the model
-# folder and the way out, exit 2.
+# folder and the way out, exit 2. Without --mask a mask model converts as
+# with --mask learned, and says so.
 # usage: convert_mask_test.sh DSENGINE SYNTH_FACES REPO_ROOT SCRATCH
 set -u
 bin=$1
@@ -150,6 +151,13 @@ print("pixels changed against the input: %d; in the 4 px frame border: %d" % (ch
 assert not (changed & far).any(), "the frame's border changed"
 assert (hull_p != learned_p).any(), "poisson: learned equals hull"
 PY
+
+# no --mask: a model with a mask converts with --mask learned, and says so
+conv auto "$model"
+expect_rc 0 "convert a mask model without --mask"
+expect_in "$out$err" "the mask is --mask learned" "the note names the mask chosen"
+cmp -s "$scratch/auto.png" "$scratch/learned.png" && ok || bad "no --mask differs from --mask learned"
+cmp -s "$scratch/auto.png" "$scratch/hull.png" && bad "no --mask equals --mask hull" || ok
 
 # a model without decoder.mask: refused before any work
 run "$bin" train --config "$root/tests/data/train_micro.json" --faces A="$scratch/f0" \

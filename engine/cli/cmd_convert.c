@@ -27,9 +27,10 @@ static const char *help =
     "  --alignments FILE  faces from this alignments.json (dsengine extract) instead\n"
     "                     of detecting them again\n"
     "  --smooth S         temporal smoothing of landmarks, 0 (off) to 0.95 (default 0.6)\n"
-    "  --mask M           hull (default), rect, hull-rect, hull-brows (the hull\n"
-    "                     raised above the eyebrows) or learned (the hull and the\n"
-    "                     mask the model draws; needs \"decoder\": {\"mask\": true})\n"
+    "  --mask M           hull, rect, hull-rect, hull-brows (the hull raised above\n"
+    "                     the eyebrows) or learned (the hull and the mask the model\n"
+    "                     draws; needs \"decoder\": {\"mask\": true}); default: learned\n"
+    "                     for a model with a mask, else hull\n"
     "  --erode PX         shrink the mask by PX (negative grows it; default 0)\n"
     "  --blur PX          soften the mask edge with a PX box blur (default 5)\n"
     "  --color C          avg (default), reinhard, hist or none\n"
@@ -78,6 +79,7 @@ void cli_convert_defaults(ds_convert_options *o) {
   o->min_size = 40;
   o->smooth = 0.6f;
   o->swap.mask = DS_MASK_HULL;
+  o->mask_auto = 1;
   o->swap.blur = 5;
   o->swap.color = DS_COLOR_AVG;
   o->swap.poisson = 1;
@@ -156,6 +158,7 @@ static int parse_option(ds_convert_options *o, int argc, char **argv, int *i, ch
     o->smooth = (float)d;
   } else if (CLI_VALUE("--mask")) {
     CLI_NEED(CMD);
+    o->mask_auto = 0;
     if (!ds_mask_kind_parse(v, &o->swap.mask))
       return cli_usage_error(CMD,
                              "--mask is hull, rect, hull-rect, hull-brows or learned, not '%s'", v);

@@ -30,6 +30,7 @@ typedef struct ds_convert_options {
   int upsample, min_size;
   float smooth; /* 0 .. 0.95; 0 is off */
   ds_swap_options swap;
+  int mask_auto; /* 1: swap.mask was not asked for: a decoder.mask model's is learned */
   int crf;
   int batch;                /* faces per forward pass (0: 16) */
   int64_t max_frames;       /* stop after this many frames (0: all) */

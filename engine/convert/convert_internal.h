@@ -34,6 +34,7 @@ typedef struct converter {
   ds_runtime *rt;
   ds_model model;
   int model_on_device, to_id;
+  ds_swap_options swap; /* opt->swap, with the mask --mask or the model chose */
   ds_swapper *swapper;
   /* threads */
   ds_frame_queue q_read, q_write;

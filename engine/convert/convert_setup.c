@@ -132,6 +132,12 @@ static ds_status load_model(converter *c, ds_error *err) {
   char where[1100];
   snprintf(where, sizeof where, "%s/model.json", o->model_dir);
   if (st == DS_OK) st = ds_model_config_parse(ck.config_json, where, &cfg, err);
+  c->swap = o->swap;
+  if (st == DS_OK && o->mask_auto && cfg.dec_mask) {
+    c->swap.mask = DS_MASK_LEARNED;
+    ds_note(NOTE_TO(c), "the model has a learned mask, so the mask is --mask learned (give --mask "
+                        "hull for the landmark hull alone)");
+  }
   if (st == DS_OK && o->swap.mask == DS_MASK_LEARNED && !cfg.dec_mask)
     st =
         ds_error_set(err, DS_ERR_INVALID,
@@ -195,7 +201,7 @@ ds_status convert_prepare(converter *c, ds_error *err) {
   }
   if (st == DS_OK) st = load_model(c, err);
   if (st == DS_OK) st = open_output(c, err);
-  if (st == DS_OK) st = ds_swapper_create(c->rt, &c->model, c->to_id, &o->swap, &c->swapper, err);
+  if (st == DS_OK) st = ds_swapper_create(c->rt, &c->model, c->to_id, &c->swap, &c->swapper, err);
   if (st == DS_OK && o->timing) ds_swapper_set_timing(c->swapper, &c->sum->device);
   return st;
 }
