@@ -2,7 +2,7 @@
 # Swap quality per training budget (issue 19): trains each config on the bundled pair
 # (samples/) from the same seed for the same iterations (or minutes), converts pair-man1 to
 # identity B, and reports what bench/quality_metrics.py measures on our own outputs (face
-# sharpness, faces found, landmark error, mouth-open correlation, temporal change) with the
+# sharpness, faces found, landmark error, mouth-open correlation, temporal change and jitter) with the
 # held-out reconstruction loss of each identity (bench/heldout_loss.c on every 8th face,
 # which training never sees; for a config with decoder.mask also the learned mask's IoU with its
 # landmark target there, and the convert uses --mask learned). Prints a Markdown table; the work
@@ -172,15 +172,15 @@ iou = "-"
 if "mask_iou" in h["A"]:
     iou = "%s / %s (all ones: %s / %s)" % (h["A"]["mask_iou"], h["B"]["mask_iou"], h["A"]["ones_iou"],
                                           h["B"]["ones_iou"])
-print("| %s | %s | %s | %.3f | %.1f %% | %.3f | %.3f | %.3f | %.4f / %.4f | %.4f / %.4f | %s |" % (
+print("| %s | %s | %s | %.3f | %.1f %% | %.3f | %.3f | %.3f | %.3f | %.4f / %.4f | %.4f / %.4f | %s |" % (
     name, iters, secs, m["sharpness"], 100 * m["detected"], m["landmark_error"], m["mouth_corr"],
-    m["temporal"], float(h["A"]["mae"]), float(h["B"]["mae"]), float(h["A"]["dssim"]),
+    m["temporal"], m["jitter"], float(h["A"]["mae"]), float(h["B"]["mae"]), float(h["A"]["dssim"]),
     float(h["B"]["dssim"]), iou))
 PY
 )")
   echo "${rows[-1]}" >&2
 done
 
-echo "| config | iterations | train s | sharpness | faces found | landmark error | mouth corr | temporal | held-out MAE A / B | held-out DSSIM A / B | mask IoU A / B |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| config | iterations | train s | sharpness | faces found | landmark error | mouth corr | temporal | jitter | held-out MAE A / B | held-out DSSIM A / B | mask IoU A / B |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 printf '%s\n' "${rows[@]}"

@@ -15,6 +15,10 @@ swapped clip (the landmarks re-detected on our output). Prints one JSON object:
   over the inter-ocular distance), output against source: the expression kept.
 - temporal: mean |frame t - frame t-1| inside the source hull of frame t, swapped over source
   (1.0: the face changes from frame to frame as the source does; above 1: flicker).
+- jitter: the same for the second difference, mean |frame t - (frame t-1 + frame t+1) / 2|:
+  what changes and changes back between frames (flicker) rather than steady motion, which a face
+  that follows the source's movement must show. Swapped over source; above 1: more flicker than
+  the source's own noise and motion.
 """
 import json
 import subprocess
@@ -86,6 +90,7 @@ def main():
     src_lm, out_lm = landmarks(src_align), landmarks(out_align)
     sharp_src = sharp_out = 0.0
     temp_src = temp_out = 0.0
+    jit_src = jit_out = 0.0
     errors, m_src, m_out, with_face, found = [], [], [], 0, 0
     for i in range(n):
         if i not in src_lm:
@@ -97,6 +102,9 @@ def main():
         if i > 0:
             temp_src += np.abs(src[i] - src[i - 1])[mask].mean()
             temp_out += np.abs(out[i] - out[i - 1])[mask].mean()
+        if 0 < i < n - 1:
+            jit_src += np.abs(src[i] - 0.5 * (src[i - 1] + src[i + 1]))[mask].mean()
+            jit_out += np.abs(out[i] - 0.5 * (out[i - 1] + out[i + 1]))[mask].mean()
         if i in out_lm:
             found += 1
             io = interocular(src_lm[i])
@@ -111,6 +119,7 @@ def main():
         "landmark_error": float(np.mean(errors)) if errors else float("nan"),
         "mouth_corr": corr,
         "temporal": temp_out / temp_src if temp_src else float("nan"),
+        "jitter": jit_out / jit_src if jit_src else float("nan"),
     }))
 
 
