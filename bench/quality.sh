@@ -17,7 +17,7 @@
 # CPUs to be < 20 % busy; the best),
 # then trains M minutes' worth of iterations at whatever load: the same model a quiet M-minute run
 # makes, since training is deterministic for a seed and an iteration count. --keep reuses a
-# model trained before to the same iterations from the same config and seed.
+# model trained before with the same config, seed and budget (and its calibration).
 # Defaults: 300 iterations, seed 1, build/quality, and configs/tiny.json (MAE, the original's
 # loss) against bench/quality/*.json. The comparison of issue 19 at equal time:
 #   bench/quality.sh --quiet-minutes 15
@@ -128,16 +128,24 @@ for cfg in "${configs[@]}"; do
   name=$(basename "$cfg" .json)
   out=$work/$name
   run_budget=("${budget[@]}")
+  # the run's identity: config, seed and budget (a quiet-minutes budget before its calibration)
+  stamp="$(sha256sum <"$cfg" | cut -c1-16) seed $seed ${budget[*]} quiet ${quiet_minutes:-no}"
+  kept=0
+  if [ $keep = 1 ] && [ -f "$out/model/model.json" ] && [ "$(cat "$out/stamp" 2>/dev/null)" = "$stamp" ] &&
+    [ "${budget[0]}" = --iterations ]; then
+    kept=1
+  fi
   if [ -n "$quiet_minutes" ]; then
-    rate=$(quiet_rate "$cfg" "$work/calibrate/$name")
-    iterations=$(awk -v r="$rate" -v m="$quiet_minutes" 'BEGIN { printf "%d", r * m * 60 + 0.5 }')
-    echo "quality.sh: $name: $rate iterations/s quiet, so $quiet_minutes minutes are $iterations iterations" >&2
+    if [ $kept = 1 ] && [ -f "$out/iterations" ]; then
+      iterations=$(cat "$out/iterations")
+    else
+      rate=$(quiet_rate "$cfg" "$work/calibrate/$name")
+      iterations=$(awk -v r="$rate" -v m="$quiet_minutes" 'BEGIN { printf "%d", r * m * 60 + 0.5 }')
+      echo "quality.sh: $name: $rate iterations/s quiet, so $quiet_minutes minutes are $iterations iterations" >&2
+    fi
     run_budget=(--iterations "$iterations" --minutes 1000000)
   fi
-  # the run's identity: config, seed and budget
-  stamp="$(sha256sum <"$cfg" | cut -c1-16) seed $seed ${run_budget[*]}"
-  if [ $keep = 1 ] && [ -f "$out/model/model.json" ] && [ "$(cat "$out/stamp" 2>/dev/null)" = "$stamp" ] &&
-    [[ ${run_budget[0]} == --iterations ]]; then
+  if [ $kept = 1 ]; then
     echo "quality.sh: $name: keeping the model trained before ($stamp)" >&2
     secs=$(cat "$out/train.secs")
   else
@@ -149,6 +157,7 @@ for cfg in "${configs[@]}"; do
     secs=$(($(date +%s) - start))
     echo "$secs" >"$out/train.secs"
     echo "$stamp" >"$out/stamp"
+    [ -z "$quiet_minutes" ] || echo "$iterations" >"$out/iterations"
   fi
   iters=$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["iteration"])' "$out/model/model.json")
   mask=()

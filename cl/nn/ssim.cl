@@ -94,18 +94,20 @@ kernel void ssim_forward(global float *maps, const uint mo, const uint n, const 
   }
   const float a1 = 2.0f * my * mt + C1, a2 = 2.0f * (eyt - my * mt) + C2;
   const float b1 = my * my + mt * mt + C1, b2 = (eyy - my * my) + (ett - mt * mt) + C2;
+  // No division by a1 or a2: a2 = 2 cov + C2 reaches 0 where y and t
+  // anticorrelate, and s times 1 / a2 is then 0 x inf (a NaN mid-training).
   const float cs = a2 / b2;
   if (cs_only) {
     v[gid] = cs;
-    dm[gid] = cs * (-2.0f * mt / a2 + 2.0f * my / b2);
+    dm[gid] = 2.0f * (my * cs - mt) / b2;
     dyy[gid] = -cs / b2;
-    dyt[gid] = 2.0f * cs / a2;
+    dyt[gid] = 2.0f / b2;
   } else {
-    const float s = (a1 * a2) / (b1 * b2);
+    const float b12 = b1 * b2, s = (a1 * a2) / b12;
     v[gid] = s;
-    dm[gid] = s * (2.0f * mt / a1 - 2.0f * mt / a2 - 2.0f * my / b1 + 2.0f * my / b2);
+    dm[gid] = 2.0f * mt * (a2 - a1) / b12 - 2.0f * my * s * (1.0f / b1 - 1.0f / b2);
     dyy[gid] = -s / b2;
-    dyt[gid] = 2.0f * s / a2;
+    dyt[gid] = 2.0f * a1 / b12;
   }
 }
 

@@ -116,11 +116,13 @@ void ssim_maps_reference(double *v, double *dm, double *dyy, double *dyt, const 
           const double a1 = 2 * my * mt + C1, a2 = 2 * (eyt - my * mt) + C2;
           const double b1 = my * my + mt * mt + C1, b2 = (eyy - my * my) + (ett - mt * mt) + C2;
           const double s = cs_only ? a2 / b2 : a1 * a2 / (b1 * b2);
+          /* no division by a1 or a2: a2 = 2 cov + C2 reaches 0 where y and t
+           * anticorrelate, and s times 1 / a2 is then 0 x inf */
           v[p] = s;
-          dm[p] = cs_only ? s * (-2 * mt / a2 + 2 * my / b2)
-                          : s * (2 * mt / a1 - 2 * mt / a2 - 2 * my / b1 + 2 * my / b2);
+          dm[p] = cs_only ? 2 * (my * s - mt) / b2
+                          : 2 * mt * (a2 - a1) / (b1 * b2) - 2 * my * s * (1 / b1 - 1 / b2);
           dyy[p] = -s / b2;
-          dyt[p] = 2 * s / a2;
+          dyt[p] = cs_only ? 2 / b2 : 2 * a1 / (b1 * b2);
         }
 }
 
