@@ -43,28 +43,17 @@ static double iou(const float *a, const float *b, size_t n) {
   return any ? (double)both / (double)any : 1.0;
 }
 
-/* the mask targets of d's faces on the device, and room for a batch of them */
+/* the mask targets of d's faces (engine/train/face_mask.h, as the trainer
+ * holds them) and host room for a batch of targets and predictions */
 typedef struct mask_check {
-  cl_mem levels, inter, target;
+  ds_face_mask_set set;
   float *pred, *want;
   double iou, ones; /* sums over faces: the mask's IoU, and an all-ones mask's */
 } mask_check;
 
 static ds_status mask_check_create(ds_runtime *rt, const ds_dataset *d, int S, mask_check *mc,
                                    ds_error *err) {
-  uint8_t *levels = NULL;
-  ds_status st = ds_face_masks_load(d, &ds_face_mask_target, &levels, err);
-  const size_t bytes = (size_t)d->count * FACE * FACE;
-  if (st == DS_OK)
-    st = ds_buffer_create(rt, bytes, CL_MEM_READ_ONLY, "mask targets", &mc->levels, err);
-  if (st == DS_OK) st = ds_buffer_write(rt, mc->levels, 0, bytes, levels, err);
-  free(levels);
-  if (st == DS_OK)
-    st = ds_buffer_create(rt, (size_t)BATCH * FACE * FACE * 4, CL_MEM_READ_WRITE, "mask scratch",
-                          &mc->inter, err);
-  if (st == DS_OK)
-    st = ds_buffer_create(rt, (size_t)BATCH * S * S * 4, CL_MEM_READ_WRITE, "mask targets",
-                          &mc->target, err);
+  ds_status st = ds_face_mask_set_create(rt, d, 1, &ds_face_mask_target, BATCH, S, &mc->set, err);
   mc->pred = malloc((size_t)BATCH * S * S * sizeof *mc->pred);
   mc->want = malloc((size_t)BATCH * S * S * sizeof *mc->want);
   if (st == DS_OK && (!mc->pred || !mc->want))
@@ -73,9 +62,7 @@ static ds_status mask_check_create(ds_runtime *rt, const ds_dataset *d, int S, m
 }
 
 static void mask_check_destroy(mask_check *mc) {
-  ds_buffer_release(&mc->levels);
-  ds_buffer_release(&mc->inter);
-  ds_buffer_release(&mc->target);
+  ds_face_mask_set_destroy(&mc->set);
   free(mc->pred), free(mc->want);
 }
 
@@ -84,16 +71,18 @@ static ds_status mask_check_batch(ds_runtime *rt, ds_model *m, mask_check *mc, i
                                   const ds_augment_workspace *ws, ds_error *err) {
   const int S = m->cfg.input_size;
   const size_t plane = (size_t)S * S;
-  ds_status st = ds_face_masks_augment(rt, mc->levels, 1.0f / 255.0f, FACE, n, S, ws, mc->inter,
-                                       mc->target, err);
-  if (st == DS_OK) st = ds_buffer_read(rt, mc->target, 0, n * plane * 4, mc->want, err);
+  ds_status st = ds_face_mask_set_batch(rt, &mc->set, 0, n, ws, err);
+  if (st == DS_OK) st = ds_buffer_read(rt, mc->set.target, 0, n * plane * 4, mc->want, err);
   if (st == DS_OK)
     st = ds_buffer_read(rt, ds_model_output_mask(m), 0, n * plane * 4, mc->pred, err);
   for (int i = 0; st == DS_OK && i < n; i++) {
-    mc->iou += iou(mc->pred + i * plane, mc->want + i * plane, plane);
+    const float *want = mc->want + i * plane;
+    mc->iou += iou(mc->pred + i * plane, want, plane);
+    /* all ones: the union is every pixel, the intersection the target */
+    size_t target = 0;
     for (size_t p = 0; p < plane; p++)
-      mc->pred[i * plane + p] = 1.0f;
-    mc->ones += iou(mc->pred + i * plane, mc->want + i * plane, plane);
+      target += want[p] >= 0.5f;
+    mc->ones += (double)target / (double)plane;
   }
   return st;
 }
